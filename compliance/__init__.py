@@ -1,0 +1,1 @@
+"""BoP bulletins, rules, verdicts, the evidence store, reports and the command line."""

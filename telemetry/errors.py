@@ -1,0 +1,54 @@
+"""Errors of the telemetry package: one root, each message naming the file, the place and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["TelemetryError", "UnsupportedFormat", "CorruptLog", "DbcError", "ProfileError", "UnitError"]
+
+
+class TelemetryError(Exception):
+    """Root of every error raised by :mod:`telemetry`.
+
+    ``str(err)`` is one line: ``<file>: <place>: <problem> (<fix>)``.
+    """
+
+    def __init__(self, problem: str, *, path: str | Path | None = None, place: str | None = None,
+                 fix: str | None = None) -> None:
+        self.problem = problem
+        self.path = None if path is None else str(path)
+        self.place = place
+        self.fix = fix
+        super().__init__(self._line())
+
+    def _line(self) -> str:
+        parts = [p for p in (self.path, self.place) if p]
+        text = ": ".join([*parts, self.problem])
+        return f"{text} ({self.fix})" if self.fix else text
+
+
+class UnsupportedFormat(TelemetryError):
+    """The file is not in a format bopwatch reads."""
+
+
+class CorruptLog(TelemetryError):
+    """The log cannot be read past some place: ``offset`` (bytes) or ``line`` (1-based) says where."""
+
+    def __init__(self, problem: str, *, path: str | Path | None = None, offset: int | None = None,
+                 line: int | None = None, fix: str | None = None) -> None:
+        self.offset = offset
+        self.line = line
+        place = f"line {line}" if line is not None else (f"offset {offset}" if offset is not None else None)
+        super().__init__(problem, path=path, place=place, fix=fix)
+
+
+class DbcError(TelemetryError):
+    """A signal database (DBC, KCD, SYM, ARXML) that cannot be loaded or used."""
+
+
+class ProfileError(TelemetryError):
+    """A car profile that is invalid: ``place`` names the key."""
+
+
+class UnitError(ProfileError):
+    """A unit that cannot be converted to the canonical channel's unit."""
