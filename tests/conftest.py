@@ -1,0 +1,40 @@
+"""Shared fixtures: where the third-party corpus and the sample event live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE_LOGS = ROOT / "sample_logs"
+
+
+def _corpus_dir() -> Path | None:
+    env = os.environ.get("BOPWATCH_CORPUS")
+    for candidate in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "corpus"]:
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+CORPUS = _corpus_dir()
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    if CORPUS is None:
+        pytest.skip("../shared/corpus is absent (set BOPWATCH_CORPUS to its path to run corpus tests)")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def sample_logs() -> Path:
+    return SAMPLE_LOGS
