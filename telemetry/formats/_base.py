@@ -1,0 +1,181 @@
+"""The reader base class every format module extends, and the byte source they read from (plain or gzip)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from ..channels import Channel
+from ..errors import CorruptLog, UnsupportedFormat
+from ..frames import Finding, Frames
+
+__all__ = ["LogFile", "open_bytes", "FindingCounter", "frames_from_columns"]
+
+log = logging.getLogger(__name__)
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_bytes(path: Path) -> BinaryIO:
+    """The file's bytes as a binary stream, gunzipped on the fly when the file starts with the gzip magic."""
+    raw = open(path, "rb")  # noqa: SIM115 - the LogFile owns and closes it
+    if raw.read(2) == GZIP_MAGIC:
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
+
+
+class FindingCounter:
+    """Collects occurrences of one kind of problem (e.g. skipped lines) into one ``Finding`` with a count,
+    keeping the first few places for the detail."""
+
+    def __init__(self, kind: str, what: str, keep: int = 5) -> None:
+        self.kind, self.what, self.keep = kind, what, keep
+        self.count = 0
+        self.lines: list[int] = []
+        self.offsets: list[int] = []
+        self.examples: list[str] = []
+
+    def add(self, *, line: int | None = None, offset: int | None = None, example: str = "") -> None:
+        self.count += 1
+        if len(self.lines) + len(self.offsets) < self.keep:
+            if line is not None:
+                self.lines.append(line)
+            if offset is not None:
+                self.offsets.append(offset)
+            if example:
+                self.examples.append(example[:80])
+
+    def finding(self) -> Finding | None:
+        if not self.count:
+            return None
+        places = ""
+        if self.lines:
+            places = " at line" + ("s " if len(self.lines) > 1 else " ") + ", ".join(map(str, self.lines))
+        elif self.offsets:
+            places = " at offset" + ("s " if len(self.offsets) > 1 else " ") + ", ".join(map(str, self.offsets))
+        more = ", ..." if self.count > len(self.lines) + len(self.offsets) else ""
+        example = f"; first: {self.examples[0]!r}" if self.examples else ""
+        return Finding(self.kind, f"{self.count} {self.what}{places}{more}{example}",
+                       offset=self.offsets[0] if self.offsets else None,
+                       line=self.lines[0] if self.lines else None, count=self.count)
+
+
+def frames_from_columns(timestamp: np.ndarray, bus: np.ndarray, arbitration_id: np.ndarray, flags: np.ndarray,
+                        length: np.ndarray, data: np.ndarray, start: datetime | None) -> Frames:
+    """Build ``Frames`` with the canonical dtypes; the payload is cut to 8 bytes when no frame needs more."""
+    length = np.asarray(length, np.uint8)
+    width = 8 if not len(length) or int(length.max()) <= 8 else 64
+    if data.shape[1] != width:
+        out = np.zeros((len(length), width), np.uint8)
+        w = min(width, data.shape[1])
+        out[:, :w] = data[:, :w]
+        data = out
+    return Frames(np.asarray(timestamp, np.float64), np.asarray(bus, np.uint8),
+                  np.asarray(arbitration_id, np.uint32), np.asarray(flags, np.uint8), length,
+                  np.ascontiguousarray(data, np.uint8), start)
+
+
+class LogFile:
+    """One opened log. Subclasses set ``format`` and ``kind`` and implement ``_chunks`` (frame logs) or
+    ``channels`` (decoded-channel files). Use as a context manager; ``findings`` grows while reading."""
+
+    format: str = ""
+    kind: str = "frames"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.start: datetime | None = None
+        self.findings: list[Finding] = []
+        self.frames_read = 0
+        self._closers: list = []
+
+    # -- context manager --------------------------------------------------------------------------------
+    def __enter__(self) -> LogFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        while self._closers:
+            try:
+                self._closers.pop().close()
+            except Exception:  # pragma: no cover - closing must not mask the real error
+                log.debug("closing %s failed", self.path, exc_info=True)
+
+    def _own(self, closable):
+        self._closers.append(closable)
+        return closable
+
+    # -- frames -------------------------------------------------------------------------------------------
+    def _chunks(self, max_frames: int) -> Iterator[Frames]:
+        raise UnsupportedFormat(f"a {self.format} file holds decoded channels, not CAN frames",
+                                path=self.path, fix="use .channels() or `bopwatch decode` with a profile")
+
+    def chunks(self, max_frames: int = 1 << 20) -> Iterator[Frames]:
+        """Frames in file order, at most ``max_frames`` per chunk. After the last chunk, ``findings`` is
+        complete (including time going backwards, which is checked across chunk borders)."""
+        if max_frames < 1:
+            raise ValueError("max_frames must be >= 1")
+        last = -np.inf
+        back = FindingCounter("time_backwards", "frames earlier than the frame before them")
+        first_back: tuple[int, float, float] | None = None
+        seen = 0
+        for part in self._chunks(max_frames):
+            for lo in range(0, len(part), max_frames):
+                chunk = part if len(part) <= max_frames else part.select(slice(lo, lo + max_frames))
+                if not len(chunk):
+                    continue
+                ts = chunk.timestamp
+                prev = np.empty(len(ts))
+                prev[0] = last
+                prev[1:] = ts[:-1]
+                dec = np.flatnonzero(ts < prev)
+                if len(dec):
+                    if first_back is None:
+                        i = int(dec[0])
+                        first_back = (seen + i, float(prev[i]), float(ts[i]))
+                    back.count += len(dec)
+                last = float(ts[-1])
+                seen += len(chunk)
+                self.frames_read = seen
+                yield chunk
+        if first_back is not None:
+            i, before, after = first_back
+            self.findings.append(Finding(
+                "time_backwards", f"time goes backwards {back.count} time(s); first at frame {i} "
+                f"({before:.6f} s -> {after:.6f} s)", count=back.count))
+        if seen == 0:
+            self.findings.append(Finding("empty", "the file holds no CAN frames"))
+
+    def channels(self) -> list[Channel]:
+        raise UnsupportedFormat(f"a {self.format} file holds raw CAN frames, not decoded channels",
+                                path=self.path, fix="decode it with a car profile (`bopwatch decode --profile`)")
+
+    # -- helpers for subclasses -----------------------------------------------------------------------------
+    def corrupt(self, problem: str, *, offset: int | None = None, line: int | None = None,
+                fix: str = "the file is damaged; ask for the logger's original file") -> CorruptLog:
+        return CorruptLog(problem, path=self.path, offset=offset, line=line, fix=fix)
+
+    def add(self, finding: Finding | None) -> None:
+        if finding is not None:
+            self.findings.append(finding)
+
+
+def read_head(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes from the stream's current position, without consuming them when it can seek."""
+    if isinstance(stream, io.BufferedReader):
+        return stream.peek(size)[:size]
+    pos = stream.tell()
+    head = stream.read(size)
+    stream.seek(pos)
+    return head

@@ -1,0 +1,258 @@
+"""Shared machinery of the text log readers (ASC, candump, TRC, CSV).
+
+The hot path never loops over lines in Python: a block of the file becomes one Arrow string array of lines,
+a format's regular expression (RE2, in C++) picks the fields out of every line at once, and numpy turns hex and
+decimal fields into columns. Lines the fast expression rejects go through the format's careful per-line parser;
+those it cannot parse either are counted and reported with their line numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..frames import Frames
+from ._base import FindingCounter, LogFile, frames_from_columns, open_bytes
+
+__all__ = ["TextLogFile", "SlowFrame", "iter_blocks", "lines_array", "string_parts", "hex_to_uint",
+           "hex_bytes", "to_float", "to_int"]
+
+BLOCK_BYTES = 1 << 24
+
+HEX_LUT = np.full(256, 255, np.uint8)
+for _i, _c in enumerate(b"0123456789"):
+    HEX_LUT[_c] = _i
+for _i, _c in enumerate(b"abcdef"):
+    HEX_LUT[_c] = 10 + _i
+    HEX_LUT[_c - 32] = 10 + _i
+
+
+def iter_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole lines (each ending with ``\\n``) and the 1-based number of each block's first line."""
+    line_no = 1
+    tail = b""
+    while True:
+        chunk = stream.read(block_bytes)
+        if not chunk:
+            if tail:
+                yield tail + b"\n", line_no
+            return
+        data = tail + chunk if tail else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            tail = data
+            continue
+        block = data[:cut]
+        yield block, line_no
+        line_no += block.count(b"\n")
+        tail = data[cut:]
+
+
+def lines_array(block: bytes) -> pa.LargeStringArray:
+    """One Arrow string per line (each keeping its trailing newline), zero-copy over ``block``."""
+    raw = np.frombuffer(block, np.uint8)
+    ends = np.flatnonzero(raw == 10) + 1
+    offsets = np.empty(len(ends) + 1, np.int64)
+    offsets[0] = 0
+    offsets[1:] = ends
+    return pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(block))
+
+
+def string_parts(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bytes, start, length) of each string in an Arrow string array, as numpy views."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    bufs = arr.buffers()
+    odt = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(bufs[1], odt, count=len(arr) + 1 + arr.offset)[arr.offset:]
+    data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+    starts = offsets[:-1].astype(np.int64)
+    return data, starts, (offsets[1:] - offsets[:-1]).astype(np.int64)
+
+
+def hex_to_uint(arr: pa.Array, max_digits: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Hex strings to uint64; ``ok`` is False where a string is empty, too long or not hex."""
+    data, starts, lens = string_parts(arr)
+    n = len(lens)
+    w = max(1, min(max_digits, int(lens.max()) if n else 1))
+    j = np.arange(w)
+    idx = starts[:, None] + (lens[:, None] - w + j)
+    valid = j >= (w - lens[:, None])
+    nib = HEX_LUT[data[np.clip(idx, 0, len(data) - 1)]]
+    bad = valid & (nib == 255)
+    nib = np.where(valid, nib, 0).astype(np.uint64)
+    shifts = (4 * (w - 1 - j)).astype(np.uint64)
+    values = (nib << shifts).sum(axis=1, dtype=np.uint64) if n else np.zeros(0, np.uint64)
+    ok = (lens > 0) & (lens <= max_digits) & ~bad.any(axis=1)
+    return values, ok
+
+
+def hex_bytes(arr: pa.Array, stride: int, max_bytes: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Payload strings to a byte matrix: ``stride`` 2 for ``DEADBEEF``, 3 for ``DE AD BE EF``.
+
+    Returns (data (n, max_bytes) uint8, length uint8, ok)."""
+    data, starts, lens = string_parts(arr)
+    n = len(lens)
+    count = (lens + (stride - 2)) // stride if stride > 2 else lens // 2
+    ok = (count <= max_bytes) & ((lens == 0) | ((lens - 2) % stride == 0))
+    width = int(count.max()) if n else 0
+    width = max(0, min(width, max_bytes))
+    out = np.zeros((n, max(width, 1)), np.uint8)
+    if width:
+        k = np.arange(width)
+        pos = starts[:, None] + stride * k
+        valid = k < count[:, None]
+        hi = HEX_LUT[data[np.clip(pos, 0, len(data) - 1)]]
+        lo = HEX_LUT[data[np.clip(pos + 1, 0, len(data) - 1)]]
+        bad = valid & ((hi == 255) | (lo == 255))
+        ok &= ~bad.any(axis=1)
+        out[:, :width] = np.where(valid, (hi << 4) | (lo & 15), 0)
+    return out, np.minimum(count, 255).astype(np.uint8), ok
+
+
+def to_float(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Decimal strings to float64 (in C); ``ok`` False where a value does not parse."""
+    try:
+        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), np.ones(len(arr), bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        out = np.full(len(arr), np.nan)
+        ok = np.zeros(len(arr), bool)
+        for i, s in enumerate(arr.to_pylist()):
+            try:
+                out[i] = float(s)
+                ok[i] = True
+            except (TypeError, ValueError):
+                pass
+        return out, ok
+
+
+def to_int(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    values, ok = to_float(arr)
+    ok &= np.isfinite(values) & (values == np.floor(values))
+    return np.where(ok, values, 0).astype(np.int64), ok
+
+
+@dataclass(frozen=True, slots=True)
+class SlowFrame:
+    """One frame from the per-line parser."""
+
+    timestamp: float
+    bus: int
+    arbitration_id: int
+    flags: int
+    data: bytes
+    length: int | None = None   # defaults to len(data)
+
+
+class TextLogFile(LogFile):
+    """A line-oriented frame log. Subclasses give ``FAST`` (a regex with named groups, matched against each
+    whole line including its newline), ``_fast(fields) -> (columns dict, ok mask)``, ``_slow(line, line_no)
+    -> SlowFrame | None`` (None: a line that carries no frame, e.g. a comment; raise ValueError for a line that
+    cannot be understood), and optionally ``_header(head_text)`` to read the start time and settings."""
+
+    FAST: str = ""
+    HEAD_BYTES = 1 << 16
+
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self._stream = self._own(open_bytes(path))
+        head = self._stream.read(self.HEAD_BYTES)
+        self._stream.seek(0)
+        self._header(head.decode("latin-1"))
+        self._skipped = FindingCounter("skipped_line", "lines not understood (skipped)")
+
+    def _header(self, head: str) -> None:
+        """Read settings and the start time from the first lines (``head``)."""
+
+    def _fast(self, fields: pa.StructArray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        raise NotImplementedError
+
+    def _slow(self, line: str, line_no: int) -> SlowFrame | None:
+        raise NotImplementedError
+
+    def _post(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Hook after a block's columns are assembled (e.g. relative timestamps)."""
+        return cols
+
+    def _chunks(self, max_frames: int) -> Iterator[Frames]:
+        block_bytes = max(1 << 16, min(BLOCK_BYTES, max_frames * 48))
+        for block, first_line in iter_blocks(self._stream, block_bytes):
+            yield self._block(block, first_line)
+        self.add(self._skipped.finding())
+
+    def _block(self, block: bytes, first_line: int) -> Frames:
+        lines = lines_array(block)
+        fields = pc.extract_regex(lines, self.FAST)
+        matched = fields.is_valid().to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(matched)
+        cols, ok = self._fast(fields.filter(pa.array(matched))) if len(rows) else ({}, np.zeros(0, bool))
+        if len(rows) and not ok.all():
+            cols = {k: v[ok] for k, v in cols.items()}
+            rows = rows[ok]
+        fast_rows = np.zeros(len(lines), bool)
+        fast_rows[rows] = True
+        slow_rows = np.flatnonzero(~fast_rows)
+        slow: list[tuple[int, SlowFrame]] = []
+        if len(slow_rows):
+            raw = np.frombuffer(block, np.uint8)
+            ends = np.flatnonzero(raw == 10) + 1
+            begins = np.concatenate(([0], ends[:-1]))
+            for r in slow_rows.tolist():
+                text = block[begins[r]:ends[r]].decode("latin-1").strip()
+                if not text:
+                    continue
+                try:
+                    frame = self._slow(text, first_line + r)
+                except (ValueError, IndexError, KeyError) as err:
+                    self._skipped.add(line=first_line + r, example=f"{text} ({err})" if str(err) else text)
+                    continue
+                if frame is not None:
+                    slow.append((r, frame))
+        if slow:
+            cols = self._merge(rows, cols, slow)
+        elif not len(rows):
+            cols = _empty_cols()
+        cols = self._post(cols)
+        return frames_from_columns(cols["timestamp"], cols["bus"], cols["arbitration_id"], cols["flags"],
+                                   cols["length"], cols["data"], self.start)
+
+    @staticmethod
+    def _merge(rows: np.ndarray, cols: dict[str, np.ndarray], slow: list[tuple[int, SlowFrame]]
+               ) -> dict[str, np.ndarray]:
+        m = len(slow)
+        width = max([len(f.data) for _, f in slow] + [cols["data"].shape[1] if cols else 8, 8])
+        extra = {
+            "timestamp": np.array([f.timestamp for _, f in slow], np.float64),
+            "bus": np.array([f.bus for _, f in slow], np.int64),
+            "arbitration_id": np.array([f.arbitration_id for _, f in slow], np.uint64),
+            "flags": np.array([f.flags for _, f in slow], np.uint8),
+            "length": np.array([len(f.data) if f.length is None else f.length for _, f in slow], np.uint8),
+            "data": np.zeros((m, width), np.uint8),
+        }
+        for i, (_, f) in enumerate(slow):
+            extra["data"][i, :len(f.data)] = np.frombuffer(f.data, np.uint8)
+        if not cols:
+            return extra
+        data = np.zeros((len(rows) + m, width), np.uint8)
+        data[:len(rows), :cols["data"].shape[1]] = cols["data"]
+        data[len(rows):] = extra["data"]
+        order = np.argsort(np.concatenate((rows, np.array([r for r, _ in slow]))), kind="stable")
+        merged = {k: np.concatenate((np.asarray(cols[k]).astype(extra[k].dtype), extra[k]))[order]
+                  for k in ("timestamp", "bus", "arbitration_id", "flags", "length")}
+        merged["data"] = data[order]
+        return merged
+
+
+def _empty_cols() -> dict[str, np.ndarray]:
+    return {"timestamp": np.zeros(0), "bus": np.zeros(0, np.int64), "arbitration_id": np.zeros(0, np.uint64),
+            "flags": np.zeros(0, np.uint8), "length": np.zeros(0, np.uint8), "data": np.zeros((0, 8), np.uint8)}
+
+
+def split_tokens(line: str) -> list[str]:
+    return re.split(r"\s+", line.strip())

@@ -1,0 +1,100 @@
+"""Linux can-utils ``candump -l`` logs: ``(1436509052.249713) can0 123#DEADBEEF``.
+
+Also ``##<flags><data>`` CAN FD frames, ``#R`` remote frames and error frames (``CAN_ERR_FLAG`` in the id).
+The interface name's trailing number is the bus (``can0`` -> 0); names without one are numbered in order of
+appearance. Epoch timestamps give the absolute start (whole second of the first frame).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..frames import DLC_TO_LENGTH, FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE
+from ._text import SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_int
+
+__all__ = ["CandumpLog"]
+
+CAN_ERR_FLAG = 0x20000000
+_EPOCH_MIN = 100_000_000   # timestamps below this are relative (candump -td / -tz), not epoch seconds
+
+FAST = (r"^\s*\((?P<sec>\d+)\.(?P<frac>\d{1,9})\)\s+(?P<ch>\S+)\s+(?P<id>[0-9A-Fa-f]{1,8})"
+        r"#(?P<data>(?:[0-9A-Fa-f]{2})*)(?:\s+[RT])?\s*$")
+SLOW = re.compile(r"^\((?P<ts>[\d.]+)\)\s+(?P<ch>\S+)\s+(?P<id>[0-9A-Fa-f]{1,8})(?P<sep>##?)(?P<rest>\S*)"
+                  r"(?:\s+[RT])?$")
+
+
+class CandumpLog(TextLogFile):
+    format = "candump"
+    FAST = FAST
+
+    def _header(self, head: str) -> None:
+        self._sec0 = 0
+        self._buses: dict[str, int] = {}
+        m = re.search(r"^\s*\((\d+)\.\d+\)", head, re.MULTILINE)
+        if m and int(m.group(1)) >= _EPOCH_MIN:
+            self._sec0 = int(m.group(1))
+            self.start = datetime.fromtimestamp(self._sec0, UTC)
+
+    def _bus_of(self, name: str) -> int:
+        if name not in self._buses:
+            m = re.search(r"(\d+)$", name)
+            self._buses[name] = int(m.group(1)) if m else len(self._buses)
+        return self._buses[name]
+
+    def _time(self, sec: np.ndarray, frac_text: pa.Array) -> np.ndarray:
+        frac, _ = to_int(frac_text)
+        digits = pc.utf8_length(frac_text).to_numpy(zero_copy_only=False)
+        return (sec - self._sec0).astype(np.float64) + frac / np.power(10.0, digits)
+
+    def _fast(self, fields: pa.StructArray):
+        sec, ok = to_int(fields.field("sec"))
+        ts = self._time(sec, fields.field("frac"))
+        ident_text = fields.field("id")
+        ident, ok_id = hex_to_uint(ident_text, 8)
+        id_len = pc.utf8_length(ident_text).to_numpy(zero_copy_only=False)
+        data, length, ok_data = hex_bytes(fields.field("data"), 2, 8)
+        ch = fields.field("ch").dictionary_encode()
+        lut = np.array([self._bus_of(s) for s in ch.dictionary.to_pylist()], np.int64)
+        bus = lut[ch.indices.to_numpy(zero_copy_only=False)]
+        flags = np.where(id_len > 3, FLAG_EXTENDED, 0).astype(np.uint8)
+        err = (ident & CAN_ERR_FLAG) != 0
+        flags[err] |= FLAG_ERROR
+        ident = np.where(flags & FLAG_EXTENDED, ident & 0x1FFFFFFF, ident & 0x7FF)
+        cols = {"timestamp": ts, "bus": bus, "arbitration_id": ident, "flags": flags, "length": length,
+                "data": data}
+        return cols, ok & ok_id & ok_data
+
+    def _slow(self, line: str, line_no: int) -> SlowFrame | None:
+        m = SLOW.match(line)
+        if m is None:
+            raise ValueError("not a candump frame line")
+        sec_text, _, frac_text = m.group("ts").partition(".")
+        ts = (int(sec_text) - self._sec0) + (int(frac_text) / 10 ** len(frac_text) if frac_text else 0.0)
+        id_text, rest = m.group("id"), m.group("rest")
+        ident = int(id_text, 16)
+        flags = FLAG_EXTENDED if len(id_text) > 3 else 0
+        if ident & CAN_ERR_FLAG:
+            flags |= FLAG_ERROR
+        ident &= 0x1FFFFFFF if flags & FLAG_EXTENDED else 0x7FF
+        bus = self._bus_of(m.group("ch"))
+        if m.group("sep") == "##":
+            if not rest:
+                raise ValueError("CAN FD frame without its flags digit")
+            fd = int(rest[0], 16)
+            payload = bytes.fromhex(rest[1:])
+            if len(payload) > 64 or len(payload) not in DLC_TO_LENGTH:
+                raise ValueError(f"CAN FD payload of {len(payload)} bytes")
+            flags |= FLAG_FD | (FLAG_BRS if fd & 1 else 0) | (FLAG_ESI if fd & 2 else 0)
+            return SlowFrame(ts, bus, ident, flags, payload)
+        if rest[:1] in ("R", "r"):
+            length = int(rest[1:], 16) if len(rest) > 1 else 0
+            return SlowFrame(ts, bus, ident, flags | FLAG_REMOTE, b"", length=length)
+        payload = bytes.fromhex(rest)
+        if len(payload) > 8:
+            raise ValueError(f"classic CAN payload of {len(payload)} bytes")
+        return SlowFrame(ts, bus, ident, flags, payload)
