@@ -1,0 +1,183 @@
+"""``check``: one session's logs, a car profile and the bulletin(s) -> a verdict.
+
+``check_session`` judges a ``Session`` already in memory (what tests and the store use); ``check_logs`` reads
+the logs first (``telemetry.load_session``) and picks the bulletin in force at the session's start.
+
+A rule is ``infringement`` when its exceedances outnumber ``max_exceedances`` (exceedances found in the data
+that was logged are evidence whatever else is wrong), else ``incomplete`` when a channel it needs is missing or
+carries an error finding (or a session-wide error such as a truncated file), else ``compliant``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from telemetry.channels import Session
+
+from .bulletins import RULE_NAMES, Bulletin, RuleSpec, in_force, load_bulletins
+from .errors import RuleError
+from .laps import Laps, lap_at, segment_laps, summarise_laps
+from .quality import check_quality, power_inputs
+from .rules import evaluate
+from .verdict import (
+    COMPLIANT,
+    INCOMPLETE,
+    INFRINGEMENT,
+    Exceedance,
+    QualityFinding,
+    RuleResult,
+    Verdict,
+    rounded,
+    session_verdict,
+    utc_text,
+)
+
+__all__ = ["CheckResult", "check_session", "check_logs", "tool_info", "rule_dependencies"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int | None, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    verdict: Verdict
+    session: Session
+    bulletin: Bulletin
+    laps: Laps | None
+
+
+def tool_info() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        v = version("bopwatch")
+    except PackageNotFoundError:  # pragma: no cover - source tree without installation
+        v = "0.1.0"
+    return {"name": "bopwatch", "version": v}
+
+
+def rule_dependencies(spec: RuleSpec, profile: object | None) -> tuple[str, ...]:
+    """Channels whose data-quality errors make ``spec`` incomplete: what it needs, plus what power is made of."""
+    deps = list(spec.needs)
+    if "power" in deps:
+        deps.extend(power_inputs(profile))
+    return tuple(dict.fromkeys(deps))
+
+
+def _check_profile_maps(specs: Iterable[RuleSpec], profile: object, bulletin: Bulletin) -> None:
+    """A profile that cannot provide a channel a rule needs is an input error (exit 2), not incomplete data."""
+    mapped = set(getattr(profile, "channels", {}) or {})
+    if getattr(profile, "power", None) is not None:
+        mapped.add("power")
+    path = getattr(profile, "path", None)
+    for spec in specs:
+        for channel in spec.needs:
+            if channel not in mapped:
+                fix = ('add a [power] table (source = "driveshaft" or "engine") or map power in [channels]'
+                       if channel == "power" else f'map it in [channels], e.g. {channel} = "Message.Signal"')
+                raise RuleError(
+                    f"bulletin {bulletin.id} rule {spec.rule} needs channel {channel}, which the profile does "
+                    "not provide", path=path, place="[channels]", fix=fix)
+
+
+def _source_dict(src) -> dict:
+    return {"path": src.path, "sha256": src.sha256, "format": src.format, "frames": src.frames,
+            "start": utc_text(src.start), "duration_s": rounded(src.duration_s), "size": src.size,
+            "findings": len(src.findings)}
+
+
+def _judge(spec: RuleSpec, session: Session, bulletin: Bulletin, deps: tuple[str, ...],
+           findings: Sequence[QualityFinding]) -> tuple[RuleResult, tuple[Exceedance, ...]]:
+    reasons = []
+    for f in findings:
+        if f.severity == "error" and (f.channel in deps or f.channel == ""):
+            reasons.append(f"{f.check} {f.channel or 'session'} {f.start_s:.3f}-{f.end_s:.3f} s")
+    present = all(c in session.channels and len(session.channels[c]) for c in spec.needs)
+    found: tuple[Exceedance, ...] = ()
+    source = ""
+    if present:
+        result = evaluate(spec, session.channels, reference_ambient_bar=bulletin.reference_ambient_pressure_bar)
+        found, source = result.exceedances, result.limit_source
+    if len(found) > spec.max_exceedances:
+        verdict = INFRINGEMENT
+    elif reasons or not present:
+        verdict = INCOMPLETE
+    else:
+        verdict = COMPLIANT
+    unique_reasons = tuple(dict.fromkeys(reasons))
+    return RuleResult(rule=spec.rule, verdict=verdict, exceedance_count=len(found),
+                      max_exceedances=spec.max_exceedances, limit_source=source, needs=spec.needs,
+                      reasons=unique_reasons[:20] + ((f"... {len(unique_reasons) - 20} more",)
+                                                     if len(unique_reasons) > 20 else ()),
+                      tolerance=spec.tolerance, min_duration_s=spec.min_duration_s, unit=spec.unit), found
+
+
+def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: object | None = None,
+                  lap_length_m: float | None = None) -> CheckResult:
+    """Judge ``session`` for a car of ``model`` against ``bulletin``.
+
+    ``profile`` (a ``telemetry.Profile``) is optional: when given, every channel a rule needs must be mapped
+    by it (else ``RuleError``), and its ``[power]`` source says which channels power depends on.
+    """
+    entry = bulletin.model(model)
+    specs = [entry.rules[r] for r in RULE_NAMES if r in entry.rules]
+    if profile is not None:
+        _check_profile_maps(specs, profile, bulletin)
+    needed = sorted({c for s in specs for c in s.needs})
+    findings = check_quality(session, profile, needed)
+    results, exceedances = [], []
+    for spec in specs:
+        result, found = _judge(spec, session, bulletin, rule_dependencies(spec, profile), findings)
+        results.append(result)
+        exceedances.extend(found)
+    laps = segment_laps(session, lap_length_m if lap_length_m is not None else bulletin.track_length_m)
+    lap_numbers = lap_at(laps, [e.start_s for e in exceedances])
+    if lap_numbers is not None:
+        exceedances = [e.with_lap(int(n)) for e, n in zip(exceedances, lap_numbers.tolist(), strict=True)]
+    exceedances.sort(key=lambda e: (RULE_NAMES.index(e.rule), e.start_s))
+    rules = tuple(results)
+    verdict = Verdict(
+        tool=tool_info(),
+        inputs=tuple(_source_dict(s) for s in session.sources),
+        profile={"model": model, "name": str(getattr(profile, "name", "")),
+                 "sha256": str(getattr(profile, "sha256", ""))},
+        bulletin={"id": bulletin.id, "sha256": bulletin.sha256, "series": bulletin.series,
+                  "event": bulletin.event, "effective_from": utc_text(bulletin.effective_from),
+                  "effective_until": utc_text(bulletin.effective_until),
+                  "track_category": bulletin.track_category},
+        verdict=session_verdict(rules), rules=rules, exceedances=tuple(exceedances),
+        data_quality=tuple(findings), session_start=session.start, duration_s=session.duration_s,
+        laps=summarise_laps(laps, exceedances), lap_source=None if laps is None else laps.source,
+    )
+    log.info("verdict %s (%s)", verdict.verdict, ", ".join(f"{r.rule}={r.verdict}" for r in rules))
+    return CheckResult(verdict, session, bulletin, laps)
+
+
+def check_logs(paths: Sequence[str | Path], profile, bulletins, *, progress: Progress | None = None,
+               lap_length_m: float | None = None, track_category: str | None = None) -> CheckResult:
+    """Read ``paths`` (one session, joined in time order), pick the bulletin in force, judge.
+
+    ``profile`` is a profile path or a loaded ``Profile``; ``bulletins`` a ``Bulletin``, a list of them, or
+    file/folder paths (an explicit single bulletin is used whatever its dates).
+    """
+    from telemetry import load_profile, load_session
+
+    if isinstance(profile, str | Path):
+        profile = load_profile(profile)
+    if isinstance(bulletins, Bulletin):
+        candidates = [bulletins]
+    elif isinstance(bulletins, str | Path):
+        candidates = load_bulletins(bulletins)
+    else:
+        items = list(bulletins)
+        candidates = ([b for b in items if isinstance(b, Bulletin)]
+                      + (load_bulletins([p for p in items if not isinstance(p, Bulletin)])
+                         if any(not isinstance(p, Bulletin) for p in items) else []))
+    # fail fast on a bulletin that cannot judge this car at all, before reading the logs
+    if len(candidates) == 1:
+        _check_profile_maps(candidates[0].model(profile.model).rules.values(), profile, candidates[0])
+    session = load_session([Path(p) for p in paths], profile, progress=progress)
+    bulletin = in_force(candidates, session.start, track_category=track_category)
+    return check_session(session, bulletin, model=profile.model, profile=profile, lap_length_m=lap_length_m)

@@ -1,0 +1,223 @@
+"""Data-quality checks made before any verdict: data that cannot certify is never a pass.
+
+Checks (each finding: check, channel, start_s, end_s, severity, detail):
+
+- ``missing``: a channel a rule needs is absent or empty (error).
+- ``gap``: two consecutive frames of a message further apart than ``GAP_FACTOR`` times the message's own cycle
+  time (from the DBC, ``MessageTrace.cycle_time_s``); for a channel no traced message feeds (decoded-channel
+  MDF, derived channels), ``GAP_FACTOR`` times the channel's median sample interval. A message or channel that
+  starts late or stops early counts too (gap from 0, or to the end of the session).
+- ``frozen``: a continuous channel holding exactly the same value for longer than ``FROZEN_S`` while the engine
+  runs (engine_speed above ``RUNNING_RPM``) and the car moves (vehicle_speed above ``MOVING_KMH``, when logged).
+- ``counter``/``checksum``: rolling-counter skips and checksum failures of a message, grouped into spans (events
+  less than ``GROUP_S`` apart form one finding).
+- ``time_backwards``: a channel whose time stamps decrease.
+- reader and decoder findings: ``truncated``, ``time_backwards``, ``time_jump`` and ``count_mismatch`` are
+  errors for the whole session; the other kinds (skipped lines, unknown ids, short frames...) are warnings.
+
+Severity: ``error`` when the channel is needed by a rule (or the finding is session-wide), else ``warning``.
+An error on a channel makes every rule needing that channel ``incomplete``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+import numpy as np
+
+from telemetry.channels import CANONICAL, Channel, MessageTrace, Session
+from telemetry.frames import Finding
+
+from .verdict import QualityFinding
+
+__all__ = ["GAP_FACTOR", "FROZEN_S", "RUNNING_RPM", "MOVING_KMH", "GROUP_S", "SESSION_ERRORS", "check_quality",
+           "power_inputs"]
+
+log = logging.getLogger(__name__)
+
+GAP_FACTOR = 10.0        # a gap is an interval longer than 10 cycle times (9 frames in a row lost)
+FROZEN_S = 5.0           # a needed sensor unchanged this long while the car runs is frozen
+RUNNING_RPM = 1500.0
+MOVING_KMH = 20.0
+GROUP_S = 1.0
+SESSION_ERRORS = ("truncated", "time_backwards", "time_jump", "count_mismatch")
+# continuous channels that may legitimately hold one value for long (weather, sensors that saturate)
+_FROZEN_EXEMPT = {"ambient_pressure", "throttle", "distance", "refuel", "gear", "lap"}
+
+
+def power_inputs(profile: object | None) -> tuple[str, ...]:
+    """Channels the derived ``power`` comes from, per the profile's ``[power]`` table."""
+    power = getattr(profile, "power", None)
+    source = getattr(power, "source", None)
+    if source == "driveshaft":
+        return ("driveshaft_torque_left", "driveshaft_torque_right", "wheel_speed_rl", "wheel_speed_rr")
+    if source == "engine":
+        return ("engine_torque", "engine_speed")
+    return ()
+
+
+def _finding(check: str, channel: str, start: float, end: float, needed: set[str], detail: str,
+             *, error: bool | None = None) -> QualityFinding:
+    severe = (channel in needed or channel == "") if error is None else error
+    return QualityFinding(check, channel, float(start), float(end), "error" if severe else "warning", detail)
+
+
+def _gaps(times: np.ndarray, threshold: float, end_s: float) -> list[tuple[float, float]]:
+    """Spans (last sample before, first sample after) with no samples for longer than ``threshold``."""
+    if len(times) == 0:
+        return []
+    spans: list[tuple[float, float]] = []
+    if times[0] > threshold:
+        spans.append((0.0, float(times[0])))
+    dt = np.diff(times)
+    for i in np.flatnonzero(dt > threshold).tolist():
+        spans.append((float(times[i]), float(times[i + 1])))
+    if end_s - times[-1] > threshold:
+        spans.append((float(times[-1]), end_s))
+    return spans
+
+
+def _groups(events: np.ndarray) -> list[tuple[float, float, int]]:
+    if len(events) == 0:
+        return []
+    events = np.sort(events)
+    breaks = np.flatnonzero(np.diff(events) >= GROUP_S) + 1
+    starts = np.concatenate(([0], breaks))
+    ends = np.concatenate((breaks, [len(events)]))
+    return [(float(events[a]), float(events[b - 1]), int(b - a)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _trace_channels(trace: MessageTrace) -> list[str]:
+    return list(trace.signals) or [f"{trace.bus}:{trace.name}"]
+
+
+def _message_checks(trace: MessageTrace, needed: set[str], end_s: float) -> list[QualityFinding]:
+    out: list[QualityFinding] = []
+    channels = _trace_channels(trace)
+    if trace.cycle_time_s and trace.cycle_time_s > 0:
+        threshold = GAP_FACTOR * trace.cycle_time_s
+        for a, b in _gaps(trace.time, threshold, end_s):
+            for ch in channels:
+                out.append(_finding("gap", ch, a, b, needed,
+                                    f"no {trace.name} frame on bus {trace.bus} for {b - a:.3f} s "
+                                    f"(cycle {trace.cycle_time_s * 1000:g} ms)"))
+    for check, events, what in (("counter", trace.counter_skips, "rolling-counter skip"),
+                                ("checksum", trace.checksum_failures, "checksum failure")):
+        for a, b, n in _groups(np.asarray(events, dtype=np.float64)):
+            for ch in channels:
+                out.append(_finding(check, ch, a, b, needed,
+                                    f"{n} {what}{'s' if n != 1 else ''} in {trace.name} on bus {trace.bus}"))
+    return out
+
+
+def _channel_gaps(channel: Channel, needed: set[str], end_s: float) -> list[QualityFinding]:
+    if len(channel) < 3:
+        return []
+    median = float(np.median(np.diff(channel.time)))
+    if median <= 0:
+        return []
+    threshold = GAP_FACTOR * median
+    return [_finding("gap", channel.name, a, b, needed,
+                     f"no {channel.name} sample for {b - a:.3f} s (median interval {median * 1000:.3g} ms)")
+            for a, b in _gaps(channel.time, threshold, end_s)]
+
+
+def _held(channel: Channel | None, at: np.ndarray) -> np.ndarray | None:
+    if channel is None or len(channel) == 0:
+        return None
+    idx = np.clip(np.searchsorted(channel.time, at, side="right") - 1, 0, None)
+    return channel.value[idx]
+
+
+def _frozen(channel: Channel, session: Session, needed: set[str]) -> list[QualityFinding]:
+    v, t = channel.value, channel.time
+    if len(v) < 2:
+        return []
+    running = np.ones(len(t), dtype=bool)
+    rpm = _held(session.channels.get("engine_speed"), t)
+    if rpm is not None:
+        running &= rpm > RUNNING_RPM
+    speed = _held(session.channels.get("vehicle_speed"), t)
+    if speed is not None:
+        running &= speed > MOVING_KMH
+    link = np.zeros(len(v), dtype=bool)
+    link[1:] = (v[1:] == v[:-1]) & running[1:] & running[:-1]
+    padded = np.concatenate(([False], link, [False])).astype(np.int8)
+    edges = np.diff(padded)
+    first, last = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    out = []
+    for a, b in zip(first.tolist(), last.tolist(), strict=True):
+        start, end = float(t[a - 1]), float(t[b])
+        if end - start > FROZEN_S:
+            out.append(_finding("frozen", channel.name, start, end, needed,
+                                f"{channel.name} stuck at {float(v[a]):g} {channel.unit} for {end - start:.1f} s "
+                                "while the car runs"))
+    return out
+
+
+def _offsets(session: Session) -> list[float]:
+    """Session time of each source's start (0 when the absolute starts are unknown)."""
+    out = []
+    for src in session.sources:
+        start: datetime | None = src.start
+        out.append((start - session.start).total_seconds() if start and session.start else 0.0)
+    return out
+
+
+def _reader_findings(session: Session, end_s: float) -> list[QualityFinding]:
+    out = []
+    for src, offset in zip(session.sources, _offsets(session), strict=True):
+        for f in src.findings:
+            a, b = (offset + src.duration_s, offset + src.duration_s) if f.kind == "truncated" else (
+                offset, offset + src.duration_s)
+            out.append(_reader_finding(f, a, b, f"{src.path}: "))
+    for f in session.findings:
+        out.append(_reader_finding(f, 0.0, end_s, ""))
+    return out
+
+
+def _reader_finding(f: Finding, a: float, b: float, prefix: str) -> QualityFinding:
+    where = f" at line {f.line}" if f.line is not None else (f" at offset {f.offset}" if f.offset is not None
+                                                             else "")
+    count = f" ({f.count} times)" if f.count != 1 else ""
+    return QualityFinding(f.kind, "", a, b, "error" if f.kind in SESSION_ERRORS else "warning",
+                          f"{prefix}{f.detail}{where}{count}")
+
+
+def check_quality(session: Session, profile: object | None = None,
+                  needed: Iterable[str] = ()) -> list[QualityFinding]:
+    """Every data-quality finding of ``session``, sorted by time; errors on ``needed`` channels."""
+    need = set(needed)
+    if "power" in need:
+        need.update(c for c in power_inputs(profile) if c in session.channels)
+    end_s = session.duration_s
+    out: list[QualityFinding] = []
+    for name in sorted(need):
+        ch = session.channels.get(name)
+        if ch is None or len(ch) == 0 or name in session.missing:
+            out.append(_finding("missing", name, 0.0, end_s, need,
+                                f"{name} is needed but {'was not logged' if ch is None else 'has no samples'}",
+                                error=True))
+    traced: set[str] = set()
+    for key in sorted(session.messages):
+        trace = session.messages[key]
+        traced.update(trace.signals)
+        out.extend(_message_checks(trace, need, end_s))
+    for name in sorted(session.channels):
+        ch = session.channels[name]
+        if len(ch) and np.any(np.diff(ch.time) < 0):
+            i = int(np.argmax(np.diff(ch.time) < 0))
+            out.append(_finding("time_backwards", name, float(ch.time[i + 1]), float(ch.time[i]), need,
+                                f"{name} time goes back from {ch.time[i]:.6f} s to {ch.time[i + 1]:.6f} s"))
+            continue
+        if name not in traced:
+            out.extend(_channel_gaps(ch, need, end_s))
+        spec = CANONICAL.get(name)
+        if spec is not None and spec.continuous and name not in _FROZEN_EXEMPT:
+            out.extend(_frozen(ch, session, need))
+    out.extend(_reader_findings(session, end_s))
+    out.sort(key=QualityFinding.sort_key)
+    log.debug("%d data-quality findings", len(out))
+    return out
