@@ -1,0 +1,159 @@
+"""Content-addressed, write-once originals and the decoded-channel Parquet files beside the store.
+
+An original is stored at ``<store>/originals/<sha[:2]>/<sha><suffixes>`` (the suffixes, e.g. ``.blf`` or
+``.asc.gz``, keep the format detectable), written to a temporary file in the same folder, fsynced, made read-only
+(0444) and renamed into place, so a crash never leaves a partial file under the final name. Storing bytes that
+are already there is recognised by name and re-verified, never duplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import StoreError
+
+__all__ = ["sha256_file", "store_original", "verify_original", "original_path", "log_suffix",
+           "write_channels_parquet", "channels_table"]
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def log_suffix(name: str) -> str:
+    """``car7.blf`` -> ``.blf``; ``car7.asc.gz`` -> ``.asc.gz`` (lower case)."""
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    if suffixes and suffixes[-1] == ".gz" and len(suffixes) >= 2:
+        return "".join(suffixes[-2:])
+    return suffixes[-1] if suffixes else ""
+
+
+def original_path(originals: Path, sha256: str, suffix: str) -> Path:
+    return originals / sha256[:2] / f"{sha256}{suffix}"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def store_original(source: str | os.PathLike, originals: Path, sha256: str | None = None) -> tuple[Path, str, bool]:
+    """Copy ``source`` into the content-addressed folder. Returns ``(stored path, sha256, newly written)``.
+
+    The bytes are hashed while copying; when ``sha256`` (hashed earlier) differs, the file changed in between
+    and :class:`StoreError` says so."""
+    source = Path(source)
+    suffix = log_suffix(source.name)
+    if sha256 is not None:
+        final = original_path(originals, sha256, suffix)
+        if final.exists():
+            problem = verify_original(final, sha256)
+            if problem is None:
+                return final, sha256, False
+            raise StoreError(problem, fix="restore the original from a backup; the store is no longer evidence")
+    originals.mkdir(parents=True, exist_ok=True)
+    tmp = originals / f".tmp-{os.getpid()}-{os.urandom(4).hex()}{suffix}"
+    digest = hashlib.sha256()
+    try:
+        with open(source, "rb") as src, open(tmp, "wb") as dst:
+            while block := src.read(_CHUNK):
+                digest.update(block)
+                dst.write(block)
+            dst.flush()
+            os.fsync(dst.fileno())
+        got = digest.hexdigest()
+        if sha256 is not None and got != sha256:
+            raise StoreError(f"the file changed while it was being stored (sha256 {sha256[:12]}... then "
+                             f"{got[:12]}...)", path=source, fix="wait until the copy has finished, then retry")
+        final = original_path(originals, got, suffix)
+        if final.exists():
+            return final, got, False
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+        log.info("stored original %s as %s", source, final)
+        return final, got, True
+    finally:
+        if tmp.exists():
+            tmp.chmod(0o644)
+            tmp.unlink()
+
+
+def verify_original(path: Path, sha256: str) -> str | None:
+    """None when ``path`` exists and hashes to ``sha256``; else a sentence saying what is wrong."""
+    if not path.exists():
+        return f"{path}: stored original of {sha256[:12]}... is missing"
+    got = sha256_file(path)
+    if got != sha256:
+        return f"{path}: stored original changed (sha256 is now {got[:12]}..., recorded {sha256[:12]}...)"
+    return None
+
+
+def channels_table(channels: Mapping[str, object]) -> pa.Table:
+    """Long table of canonical channels: ``time_s, channel, value, unit, bus, source`` (one row per sample)."""
+    parts_time, parts_value, names, units, buses, sources, lengths = [], [], [], [], [], [], []
+    for name in sorted(channels):
+        ch = channels[name]
+        n = len(ch.time)
+        parts_time.append(np.asarray(ch.time, dtype=np.float64))
+        parts_value.append(np.asarray(ch.value, dtype=np.float64))
+        names.append(name)
+        units.append(ch.unit)
+        buses.append(ch.bus)
+        sources.append(ch.source)
+        lengths.append(n)
+    idx = np.repeat(np.arange(len(names), dtype=np.int32), lengths)
+    time = np.concatenate(parts_time) if parts_time else np.empty(0)
+    value = np.concatenate(parts_value) if parts_value else np.empty(0)
+
+    def dictionary(values: list) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), pa.array(values, pa.string()))
+
+    return pa.table({
+        "time_s": pa.array(time, pa.float64()),
+        "channel": dictionary(names),
+        "value": pa.array(value, pa.float64()),
+        "unit": dictionary(units),
+        "bus": pa.array(np.asarray(buses, dtype=object)[idx] if len(idx) else [], pa.int16()),
+        "source": dictionary(sources),
+    })
+
+
+def write_channels_parquet(channels: Mapping[str, object], folder: Path, name: str) -> tuple[Path, bool]:
+    """Write the channels to ``folder/<name>.parquet`` once (temp file + fsync + rename); existing is kept."""
+    final = folder / f"{name}.parquet"
+    if final.exists():
+        return final, False
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".tmp-{os.getpid()}-{os.urandom(4).hex()}.parquet"
+    try:
+        pq.write_table(channels_table(channels), tmp, compression="zstd")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        _fsync_dir(folder)
+        return final, True
+    finally:
+        if tmp.exists():
+            tmp.unlink()
