@@ -1,0 +1,133 @@
+"""Unit spellings found in DBC and MDF files, normalised and converted with pint (SPEC §1).
+
+DBC authors write the same unit many ways (``1/min``, ``U/min``, ``rpm``; ``Nm``, ``N.m``; ``kph``, ``km/h``;
+``degC``, ``°C``). :func:`normalise` maps each to one pint expression; :func:`convert` converts numpy arrays.
+
+Two pitfalls this module exists for:
+
+* pint treats the radian as dimensionless, so it would convert ``1/min`` to ``rpm`` with a factor 1/(2*pi).
+  Engine speed written as ``1/min`` means revolutions per minute, so such spellings are normalised to ``rpm``
+  before pint sees them.
+* A volume flow (``l/h``) is not a mass flow (``kg/h``): converting needs the fuel density, which the caller
+  must give (``density_kg_per_l``); without it the conversion is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import numpy as np
+
+from .errors import UnitError
+
+__all__ = ["normalise", "convert", "can_convert", "registry"]
+
+log = logging.getLogger(__name__)
+
+#: Lower-cased spelling -> pint expression. Anything absent is handed to pint as written.
+_ALIASES: dict[str, str] = {
+    # rotational speed
+    "1/min": "rpm", "u/min": "rpm", "r/min": "rpm", "rev/min": "rpm", "rpm": "rpm", "min-1": "rpm",
+    "min^-1": "rpm", "1/mn": "rpm", "tr/min": "rpm", "upm": "rpm",
+    # torque
+    "nm": "N*m", "n.m": "N*m", "n*m": "N*m", "n m": "N*m", "n·m": "N*m", "knm": "kN*m",
+    # speed
+    "km/h": "km/h", "kph": "km/h", "kmh": "km/h", "km/hr": "km/h", "m/s": "m/s", "mph": "mph",
+    # pressure
+    "kpa": "kPa", "mbar": "mbar", "psi": "psi", "bar": "bar", "hpa": "hPa", "pa": "Pa", "mpa": "MPa",
+    "psia": "psi", "bara": "bar", "kpaa": "kPa", "mbara": "mbar",
+    # flow
+    "g/s": "g/s", "kg/h": "kg/h", "g/h": "g/h", "kg/s": "kg/s", "l/h": "l/h", "lph": "l/h", "l/min": "l/min",
+    "ml/s": "ml/s", "cc/min": "ml/min",
+    # temperature
+    "degc": "degC", "°c": "degC", "c": "degC", "deg c": "degC", "degf": "degF", "°f": "degF", "k": "K",
+    # ratios and counts
+    "%": "percent", "pct": "percent", "percent": "percent",
+    "-": "", "": "", "none": "", "n/a": "", "1": "", "gear": "", "count": "", "bool": "",
+    # power and distance
+    "kw": "kW", "w": "W", "hp": "hp", "ps": "metric_horsepower", "m": "m", "km": "km",
+}
+
+def normalise(unit: str | None) -> str:
+    """The pint expression for a unit as DBC/MDF files spell it (``""`` for dimensionless)."""
+    text = (unit or "").strip()
+    key = text.lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    return text
+
+
+@lru_cache(maxsize=1)
+def registry():
+    """The process-wide pint registry (created on first use: it takes a few hundred milliseconds)."""
+    import pint
+
+    return pint.UnitRegistry()
+
+
+def _is_volume_flow(unit: str) -> bool:
+    ureg = registry()
+    try:
+        return ureg.Quantity(1.0, unit).dimensionality == ureg.Quantity(1.0, "l/h").dimensionality
+    except Exception:
+        return False
+
+
+def _is_mass_flow(unit: str) -> bool:
+    ureg = registry()
+    try:
+        return ureg.Quantity(1.0, unit).dimensionality == ureg.Quantity(1.0, "kg/h").dimensionality
+    except Exception:
+        return False
+
+
+def _describe(profile: str | None, channel: str | None, signal: str | None) -> tuple[str | None, str | None]:
+    place = ", ".join(p for p in (f"channel {channel}" if channel else "",
+                                  f"signal {signal}" if signal else "") if p) or None
+    return profile, place
+
+
+def can_convert(from_unit: str | None, to_unit: str | None, *, density_kg_per_l: float | None = None) -> bool:
+    """True when :func:`convert` would succeed for these units."""
+    try:
+        convert(np.zeros(1), from_unit, to_unit, density_kg_per_l=density_kg_per_l)
+    except UnitError:
+        return False
+    return True
+
+
+def convert(values: np.ndarray, from_unit: str | None, to_unit: str | None, *,
+            density_kg_per_l: float | None = None, profile: str | None = None, channel: str | None = None,
+            signal: str | None = None) -> np.ndarray:
+    """``values`` (float64) in ``from_unit`` expressed in ``to_unit``.
+
+    Same unit after normalisation: the array is returned unchanged (no rounding). A volume flow converts to a
+    mass flow only with ``density_kg_per_l``. Anything else pint cannot convert raises :class:`UnitError`
+    naming the profile, the channel and the signal given.
+    """
+    src, dst = normalise(from_unit), normalise(to_unit)
+    values = np.asarray(values, dtype=np.float64)
+    if src == dst:
+        return values
+    path, place = _describe(profile, channel, signal)
+    ureg = registry()
+    try:
+        if _is_volume_flow(src) and _is_mass_flow(dst):
+            if density_kg_per_l is None:
+                raise UnitError(
+                    f"cannot convert a volume flow {from_unit!r} to a mass flow {to_unit!r} without a density",
+                    path=path, place=place,
+                    fix="give the fuel density in the profile: {signal=..., unit=..., density_kg_per_l=0.745}")
+            quantity = ureg.Quantity(values, src) * ureg.Quantity(density_kg_per_l, "kg/l")
+            return np.asarray(quantity.to(dst).magnitude, dtype=np.float64)
+        quantity = ureg.Quantity(values, src or "dimensionless")
+        return np.asarray(quantity.to(dst or "dimensionless").magnitude, dtype=np.float64)
+    except UnitError:
+        raise
+    except Exception as err:  # pint raises UndefinedUnitError, DimensionalityError, ...
+        raise UnitError(
+            f"cannot convert unit {from_unit!r} to {to_unit!r} ({type(err).__name__}: {err})",
+            path=path, place=place,
+            fix="set the signal's unit in the profile: {signal=..., unit=\"<unit of the DBC signal>\"}",
+        ) from None
