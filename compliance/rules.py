@@ -104,26 +104,31 @@ def find_exceedances(rule: str, time: np.ndarray, value: np.ndarray, limit: np.n
 
 def stint_energies(power: Channel, refuel: Channel | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per stint: first and last sample index into ``power`` and the cumulative energy (MJ) per sample
-    (reset at each stint start; NaN while refuelling)."""
+    (reset at each stint start; NaN while refuelling). A refuel sample at 1 that falls between two power samples
+    also ends the stint, even when no power sample was taken while refuelling."""
     t, p = power.time, np.clip(np.nan_to_num(power.value, nan=0.0), 0.0, None)
-    if refuel is None:
-        in_stint = np.ones(len(t), dtype=bool)
-    else:
-        fuel = held_at(refuel, t)
-        in_stint = np.nan_to_num(fuel, nan=0.0) < 0.5
+    in_stint = np.ones(len(t), dtype=bool)
+    boundary = np.zeros(len(t), dtype=bool)
+    if refuel is not None and len(refuel):
+        in_stint = np.nan_to_num(held_at(refuel, t), nan=0.0) < 0.5
+        refuelling = refuel.time[np.nan_to_num(refuel.value, nan=0.0) >= 0.5]
+        seen = np.searchsorted(refuelling, t, side="right")
+        boundary[1:] = seen[1:] != seen[:-1]
     first, last = _runs(in_stint)
+    if len(first):                       # split runs at refuels that no power sample saw
+        cuts = np.flatnonzero(boundary & in_stint & np.concatenate(([False], in_stint[:-1])))
+        first = np.sort(np.concatenate((first, cuts)))
+        last = np.sort(np.concatenate((last, cuts - 1)))
     step = np.zeros(len(t))
     if len(t) > 1:
         step[1:] = 0.5 * (p[1:] + p[:-1]) * np.diff(t) / 1000.0        # kW * s = kJ -> MJ
     step[~in_stint] = 0.0
     step[first] = 0.0                                                     # nothing before a stint's first sample
     cumulative = np.cumsum(step)
-    base = np.zeros(len(t))
+    energy = np.zeros(len(t))
     if len(first):
-        base_vals = cumulative[first]
-        owner = np.searchsorted(first, np.arange(len(t)), side="right") - 1
-        base = np.where(owner >= 0, base_vals[np.clip(owner, 0, None)], 0.0)
-    energy = cumulative - base
+        owner = np.clip(np.searchsorted(first, np.arange(len(t)), side="right") - 1, 0, None)
+        energy = cumulative - cumulative[first][owner]
     energy[~in_stint] = np.nan
     return first, last, energy
 
