@@ -1,0 +1,337 @@
+"""Car profiles (SPEC §2): which DBC applies to which bus, which signal feeds which canonical channel, in which
+unit, how ``power`` is derived, and which messages carry rolling counters and checksums (DESIGN.md).
+
+``load_profile(path)`` validates everything it can before any log is read: every error names the profile file
+and the key, and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from .channels import CANONICAL
+from .errors import DbcError, ProfileError, UnitError
+from .units import can_convert
+
+__all__ = ["Profile", "DbcRef", "ChannelMap", "PowerSpec", "IntegritySpec", "load_profile", "load_database",
+           "CHECKSUM_ALGORITHMS"]
+
+log = logging.getLogger(__name__)
+
+CHECKSUM_ALGORITHMS = ("xor8", "sum8", "crc8_sae_j1850")
+_TOP_KEYS = {"model", "name", "dbc", "channels", "power", "integrity"}
+_DB_SUFFIXES = {".dbc": "e_dbc", ".kcd": "e_kcd", ".sym": "e_sym", ".arxml": "e_arxml"}
+
+
+@dataclass(frozen=True, slots=True)
+class DbcRef:
+    """One ``[[dbc]]`` entry: the file, the bus it applies to (None = every bus) and the loaded database."""
+
+    file: Path
+    bus: int | None
+    database: object          # cantools.database.can.Database
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMap:
+    """Where a canonical channel comes from.
+
+    ``signal`` is the right-hand side as written (``Message.Signal``, ``Signal``, or an MDF channel name);
+    ``message``/``signal_name``/``bus`` are what it resolved to in the DBCs (None for MDF-only profiles);
+    ``unit`` is the unit of the source values: the profile's override, else the DBC's (None = not known yet,
+    e.g. MDF channels, whose unit the file gives).
+    """
+
+    signal: str
+    unit: str | None
+    message: str | None = None
+    signal_name: str | None = None
+    bus: int | None = None
+    density_kg_per_l: float | None = None
+    unit_override: bool = False
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.message}.{self.signal_name}" if self.message else self.signal
+
+
+@dataclass(frozen=True, slots=True)
+class PowerSpec:
+    source: str                      # "driveshaft" or "engine"
+    wheel_radius_m: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class IntegritySpec:
+    """One ``[[integrity]]`` entry: a message's rolling counter and/or checksum byte."""
+
+    message: str
+    counter: str | None = None
+    counter_modulo: int | None = None
+    checksum: str | None = None
+    checksum_algorithm: str | None = None
+    checksum_byte: int | None = None     # index of the checksum byte in the payload
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    model: str
+    name: str
+    path: Path
+    sha256: str                                  # of the profile file's bytes
+    dbcs: tuple[DbcRef, ...]
+    channels: Mapping[str, ChannelMap]
+    power: PowerSpec | None
+    integrity: tuple[IntegritySpec, ...] = ()
+
+    def databases(self) -> list[tuple[int | None, object]]:
+        """``(bus or None, Database)`` pairs, the form :func:`telemetry.decode.decode_frames` takes."""
+        return [(d.bus, d.database) for d in self.dbcs]
+
+    def message(self, name: str) -> tuple[object, int | None] | None:
+        """The cantools message of this name and the bus its DBC applies to (first DBC that defines it)."""
+        for d in self.dbcs:
+            try:
+                return d.database.get_message_by_name(name), d.bus
+            except KeyError:
+                continue
+        return None
+
+
+# ------------------------------------------------------------------------------------------------- databases
+
+def load_database(path: str | Path, *, profile: str | Path | None = None, key: str | None = None):
+    """Load a DBC/KCD/SYM/ARXML file with cantools (``strict=False``: overlapping signals are decoded exactly as
+    cantools decodes them). A file that does not parse raises :class:`DbcError` naming the file and, where
+    cantools reports it, the line."""
+    import cantools
+
+    path = Path(path)
+    where = f"{profile}: {key}: " if profile else ""
+    if not path.is_file():
+        raise DbcError(f"{where}signal database not found", path=path,
+                       fix="check the file name; [[dbc]] paths are relative to the profile file")
+    suffix = path.suffix.lower()
+    if suffix not in _DB_SUFFIXES:
+        raise DbcError(f"{where}unknown signal database type {path.suffix!r}", path=path,
+                       fix="use a .dbc, .kcd, .sym or .arxml file")
+    try:
+        return cantools.database.load_file(str(path), strict=False)
+    except Exception as err:
+        inner = getattr(err, _DB_SUFFIXES[suffix], None) or err
+        line = getattr(inner, "line", None)
+        text = str(inner).strip().strip('"').splitlines()[0] if str(inner).strip() else type(inner).__name__
+        raise DbcError(f"{where}cannot parse: {text}", path=path,
+                       place=f"line {line}" if line is not None else None,
+                       fix="correct the syntax there (cantools must be able to load the file)") from None
+
+
+# ------------------------------------------------------------------------------------------------- profiles
+
+def _err(path: Path, key: str, problem: str, fix: str) -> ProfileError:
+    return ProfileError(problem, path=path, place=f"key {key}", fix=fix)
+
+
+def _resolve(path: Path, key: str, text: str, dbcs: tuple[DbcRef, ...]) -> tuple[str, str, int | None, str]:
+    """``Message.Signal`` or a unique ``Signal`` -> (message, signal, bus, DBC unit)."""
+    if "." in text:
+        msg_name, sig_name = text.rsplit(".", 1)
+        for d in dbcs:
+            try:
+                msg = d.database.get_message_by_name(msg_name)
+            except KeyError:
+                continue
+            try:
+                sig = msg.get_signal_by_name(sig_name)
+            except KeyError:
+                names = ", ".join(s.name for s in msg.signals[:12])
+                raise _err(path, key, f"message {msg_name} has no signal {sig_name!r}",
+                           f"use one of its signals: {names}") from None
+            return msg.name, sig.name, d.bus, sig.unit or ""
+    hits = [(m.name, s, d.bus) for d in dbcs for m in d.database.messages for s in m.signals if s.name == text]
+    if len(hits) == 1:
+        m, s, bus = hits[0]
+        return m, s.name, bus, s.unit or ""
+    if len(hits) > 1:
+        where = ", ".join(f"{m}.{s.name}" for m, s, _ in hits[:6])
+        raise _err(path, key, f"signal {text!r} is in several messages ({where})",
+                   "write it as \"Message.Signal\"")
+    files = ", ".join(d.file.name for d in dbcs)
+    raise _err(path, key, f"signal {text!r} is in none of the DBCs ({files})",
+               "check the spelling against the DBC, or add the DBC that defines it to [[dbc]]")
+
+
+def _channel(path: Path, name: str, value, dbcs: tuple[DbcRef, ...]) -> ChannelMap:
+    key = f"channels.{name}"
+    if name not in CANONICAL:
+        raise _err(path, key, f"{name!r} is not a canonical channel",
+                   f"use one of: {', '.join(CANONICAL)}")
+    unit = density = None
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, dict):
+        extra = set(value) - {"signal", "unit", "density_kg_per_l"}
+        if extra:
+            raise _err(path, f"{key}.{sorted(extra)[0]}", "unknown key",
+                       "a channel table takes signal, unit and density_kg_per_l")
+        text = value.get("signal")
+        if not isinstance(text, str) or not text:
+            raise _err(path, f"{key}.signal", "missing or not a string", 'write {signal = "Message.Signal"}')
+        unit = value.get("unit")
+        if unit is not None and not isinstance(unit, str):
+            raise _err(path, f"{key}.unit", "not a string", 'write unit = "kPa"')
+        density = value.get("density_kg_per_l")
+        if density is not None and (not isinstance(density, int | float) or isinstance(density, bool)
+                                    or density <= 0):
+            raise _err(path, f"{key}.density_kg_per_l", "must be a positive number", "e.g. 0.745 for petrol")
+    else:
+        raise _err(path, key, "must be a string or a table", 'write "Message.Signal" or {signal = ..., unit = ...}')
+    if not dbcs:   # MDF-only profile: the right-hand side names an MDF channel, its unit comes from the file
+        return ChannelMap(text, unit, density_kg_per_l=None if density is None else float(density),
+                          unit_override=unit is not None)
+    message, signal, bus, dbc_unit = _resolve(path, key, text, dbcs)
+    source_unit = unit if unit is not None else dbc_unit
+    target = CANONICAL[name].unit
+    density_f = None if density is None else float(density)
+    if not can_convert(source_unit, target, density_kg_per_l=density_f):
+        raise UnitError(
+            f"profile {path.name}: channel {name}: signal {message}.{signal}: unit {source_unit!r} cannot be "
+            f"converted to {target!r}", path=path, place=f"key {key}",
+            fix=f"give the signal's real unit: {name} = {{signal = \"{message}.{signal}\", unit = \"...\"}}")
+    return ChannelMap(text, source_unit, message, signal, bus, density_f, unit is not None)
+
+
+def _power(path: Path, table, channels: Mapping[str, ChannelMap]) -> PowerSpec:
+    if not isinstance(table, dict):
+        raise _err(path, "power", "must be a table", 'write [power] with source = "driveshaft" or "engine"')
+    extra = set(table) - {"source", "wheel_radius_m"}
+    if extra:
+        raise _err(path, f"power.{sorted(extra)[0]}", "unknown key", "[power] takes source and wheel_radius_m")
+    source = table.get("source")
+    if source not in ("driveshaft", "engine"):
+        raise _err(path, "power.source", f"must be \"driveshaft\" or \"engine\", not {source!r}",
+                   'write source = "driveshaft" (torque sensors) or "engine" (ECU torque)')
+    radius = table.get("wheel_radius_m")
+    if source == "driveshaft":
+        needed = ("driveshaft_torque_left", "driveshaft_torque_right", "wheel_speed_rl", "wheel_speed_rr")
+        if not isinstance(radius, int | float) or isinstance(radius, bool) or not 0.1 < radius < 1.0:
+            raise _err(path, "power.wheel_radius_m", f"missing or implausible ({radius!r})",
+                       "give the rear wheel's dynamic rolling radius in metres, e.g. wheel_radius_m = 0.34")
+    else:
+        needed = ("engine_torque", "engine_speed")
+    missing = [c for c in needed if c not in channels]
+    if missing:
+        raise _err(path, "power.source", f"source {source!r} needs channels {', '.join(missing)} in [channels]",
+                   "map them, or choose the other power source")
+    return PowerSpec(source, None if radius is None else float(radius))
+
+
+def _integrity(path: Path, i: int, entry, profile: Profile) -> IntegritySpec:
+    key = f"integrity[{i}]"
+    if not isinstance(entry, dict):
+        raise _err(path, key, "must be a table", "write [[integrity]] with message, counter and/or checksum")
+    allowed = {"message", "counter", "counter_modulo", "checksum", "checksum_algorithm"}
+    extra = set(entry) - allowed
+    if extra:
+        raise _err(path, f"{key}.{sorted(extra)[0]}", "unknown key", f"[[integrity]] takes {', '.join(sorted(allowed))}")
+    name = entry.get("message")
+    if not isinstance(name, str):
+        raise _err(path, f"{key}.message", "missing or not a string", 'write message = "LOG_Pressures"')
+    found = profile.message(name)
+    if found is None:
+        raise _err(path, f"{key}.message", f"message {name!r} is in none of the DBCs",
+                   "check the spelling against the DBC")
+    msg, _ = found
+    counter, checksum = entry.get("counter"), entry.get("checksum")
+    if counter is None and checksum is None:
+        raise _err(path, key, "names neither a counter nor a checksum", "add counter = ... and/or checksum = ...")
+    for k, sig in (("counter", counter), ("checksum", checksum)):
+        if sig is not None:
+            try:
+                msg.get_signal_by_name(sig)
+            except KeyError:
+                raise _err(path, f"{key}.{k}", f"message {name} has no signal {sig!r}",
+                           f"use one of: {', '.join(s.name for s in msg.signals[:12])}") from None
+    modulo = entry.get("counter_modulo")
+    if modulo is not None and (not isinstance(modulo, int) or isinstance(modulo, bool) or modulo < 2):
+        raise _err(path, f"{key}.counter_modulo", f"must be an integer >= 2, not {modulo!r}", "e.g. 16")
+    algorithm = entry.get("checksum_algorithm")
+    byte = None
+    if checksum is not None:
+        if algorithm not in CHECKSUM_ALGORITHMS:
+            raise _err(path, f"{key}.checksum_algorithm", f"must be one of {', '.join(CHECKSUM_ALGORITHMS)}, "
+                       f"not {algorithm!r}", 'e.g. checksum_algorithm = "crc8_sae_j1850"')
+        sig = msg.get_signal_by_name(checksum)
+        aligned = sig.start % 8 == (7 if sig.byte_order == "big_endian" else 0)
+        if sig.length != 8 or not aligned:
+            raise _err(path, f"{key}.checksum", f"signal {checksum} is not one byte-aligned byte "
+                       f"(start {sig.start}, length {sig.length})", "checksums must occupy one whole byte")
+        byte = sig.start // 8
+    elif algorithm is not None:
+        raise _err(path, f"{key}.checksum_algorithm", "given without checksum", "add checksum = \"<signal>\"")
+    if modulo is None and counter is not None:
+        modulo = 2 ** msg.get_signal_by_name(counter).length
+    return IntegritySpec(name, counter, modulo, checksum, algorithm, byte)
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Load and validate a car profile (TOML). Raises :class:`ProfileError` (or :class:`DbcError`,
+    :class:`UnitError`) naming the file and the key."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProfileError("profile not found", path=path, fix="check the path (profiles live in dbc/)") from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ProfileError(f"not valid TOML: {err}", path=path, fix="correct the TOML syntax") from None
+    extra = set(doc) - _TOP_KEYS
+    if extra:
+        raise _err(path, sorted(extra)[0], "unknown key", f"a profile takes {', '.join(sorted(_TOP_KEYS))}")
+    for key in ("model", "name"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            raise _err(path, key, "missing or not a string", f'write {key} = "..."')
+    entries = doc.get("dbc", [])
+    if not isinstance(entries, list):
+        raise _err(path, "dbc", "must be an array of tables", 'write [[dbc]] file = "..."')
+    dbcs: list[DbcRef] = []
+    for i, entry in enumerate(entries):
+        key = f"dbc[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise _err(path, f"{key}.file", "missing or not a string", 'write file = "car.dbc"')
+        extra = set(entry) - {"file", "channel"}
+        if extra:
+            raise _err(path, f"{key}.{sorted(extra)[0]}", "unknown key", "[[dbc]] takes file and channel")
+        bus = entry.get("channel")
+        if bus is not None and (not isinstance(bus, int) or isinstance(bus, bool) or not 0 <= bus < 256):
+            raise _err(path, f"{key}.channel", f"must be a bus number 0..255, not {bus!r}", "channel = 0")
+        file = (path.parent / entry["file"]).resolve()
+        db = load_database(file, profile=path, key=f"{key}.file")
+        dbcs.append(DbcRef(file, bus, db, hashlib.sha256(file.read_bytes()).hexdigest()))
+    table = doc.get("channels", {})
+    if not isinstance(table, dict):
+        raise _err(path, "channels", "must be a table", "write [channels]")
+    frozen_dbcs = tuple(dbcs)
+    channels = {name: _channel(path, name, value, frozen_dbcs) for name, value in table.items()}
+    power = _power(path, doc["power"], channels) if "power" in doc else None
+    if power is not None and "power" in channels:
+        raise _err(path, "power", "power is both mapped in [channels] and derived in [power]", "keep one of them")
+    profile = Profile(doc["model"], doc["name"], path, hashlib.sha256(raw).hexdigest(), frozen_dbcs,
+                      MappingProxyType(channels), power)
+    integrity = doc.get("integrity", [])
+    if not isinstance(integrity, list):
+        raise _err(path, "integrity", "must be an array of tables", "write [[integrity]]")
+    if integrity and not dbcs:
+        raise _err(path, "integrity", "integrity checks need a DBC", "add [[dbc]] or remove [[integrity]]")
+    checks = tuple(_integrity(path, i, e, profile) for i, e in enumerate(integrity))
+    log.debug("profile %s: %d DBCs, %d channels, %d integrity checks", path, len(dbcs), len(channels), len(checks))
+    return Profile(profile.model, profile.name, path, profile.sha256, frozen_dbcs, profile.channels, power, checks)
+
