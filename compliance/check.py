@@ -162,10 +162,10 @@ def check_logs(paths: Sequence[str | Path], profile, bulletins, *, progress: Pro
     ``profile`` is a profile path or a loaded ``Profile``; ``bulletins`` a ``Bulletin``, a list of them, or
     file/folder paths (an explicit single bulletin is used whatever its dates).
     """
-    from telemetry import load_profile, load_session
+    from telemetry import profiles, session  # imported late: reading logs is telemetry's job
 
     if isinstance(profile, str | Path):
-        profile = load_profile(profile)
+        profile = profiles.load_profile(profile)
     if isinstance(bulletins, Bulletin):
         candidates = [bulletins]
     elif isinstance(bulletins, str | Path):
@@ -178,6 +178,6 @@ def check_logs(paths: Sequence[str | Path], profile, bulletins, *, progress: Pro
     # fail fast on a bulletin that cannot judge this car at all, before reading the logs
     if len(candidates) == 1:
         _check_profile_maps(candidates[0].model(profile.model).rules.values(), profile, candidates[0])
-    session = load_session([Path(p) for p in paths], profile, progress=progress)
-    bulletin = in_force(candidates, session.start, track_category=track_category)
-    return check_session(session, bulletin, model=profile.model, profile=profile, lap_length_m=lap_length_m)
+    joined = session.load_session([Path(p) for p in paths], profile, progress=progress)
+    bulletin = in_force(candidates, joined.start, track_category=track_category)
+    return check_session(joined, bulletin, model=profile.model, profile=profile, lap_length_m=lap_length_m)

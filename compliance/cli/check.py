@@ -1,0 +1,109 @@
+"""``bopwatch check LOG... --profile P --bulletin B [--json] [--report FILE]``: the verdict of one session.
+
+Exit codes (SPEC §4): 0 compliant, 1 infringement, 3 incomplete, 2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..check import CheckResult, check_logs
+from ..verdict import COMPLIANT, INCOMPLETE, INFRINGEMENT
+from . import EXIT_INCOMPLETE, EXIT_INFRINGEMENT, EXIT_OK
+from ._progress import progress_bar
+
+EXIT_BY_VERDICT = {COMPLIANT: EXIT_OK, INFRINGEMENT: EXIT_INFRINGEMENT, INCOMPLETE: EXIT_INCOMPLETE}
+_MAX_ROWS = 40
+
+
+def add_subparser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "check", help="judge one session's logs against the BoP bulletin in force",
+        description="Judge one session (several LOG files are one session split by the logger, joined in time "
+                    "order) against the BoP bulletin in force at the session's start. Exit 0 compliant, "
+                    "1 infringement, 3 incomplete (the data cannot certify), 2 error.")
+    p.add_argument("logs", nargs="+", metavar="LOG", help="log files of one session (BLF, ASC, candump, TRC, "
+                   "CSV, MF4, MDF; .gz accepted)")
+    p.add_argument("--profile", required=True, metavar="P", help="car profile TOML (SPEC §2)")
+    p.add_argument("--bulletin", required=True, action="append", metavar="B",
+                   help="BoP bulletin TOML, or a folder of them; repeat to give several. One file is used as "
+                        "given; with several, the one in force at the session's start is chosen")
+    p.add_argument("--json", action="store_true", help="print the verdict as one JSON object (SPEC §4)")
+    p.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report with the evidence "
+                   "plots")
+    p.add_argument("--lap-length", type=float, metavar="M",
+                   help="lap length in metres, to find laps from distance or speed when no lap channel is "
+                        "logged (default: the bulletin's track_length_m)")
+    p.add_argument("--track-category", metavar="C", help="only bulletins for this track category (A-D, H)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    bulletins = args.bulletin[0] if len(args.bulletin) == 1 else args.bulletin
+    with progress_bar(not args.json) as progress:
+        result = check_logs(args.logs, args.profile, bulletins, progress=progress,
+                            lap_length_m=args.lap_length, track_category=args.track_category)
+    if args.report:
+        from ..check_report import write_check_report
+        write_check_report(result, args.report)
+    if args.json:
+        sys.stdout.write(result.verdict.to_json())
+    else:
+        print_verdict(result)
+    return EXIT_BY_VERDICT[result.verdict.verdict]
+
+
+def _colour(verdict: str) -> str:
+    return {COMPLIANT: "green", INFRINGEMENT: "bold red", INCOMPLETE: "yellow"}.get(verdict, "white")
+
+
+def print_verdict(result: CheckResult) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    v = result.verdict
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    console.print(f"car model  {v.profile['model']}   bulletin {v.bulletin['id']}   "
+                  f"session start {v.session_start.isoformat() if v.session_start else 'unknown'}   "
+                  f"{v.duration_s:.1f} s")
+    for i in v.inputs:
+        console.print(f"input      {escape(i['path'])}  ({i['format']}, {i['frames'] if i['frames'] is not None else '-'}"
+                      f" frames, sha256 {i['sha256'][:16]}...)")
+    console.print(f"verdict    [{_colour(v.verdict)}]{v.verdict.upper()}[/]")
+
+    rules = Table(title="rules", title_justify="left")
+    for col in ("rule", "verdict", "exceedances", "allowed", "tolerance", "min duration", "limit", "why"):
+        rules.add_column(col)
+    for r in v.rules:
+        rules.add_row(r.rule, f"[{_colour(r.verdict)}]{r.verdict}[/]", str(r.exceedance_count),
+                      str(r.max_exceedances), f"{r.tolerance:g} {r.unit}", f"{r.min_duration_s:g} s",
+                      escape(r.limit_source),
+                      escape("; ".join(r.reasons[:3]) + (" ..." if len(r.reasons) > 3 else "")))
+    console.print(rules)
+
+    if v.exceedances:
+        table = Table(title=f"exceedances ({len(v.exceedances)})", title_justify="left")
+        for col in ("rule", "lap", "start s", "end s", "duration s", "peak", "limit", "excess", "unit"):
+            table.add_column(col, justify="right" if col not in ("rule", "unit") else "left")
+        for e in v.exceedances[:_MAX_ROWS]:
+            table.add_row(e.rule, "-" if e.lap is None else str(e.lap), f"{e.start_s:.3f}", f"{e.end_s:.3f}",
+                          f"{e.duration_s:.3f}", f"{e.peak:.4g}", f"{e.limit:.4g}", f"{e.excess:.4g}", e.unit)
+        if len(v.exceedances) > _MAX_ROWS:
+            table.add_row("...", "", "", "", "", "", "", "", f"{len(v.exceedances) - _MAX_ROWS} more (--json)")
+        console.print(table)
+
+    if v.data_quality:
+        table = Table(title=f"data quality ({len(v.data_quality)})", title_justify="left")
+        for col in ("severity", "check", "channel", "start s", "end s", "detail"):
+            table.add_column(col)
+        for f in v.data_quality[:_MAX_ROWS]:
+            table.add_row(f"[{'red' if f.severity == 'error' else 'yellow'}]{f.severity}[/]", f.check,
+                          escape(f.channel or "(session)"), f"{f.start_s:.3f}", f"{f.end_s:.3f}",
+                          escape(f.detail))
+        if len(v.data_quality) > _MAX_ROWS:
+            table.add_row("...", "", "", "", "", f"{len(v.data_quality) - _MAX_ROWS} more (--json)")
+        console.print(table)
+    else:
+        console.print("data quality: no findings")
