@@ -1,0 +1,51 @@
+"""``bopwatch ingest LOG...``: store logs as evidence, judge each car's session, print one JSON line per log.
+
+Exit codes: 0 every verdict compliant (or stored without a bulletin), 1 an infringement, 3 incomplete (and no
+infringement), 2 any log could not be ingested (its JSON line carries the error).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..ingest import exit_code, ingest_logs, load_event_info
+from ..store import open_store
+from ._progress import progress_bar
+from ._store_args import add_db_option, command_line, print_json_line
+
+__all__ = ["add_subparser"]
+
+
+def add_subparser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "ingest", help="store logs as evidence and judge them",
+        description="Copy each LOG into the store (write-once, by SHA-256), judge its car's session under the "
+                    "bulletin and record the verdict. Metadata from the options, else the sidecar "
+                    "<LOG>.meta.json, else the entry list. Prints one JSON line per log. Exit 0 compliant, "
+                    "1 infringement, 3 incomplete, 2 error.")
+    p.add_argument("logs", nargs="+", metavar="LOG", help="log files (several for one car = one session)")
+    p.add_argument("--event", help="event id (e.g. spa24-2025)")
+    p.add_argument("--session", help="session id (e.g. race)")
+    p.add_argument("--car", help="car number")
+    p.add_argument("--profile", help="car profile TOML, or a model id looked up in BOPWATCH_PROFILES (dbc/)")
+    p.add_argument("--bulletin", action="append",
+                   help="bulletin TOML or folder (repeatable; the one in force at the session start is used). "
+                        "Without any, logs are stored unjudged until 'bopwatch recheck'")
+    p.add_argument("--entry-list", help="CSV car,team,model,class,drivers")
+    p.add_argument("--event-info", help="event.toml with sessions, entry list and bulletins")
+    p.add_argument("--logger-serial", help="serial number of the logger the files come from")
+    add_db_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = open_store(args.db)
+    info = load_event_info(args.event_info) if args.event_info else None
+    with progress_bar() as progress:
+        outcomes = ingest_logs(store, args.logs, event=args.event, session=args.session, car=args.car,
+                               profile=args.profile, bulletin=args.bulletin, entry_list=args.entry_list,
+                               event_info=info, logger_serial=args.logger_serial, command=command_line(),
+                               progress=progress)
+    for outcome in outcomes:
+        print_json_line(outcome.to_dict())
+    return exit_code(outcomes)

@@ -1,0 +1,508 @@
+"""Ingest: logs in, evidence and verdicts stored. Used by ``bopwatch ingest``, ``watch``, ``recheck`` and ``demo``.
+
+For each log: resolve whose it is (options > sidecar ``<file>.meta.json`` > entry list), hash it, copy it into the
+content-addressed originals (outside any lock), then judge the car's session: every log stored for its
+(event, session, car) joined in time order, with the car's profile and the bulletin in force. The decoded
+channels go to Parquet, and the log rows, the run and its results, and their audit rows are written in one short
+transaction. The same inputs never make a second run (``runs.run_key``), so ingesting again adds nothing; a crash
+at any point is completed by running the same command again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import tomllib
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import config
+from . import store as st
+from .errors import ComplianceError, StoreError
+from .evidence import sha256_file, store_original, write_channels_parquet
+
+__all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "read_sidecar", "read_entry_list",
+           "load_event_info", "resolve_meta", "find_profile", "ingest_logs", "recheck", "run_key", "exit_code"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int | None, str], None]
+
+
+# -- metadata -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Entry:
+    car: str
+    team: str | None = None
+    model: str | None = None
+    class_: str | None = None
+    drivers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    session: str
+    name: str | None = None
+    type: str | None = None
+    track: str | None = None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    """What an ``event.toml`` says about an event: its sessions, entry list and bulletins."""
+
+    event: str
+    name: str | None = None
+    series: str | None = None
+    track: str | None = None
+    track_category: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    sessions: Mapping[str, SessionInfo] = field(default_factory=dict)
+    entries: Mapping[str, Entry] = field(default_factory=dict)
+    bulletins: tuple[Path, ...] = ()
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogMeta:
+    event: str
+    session: str
+    car: str
+    entry: Entry
+    logger_serial: str | None = None
+    profile: str | None = None
+    bulletin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """One processed log, as printed on a JSON line. ``status``: ``checked`` (a new run), ``duplicate`` (these
+    inputs were already judged; nothing added), ``stored`` (kept without a verdict: no bulletin), ``error``."""
+
+    path: str
+    status: str
+    sha256: str | None = None
+    event: str | None = None
+    session: str | None = None
+    car: str | None = None
+    verdict: str | None = None
+    run_id: str | None = None
+    bulletin: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "status": self.status, "sha256": self.sha256, "event": self.event,
+                "session": self.session, "car": self.car, "verdict": self.verdict, "run_id": self.run_id,
+                "bulletin": self.bulletin, "error": self.error}
+
+
+def exit_code(outcomes: Sequence[IngestOutcome]) -> int:
+    """2 when any log failed, else from the worst verdict: 1 infringement, 3 incomplete, 0 compliant/none."""
+    if any(o.status == "error" for o in outcomes):
+        return 2
+    worst = st.worst_verdict([o.verdict for o in outcomes if o.verdict])
+    return {"infringement": 1, "incomplete": 3}.get(worst or "", 0)
+
+
+def _text(raw: object) -> str | None:
+    return None if raw is None or str(raw).strip() == "" else str(raw).strip()
+
+
+def _drivers(raw: object) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, list | tuple):
+        return tuple(str(d).strip() for d in raw if str(d).strip())
+    text = str(raw)
+    for sep in (";", "|", "/"):
+        if sep in text:
+            return tuple(d.strip() for d in text.split(sep) if d.strip())
+    return (text.strip(),) if text.strip() else ()
+
+
+def read_sidecar(log_path: str | Path) -> dict | None:
+    """The JSON object in ``<file>.meta.json`` beside a log, or None when there is none."""
+    side = Path(f"{log_path}.meta.json")
+    if not side.exists():
+        return None
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ComplianceError(f"sidecar is not valid JSON: {err}", path=side,
+                              fix='write {"event": ..., "session": ..., "car": ...}') from None
+    if not isinstance(data, dict):
+        raise ComplianceError("sidecar must hold a JSON object", path=side,
+                              fix='write {"event": ..., "session": ..., "car": ...}')
+    return data
+
+
+def read_entry_list(path: str | Path) -> dict[str, Entry]:
+    """``car,team,model,class,drivers`` CSV (drivers separated by ';', '|' or '/') -> entries by car number."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"car", "model"} - set(reader.fieldnames or ())
+        if missing:
+            raise ComplianceError(f"entry list lacks the column(s) {', '.join(sorted(missing))}", path=path,
+                                  place="line 1", fix="the header must be car,team,model,class,drivers")
+        entries: dict[str, Entry] = {}
+        for line, row in enumerate(reader, start=2):
+            car = _text(row.get("car"))
+            if car is None:
+                raise ComplianceError("empty car number", path=path, place=f"line {line}", fix="fill the car column")
+            car = st.check_id("car", car)
+            entries[car] = Entry(car, _text(row.get("team")), _text(row.get("model")), _text(row.get("class")),
+                                 _drivers(row.get("drivers")))
+    return entries
+
+
+def _datetime(raw: object) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, datetime):
+        return raw
+    if isinstance(raw, date):
+        return datetime(raw.year, raw.month, raw.day)
+    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+
+
+def _date(raw: object) -> date | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    return date.fromisoformat(str(raw)[:10])
+
+
+def load_event_info(path: str | Path) -> EventInfo:
+    """Read an ``event.toml``: ``id`` (or ``event``), ``name``, ``series``, ``track``, ``track_category``,
+    ``start_date``/``end_date``, ``entry_list`` (CSV path), ``bulletins`` (file/folder path or list), and
+    ``[[sessions]]`` (or ``[sessions.<id>]``) with ``id``, ``name``, ``type``, ``track``, ``start``, ``end``."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ComplianceError(f"not valid TOML: {err}", path=path, fix="fix the syntax") from None
+    base = path.parent
+    ev = data.get("event") if isinstance(data.get("event"), dict) else data
+    event_id = _text(ev.get("id")) or _text(ev.get("event") if not isinstance(ev.get("event"), dict) else None)
+    if event_id is None:
+        raise ComplianceError("no event id", path=path, fix='add id = "spa24-2025"')
+    event_id = st.check_id("event", event_id)
+    raw_sessions = data.get("sessions", ev.get("sessions", []))
+    if isinstance(raw_sessions, dict):
+        raw_sessions = [{"id": k, **v} for k, v in raw_sessions.items()]
+    sessions: dict[str, SessionInfo] = {}
+    for i, s in enumerate(raw_sessions):
+        sid = _text(s.get("id")) or _text(s.get("session"))
+        if sid is None:
+            raise ComplianceError("session without id", path=path, place=f"sessions[{i}]", fix='add id = "race"')
+        sid = st.check_id("session", sid)
+        try:
+            sessions[sid] = SessionInfo(sid, _text(s.get("name")), _text(s.get("type")),
+                                        _text(s.get("track")) or _text(ev.get("track")),
+                                        _datetime(s.get("start")), _datetime(s.get("end")))
+        except ValueError as err:
+            raise ComplianceError(f"bad time: {err}", path=path, place=f"session {sid}",
+                                  fix="write times as 2025-06-28T16:30:00Z") from None
+    entries: dict[str, Entry] = {}
+    if _text(ev.get("entry_list")):
+        entries = read_entry_list(base / str(ev["entry_list"]))
+    raw_b = ev.get("bulletins", [])
+    bulletins = tuple(base / str(b) for b in ([raw_b] if isinstance(raw_b, str) else raw_b))
+    return EventInfo(event_id, _text(ev.get("name")), _text(ev.get("series")), _text(ev.get("track")),
+                     _text(ev.get("track_category")), _date(ev.get("start_date")), _date(ev.get("end_date")),
+                     sessions, entries, bulletins, str(path))
+
+
+def resolve_meta(log_path: str | Path, *, event: str | None = None, session: str | None = None,
+                 car: str | None = None, entries: Mapping[str, Entry] | None = None,
+                 logger_serial: str | None = None) -> LogMeta:
+    """Whose log this is: options > sidecar > nothing (an error naming what to give)."""
+    side = read_sidecar(log_path) or {}
+    values = {"event": event or _text(side.get("event")), "session": session or _text(side.get("session")),
+              "car": car or _text(side.get("car"))}
+    missing = [k for k, v in values.items() if v is None]
+    if missing:
+        raise ComplianceError(f"unknown {', '.join(missing)} for this log", path=log_path,
+                              fix=f"pass --{' --'.join(missing)} or write {log_path}.meta.json")
+    ids = {k: st.check_id(k, v) for k, v in values.items()}
+    known = (entries or {}).get(ids["car"], Entry(ids["car"]))
+    entry = Entry(ids["car"], _text(side.get("team")) or known.team, _text(side.get("model")) or known.model,
+                  _text(side.get("class")) or known.class_, _drivers(side.get("drivers")) or known.drivers)
+    return LogMeta(ids["event"], ids["session"], ids["car"], entry,
+                   logger_serial or _text(side.get("logger_serial")), _text(side.get("profile")),
+                   _text(side.get("bulletin")))
+
+
+def find_profile(model_or_path: str, profiles: str | Path | None = None) -> Path:
+    """A profile path as given, or the profile whose ``model`` is ``model_or_path`` in the profiles folder."""
+    candidate = Path(model_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.exists():
+            raise ComplianceError("profile not found", path=candidate, fix="check the --profile path")
+        return candidate
+    folder = config.profiles_dir(profiles)
+    for toml in sorted(folder.glob("*.toml")):
+        try:
+            if tomllib.loads(toml.read_text(encoding="utf-8")).get("model") == model_or_path:
+                return toml
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+    raise ComplianceError(f"no profile with model = {model_or_path!r}", path=folder,
+                          fix="pass --profile FILE or set BOPWATCH_PROFILES to the folder of profiles")
+
+
+# -- judging one car's session --------------------------------------------------------------------------------
+def run_key(log_shas: Iterable[str], profile_sha: str, bulletin_sha: str, tool_version: str) -> str:
+    text = "\n".join([*sorted(log_shas), profile_sha, bulletin_sha, tool_version])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _set_id(log_shas: Iterable[str], profile_sha: str) -> str:
+    return hashlib.sha256("\n".join([*sorted(log_shas), profile_sha]).encode()).hexdigest()
+
+
+def _summaries(channels: Mapping[str, Any]) -> tuple[st.ChannelSummary, ...]:
+    out = []
+    for name in sorted(channels):
+        ch = channels[name]
+        n = len(ch.time)
+        values = np.asarray(ch.value, dtype=np.float64)
+        finite = values[np.isfinite(values)] if n else values
+        out.append(st.ChannelSummary(
+            name, ch.unit, n, ch.source, ch.bus,
+            float(ch.time[0]) if n else None, float(ch.time[-1]) if n else None,
+            float(finite.min()) if len(finite) else None, float(finite.max()) if len(finite) else None,
+            float(finite.mean()) if len(finite) else None))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _NewLog:
+    sha256: str
+    path: Path                 # where it was ingested from
+    stored: Path               # the stored original
+    meta: LogMeta
+
+
+@dataclass(slots=True)
+class _Context:
+    store: st.Store
+    actor: str
+    reason: str
+    command: str | None
+    event_info: EventInfo | None
+    progress: Progress | None
+
+
+def _log_record(ctx: _Context, new: _NewLog, source: Any | None) -> st.LogRecord:
+    rec = st.LogRecord(new.sha256, new.meta.event, new.meta.session, new.meta.car, new.path.name,
+                       ctx.store.relative(new.stored), new.stored.stat().st_size, str(new.path.resolve()),
+                       logger_serial=new.meta.logger_serial)
+    if source is None:
+        return rec
+    return replace(rec, format=source.format, frames=source.frames, buses=tuple(source.buses), ids=source.ids,
+                   start_at=source.start, duration_s=source.duration_s,
+                   findings=tuple(f.to_dict() for f in source.findings))
+
+
+def _write_metadata(conn, ctx: _Context, meta: LogMeta) -> None:
+    info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
+    if info:
+        st.upsert_event(conn, meta.event, name=info.name, series=info.series, track=info.track,
+                        track_category=info.track_category, start_date=info.start_date, end_date=info.end_date)
+    else:
+        st.upsert_event(conn, meta.event)
+    s = info.sessions.get(meta.session) if info else None
+    if s:
+        st.upsert_session(conn, meta.event, meta.session, name=s.name, type=s.type, track=s.track,
+                          start_at=s.start_at, end_at=s.end_at)
+    else:
+        st.upsert_session(conn, meta.event, meta.session)
+    e = meta.entry
+    st.upsert_entry(conn, meta.event, meta.car, team=e.team, model=e.model, class_=e.class_, drivers=e.drivers)
+
+
+def _group_logs(conn, event: str, session: str, car: str) -> dict[str, tuple[str, str]]:
+    rows = conn.execute("SELECT sha256, stored_path, original_name FROM logs WHERE event = ? AND session = ? "
+                        "AND car = ?", [event, session, car]).fetchall()
+    return {sha: (stored, name) for sha, stored, name in rows}
+
+
+def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path: Path,
+                 bulletins: Sequence[Any]) -> tuple[str, str | None, str | None, str | None]:
+    """Judge (event, session, car) over every stored log plus ``new``; returns (status, verdict, run_id,
+    bulletin id). Repeats when another process added a log of the same car's session meanwhile."""
+    from telemetry import load_profile
+
+    from .check import check_logs
+
+    profile = load_profile(profile_path)
+    tool = st.tool_version()
+    new_by_sha = {n.sha256: n for n in new}
+    for _ in range(20):
+        with ctx.store.reading() as conn:
+            stored = _group_logs(conn, meta.event, meta.session, meta.car)
+            names = {sha: name for sha, (_, name) in stored.items()}
+            names.update({n.sha256: n.path.name for n in new})
+            shas = sorted(names, key=lambda s: (names[s], s))
+            keys = [run_key(shas, profile.sha256, b.sha256, tool) for b in bulletins]
+            row = conn.execute(f"SELECT run_id, verdict, bulletin_id FROM runs WHERE run_key IN "
+                               f"({', '.join('?' * len(keys))}) ORDER BY created_at DESC LIMIT 1",
+                               keys).fetchone()
+        if row is not None and all(sha in stored for sha in new_by_sha):
+            return "duplicate", row[1], row[0], row[2]
+        paths = [ctx.store.absolute(stored[sha][0]) if sha in stored else new_by_sha[sha].stored for sha in shas]
+        result = check_logs(paths, profile, list(bulletins), progress=ctx.progress)
+        verdict = result.verdict.to_dict()
+        key = run_key(shas, profile.sha256, result.bulletin.sha256, tool)
+        folder = ctx.store.channels_dir(meta.event, meta.session, meta.car)
+        parquet, _ = write_channels_parquet(result.session.channels, folder, _set_id(shas, profile.sha256))
+        sources = {s.sha256: s for s in result.session.sources}
+        record = st.RunRecord(
+            uuid.uuid4().hex, key, meta.event, meta.session, meta.car, tuple(shas), verdict, ctx.reason,
+            str(profile_path), result.bulletin.path, ctx.command, ctx.store.relative(parquet),
+            result.session.start, result.session.duration_s, _summaries(result.session.channels))
+        with ctx.store.writing() as conn:
+            _write_metadata(conn, ctx, meta)
+            for n in new:
+                st.insert_log(conn, _log_record(ctx, n, sources.get(n.sha256)), ctx.actor)
+            existing = st.run_exists(conn, key)
+            if existing is None:
+                st.insert_run(conn, record, ctx.actor)
+            now = set(_group_logs(conn, meta.event, meta.session, meta.car))
+        status, run_id = ("checked", record.run_id) if existing is None else ("duplicate", existing)
+        if now == set(shas):
+            return status, verdict["verdict"], run_id, result.bulletin.id
+        log.info("car %s %s/%s gained logs while it was judged; judging again", meta.car, meta.event,
+                 meta.session)
+        new = []
+        new_by_sha = {}
+    raise StoreError(f"car {meta.car} of {meta.event}/{meta.session} keeps gaining logs", path=ctx.store.db,
+                     fix="run the command again once the copies have finished")
+
+
+def _store_only(ctx: _Context, new: list[_NewLog]) -> None:
+    """No bulletin: keep the originals and their log rows (``recheck`` judges them later)."""
+    from telemetry.formats import inspect_log
+
+    records = [(n, _log_record(ctx, n, inspect_log(n.stored))) for n in new]
+    with ctx.store.writing() as conn:
+        for n, rec in records:
+            _write_metadata(conn, ctx, n.meta)
+            st.insert_log(conn, rec, ctx.actor)
+
+
+def _bulletin_sources(option: str | Path | Sequence[str | Path] | None, meta: LogMeta,
+                      info: EventInfo | None) -> list[Path]:
+    if option:
+        return [Path(p) for p in ([option] if isinstance(option, str | Path) else option)]
+    if meta.bulletin:
+        return [Path(meta.bulletin)]
+    if info and info.event == meta.event and info.bulletins:
+        return list(info.bulletins)
+    return []
+
+
+def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | None = None,
+                session: str | None = None, car: str | None = None, profile: str | None = None,
+                bulletin: str | Path | Sequence[str | Path] | None = None, entry_list: str | Path | None = None,
+                event_info: EventInfo | None = None, logger_serial: str | None = None, reason: str = "ingest",
+                command: str | None = None, actor: str | None = None,
+                progress: Progress | None = None) -> list[IngestOutcome]:
+    """Ingest ``paths``; logs of one (event, session, car) are judged together. One outcome per path, in order;
+    a failure of one car's logs is reported in its outcomes and does not stop the others."""
+    from .bulletins import load_bulletins
+
+    ctx = _Context(store, config.actor(actor), reason, command, event_info, progress)
+    entries = dict(event_info.entries) if event_info else {}
+    if entry_list:
+        entries.update(read_entry_list(entry_list))
+    outcomes: dict[int, IngestOutcome] = {}
+    groups: dict[tuple[str, str, str], list[tuple[int, _NewLog]]] = {}
+    for i, p in enumerate(map(Path, paths)):
+        try:
+            meta = resolve_meta(p, event=event, session=session, car=car, entries=entries,
+                                logger_serial=logger_serial)
+            sha = sha256_file(p)
+            stored, sha, _ = store_original(p, store.layout.originals, sha)
+            groups.setdefault((meta.event, meta.session, meta.car), []).append((i, _NewLog(sha, p, stored, meta)))
+        except (ComplianceError, OSError) as err:
+            outcomes[i] = IngestOutcome(str(p), "error", error=str(err))
+            log.error("%s", err)
+        except Exception as err:  # telemetry errors and the like: reported per file, never swallowed silently
+            outcomes[i] = IngestOutcome(str(p), "error", error=f"{type(err).__name__}: {err}")
+            log.error("%s: %s", p, err)
+    for (ev, se, ca), items in groups.items():
+        meta = items[0][1].meta
+        new = [n for _, n in items]
+        try:
+            sources = _bulletin_sources(bulletin, meta, event_info)
+            if not sources:
+                _store_only(ctx, new)
+                result: tuple = ("stored", None, None, None)
+            else:
+                model = profile or meta.profile or meta.entry.model
+                if model is None:
+                    raise ComplianceError(f"no profile for car {ca}", path=new[0].path,
+                                          fix="pass --profile, an --entry-list with the model, or a sidecar model")
+                result = _judge_group(ctx, meta, new, find_profile(model), load_bulletins(sources))
+            for i, n in items:
+                outcomes[i] = IngestOutcome(str(n.path), result[0], n.sha256, ev, se, ca, result[1], result[2],
+                                            result[3])
+        except Exception as err:  # noqa: BLE001 - reported per log on its JSON line and in the exit code
+            text = str(err) if isinstance(err, ComplianceError) else f"{type(err).__name__}: {err}"
+            log.error("car %s %s/%s: %s", ca, ev, se, text)
+            for i, n in items:
+                outcomes[i] = IngestOutcome(str(n.path), "error", n.sha256, ev, se, ca, error=text)
+    return [outcomes[i] for i in range(len(paths))]
+
+
+def recheck(store: st.Store, *, event: str, session: str, bulletin: str | Path | Sequence[str | Path],
+            car: str | None = None, profile: str | None = None, command: str | None = None,
+            actor: str | None = None, progress: Progress | None = None) -> list[IngestOutcome]:
+    """Judge the stored logs of a session (or one car) again under ``bulletin``; earlier runs are kept."""
+    from .bulletins import load_bulletins
+
+    bulletins = load_bulletins([bulletin] if isinstance(bulletin, str | Path) else bulletin)
+    ctx = _Context(store, config.actor(actor), "recheck", command, None, progress)
+    with store.reading() as conn:
+        rows = conn.execute(
+            "SELECT l.car, e.model, e.team, e.class, e.drivers, "
+            "(SELECT r.profile_path FROM runs r WHERE r.event = l.event AND r.session = l.session "
+            " AND r.car = l.car ORDER BY r.created_at DESC LIMIT 1) "
+            "FROM (SELECT DISTINCT event, session, car FROM logs WHERE event = ? AND session = ?) l "
+            "LEFT JOIN entries e ON e.event = l.event AND e.car = l.car "
+            "WHERE ? IS NULL OR l.car = ? ORDER BY l.car", [event, session, car, car]).fetchall()
+    if not rows:
+        raise StoreError(f"no stored logs for event {event} session {session}" + (f" car {car}" if car else ""),
+                         path=store.db, fix="check the ids (bopwatch report lists them) or ingest the logs first")
+    outcomes = []
+    for car_id, model, team, class_, drivers, last_profile in rows:
+        meta = LogMeta(event, session, car_id, Entry(car_id, team, model, class_, tuple(drivers or ())))
+        try:
+            chosen = profile or (last_profile if last_profile and Path(last_profile).exists() else None) or model
+            if chosen is None:
+                raise ComplianceError(f"no profile known for car {car_id}", path=store.db,
+                                      fix="pass --profile")
+            status, verdict, run_id, b_id = _judge_group(ctx, meta, [], find_profile(chosen), bulletins)
+            outcomes.append(IngestOutcome(f"{event}/{session}/car{car_id}", status, None, event, session, car_id,
+                                          verdict, run_id, b_id))
+        except Exception as err:  # noqa: BLE001 - reported per car
+            text = str(err) if isinstance(err, ComplianceError) else f"{type(err).__name__}: {err}"
+            outcomes.append(IngestOutcome(f"{event}/{session}/car{car_id}", "error", None, event, session, car_id,
+                                          error=text))
+    return outcomes

@@ -1,0 +1,37 @@
+"""Two writing processes and two reading processes on one store at once: no lock error, no lost write."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from compliance import audit
+from compliance import store as st
+
+WORKER = Path(__file__).resolve().parent / "_store_support.py"
+
+
+def test_two_writers_and_two_readers_in_separate_processes(tmp_path):
+    db = tmp_path / "c.duckdb"
+    st.open_store(db)
+    per_writer = 15
+    writers = [subprocess.Popen([sys.executable, str(WORKER), "write", str(db), car, str(per_writer)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for car in ("7", "8")]
+    readers = [subprocess.Popen([sys.executable, str(WORKER), "read", str(db), "4"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in writers + readers:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert "lock" not in err.lower(), err
+        if p in readers:
+            stats = json.loads(out)
+            assert stats["reads"] > 5 and stats["monotonic"]
+    store = st.open_store(db)
+    with store.reading() as conn:
+        assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 2 * per_writer
+        assert conn.execute("SELECT count(DISTINCT car) FROM runs").fetchone()[0] == 2
+    report = audit.verify(store, originals=False)
+    assert report.ok, report.problems
+    assert report.rows == 4 * per_writer
