@@ -1,0 +1,353 @@
+"""One session from one or more log files: read (chunked), decode what the profile needs, convert units,
+derive power, trace messages for data-quality checks, and join files on one clock.
+
+Time 0 is the first frame of the session. Files are ordered by their absolute start where they record one; a
+file without a start goes right after the file given before it (reported as a ``no_start`` finding).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from .channels import CANONICAL, Channel, MessageTrace, Session, SourceInfo
+from .decode import Decoded, DecodedSignal, decode_frames, merge_decoded
+from .errors import UnitError
+from .frames import Finding, Frames
+from .integrity import checksum_ok, counter_skips
+from .profiles import ChannelMap, Profile
+from .units import convert
+
+__all__ = ["load_session", "Progress"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int | None, str], None]
+
+
+@dataclass(slots=True)
+class _File:
+    """One input file as read: decoded data on the file's own clock (or decoded MDF channels)."""
+
+    path: Path
+    info: SourceInfo
+    start: datetime | None
+    first: float                                  # first time stamp on the file's clock
+    last: float
+    decoded: Decoded | None = None
+    mdf: list[Channel] = field(default_factory=list)
+    checks: dict = field(default_factory=dict)    # (bus, message) -> list of (time, counter, crc_ok) per chunk
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _needed_messages(profile: Profile, wanted: Iterable[str]) -> set[str]:
+    names = {profile.channels[c].message for c in wanted if profile.channels[c].message}
+    names.update(i.message for i in profile.integrity)
+    return names
+
+
+def _wanted_channels(profile: Profile, channels: Iterable[str] | None) -> list[str]:
+    if channels is None:
+        return list(profile.channels)
+    wanted = list(dict.fromkeys(channels))
+    if "power" in wanted and profile.power is not None:
+        need = (("driveshaft_torque_left", "driveshaft_torque_right", "wheel_speed_rl", "wheel_speed_rr")
+                if profile.power.source == "driveshaft" else ("engine_torque", "engine_speed"))
+        wanted.extend(c for c in need if c not in wanted)
+    return [c for c in wanted if c in profile.channels]
+
+
+def _read_frames_file(path: Path, profile: Profile, messages: set[str] | None,
+                      progress: Progress | None, done: int) -> _File:
+    from .formats import open_log
+
+    sha = _sha256(path)
+    size = path.stat().st_size
+    databases = profile.databases()
+    integrity = {i.message: i for i in profile.integrity}
+    with open_log(path) as lf:
+        if lf.kind == "channels":
+            chans = lf.channels()
+            firsts = [float(c.time[0]) for c in chans if len(c)]
+            lasts = [float(c.time[-1]) for c in chans if len(c)]
+            first, last = (min(firsts), max(lasts)) if firsts else (0.0, 0.0)
+            info = SourceInfo(str(path), sha, lf.format, size, None, (), None, lf.start, last - first,
+                              tuple(lf.findings))
+            return _File(path, info, lf.start, first, last, None, chans)
+        parts: list[Decoded] = []
+        checks: dict = {}
+        n = 0
+        buses: set[int] = set()
+        ids: set[int] = set()
+        first, last = np.inf, -np.inf
+        for chunk in lf.chunks():
+            n += len(chunk)
+            buses.update(np.unique(chunk.bus).tolist())
+            key = chunk.arbitration_id.astype(np.uint64) | (chunk.is_extended.astype(np.uint64) << np.uint64(32))
+            ids.update(np.unique(key[~chunk.is_error]).tolist())
+            first = min(first, float(chunk.timestamp.min()))
+            last = max(last, float(chunk.timestamp.max()))
+            decoded = decode_frames(chunk, databases, messages=messages)
+            parts.append(decoded)
+            _collect_checks(chunk, decoded, integrity, checks)
+            if progress is not None:
+                progress(done + n, None, f"decoding {path.name}")
+        if n == 0:
+            first = last = 0.0
+        info = SourceInfo(str(path), sha, lf.format, size, n, tuple(sorted(buses)), len(ids), lf.start,
+                          last - first, tuple(lf.findings))
+        return _File(path, info, lf.start, first, last, merge_decoded(parts) if parts else None, [], checks)
+
+
+def _collect_checks(chunk: Frames, decoded: Decoded, integrity: dict, checks: dict) -> None:
+    for (bus, name), msg in decoded.messages.items():
+        spec = integrity.get(name)
+        if spec is None:
+            continue
+        counter = msg.signals[spec.counter].value if spec.counter and spec.counter in msg.signals else None
+        if counter is not None and len(counter) != len(msg.time):
+            counter = None  # a multiplexed counter cannot be checked frame by frame
+        crc = None
+        if spec.checksum is not None:
+            crc = checksum_ok(chunk.data[msg.rows, :msg.length], spec.checksum_byte, spec.checksum_algorithm)
+        checks.setdefault((bus, name), []).append((msg.time, counter, crc))
+
+
+def _order(files: list[_File]) -> tuple[list[_File], list[float], datetime | None, list[Finding]]:
+    """Files in session order and the offset (s) that puts each file's clock on the session clock."""
+    findings: list[Finding] = []
+    groups: list[list[_File]] = []
+    for f in files:
+        if f.start is not None or not groups:
+            groups.append([f])
+        else:
+            groups[-1].append(f)
+    known = [g for g in groups if g[0].start is not None]
+    unknown_head = [g for g in groups if g[0].start is None]
+    known.sort(key=lambda g: g[0].start)
+    ordered_groups = unknown_head + known
+    ordered = [f for g in ordered_groups for f in g]
+    ref = known[0][0].start if known else None
+    offsets: list[float] = []
+    prev_end: float | None = None
+    for f in ordered:
+        if f.start is not None and ref is not None:
+            off = (f.start - ref).total_seconds()
+            if prev_end is not None and off + f.first < prev_end:
+                findings.append(Finding("overlap", f"{f.path.name} starts {prev_end - (off + f.first):.3f} s before "
+                                                   "the previous file ends; samples are kept as recorded"))
+        else:
+            off = (prev_end - f.first) if prev_end is not None else -f.first
+            if len(files) > 1:
+                findings.append(Finding("no_start", f"{f.path.name} records no absolute start time; placed right "
+                                                    "after the file before it"))
+        offsets.append(off)
+        prev_end = off + f.last
+    origin = min(off + f.first for f, off in zip(ordered, offsets, strict=True)) if ordered else 0.0
+    offsets = [off - origin for off in offsets]
+    start = None if ref is None else ref + timedelta(seconds=origin)
+    if ordered and ordered[0].start is None:
+        start = None  # time 0 is a file without an absolute start
+    return ordered, offsets, start, findings
+
+
+def _sorted(time: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(time) > 1 and np.any(np.diff(time) < 0):
+        order = np.argsort(time, kind="stable")
+        return time[order], value[order]
+    return time, value
+
+
+def _pick(signals: list[DecodedSignal], cm: ChannelMap) -> DecodedSignal | None:
+    cands = [s for s in signals if len(s)]
+    if cm.bus is not None:
+        cands = [s for s in cands if s.bus == cm.bus]
+    return max(cands, key=len) if cands else None
+
+
+def _canonical(name: str, cm: ChannelMap, time: np.ndarray, value: np.ndarray, unit: str | None, profile: Profile,
+               source: str, bus: int | None) -> Channel:
+    target = CANONICAL[name].unit
+    if unit is None:
+        raise UnitError(f"channel {name}: {source} has no unit", path=profile.path, place=f"key channels.{name}",
+                        fix=f'give it in the profile: {name} = {{signal = "{cm.signal}", unit = "..."}}')
+    out = convert(value, unit, target, density_kg_per_l=cm.density_kg_per_l, profile=str(profile.path),
+                  channel=name, signal=source)
+    time, out = _sorted(time, out)
+    return Channel(name, target, time, out, source, bus)
+
+
+def _last_known(t: np.ndarray, ch: Channel) -> np.ndarray:
+    """``ch`` sampled at ``t``: the last sample at or before each stamp (NaN before the first)."""
+    idx = np.searchsorted(ch.time, t, side="right") - 1
+    out = np.full(len(t), np.nan)
+    ok = idx >= 0
+    out[ok] = ch.value[idx[ok]]
+    return out
+
+
+def _power(profile: Profile, chans: dict[str, Channel]) -> Channel | None:
+    spec = profile.power
+    if spec is None:
+        return None
+    if spec.source == "driveshaft":
+        need = ("driveshaft_torque_left", "driveshaft_torque_right", "wheel_speed_rl", "wheel_speed_rr")
+        if any(c not in chans or not len(chans[c]) for c in need):
+            return None
+        base = chans["driveshaft_torque_left"]
+        t = base.time
+        radius = spec.wheel_radius_m
+        omega_l = _last_known(t, chans["wheel_speed_rl"]) / 3.6 / radius
+        omega_r = _last_known(t, chans["wheel_speed_rr"]) / 3.6 / radius
+        watts = base.value * omega_l + _last_known(t, chans["driveshaft_torque_right"]) * omega_r
+        source = "derived: drive-shaft torque left/right x rear wheel angular speed"
+    else:
+        if any(c not in chans or not len(chans[c]) for c in ("engine_torque", "engine_speed")):
+            return None
+        base = chans["engine_torque"]
+        t = base.time
+        watts = base.value * _last_known(t, chans["engine_speed"]) * (2 * np.pi / 60.0)
+        source = "derived: engine torque x engine speed"
+    ok = np.isfinite(watts)
+    return Channel("power", "kW", t[ok], watts[ok] / 1000.0, source, base.bus)
+
+
+def load_session(paths: str | Path | Sequence[str | Path], profile: Profile, *, all_signals: bool = False,
+                 channels: Iterable[str] | None = None, progress: Progress | None = None) -> Session:
+    """Read, decode and join ``paths`` into one :class:`Session` (see the module docstring).
+
+    ``channels`` limits the canonical channels produced (``power`` pulls in what it is derived from);
+    ``all_signals`` also fills ``Session.signals`` with every decoded DBC signal (or every MDF channel).
+    ``progress(done, total, what)`` is called while reading.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    wanted = _wanted_channels(profile, channels)
+    messages = None if all_signals else _needed_messages(profile, wanted)
+    files: list[_File] = []
+    done = 0
+    for p in paths:
+        f = _read_frames_file(p, profile, messages, progress, done)
+        done += f.info.frames or 0
+        files.append(f)
+    ordered, offsets, start, findings = _order(files)
+
+    frame_parts = [(f.decoded, off) for f, off in zip(ordered, offsets, strict=True) if f.decoded is not None]
+    decoded = merge_decoded([d for d, _ in frame_parts], [o for _, o in frame_parts]) if frame_parts else None
+    if decoded is not None:
+        findings.extend(decoded.findings)
+
+    by_signal: dict[tuple[str, str], list[DecodedSignal]] = {}
+    if decoded is not None:
+        for m in decoded.messages.values():
+            for s in m.signals.values():
+                by_signal.setdefault((m.name, s.name), []).append(s)
+
+    chans: dict[str, Channel] = {}
+    for name in wanted:
+        cm = profile.channels[name]
+        pieces: list[Channel] = []
+        if cm.message is not None:
+            sig = _pick(by_signal.get((cm.message, cm.signal_name), []), cm)
+            if sig is not None:
+                pieces.append(_canonical(name, cm, sig.time, sig.value, cm.unit, profile, sig.qualified, sig.bus))
+        for f, off in zip(ordered, offsets, strict=True):
+            match = _mdf_match(f.mdf, cm)
+            if match is not None:
+                unit = cm.unit if cm.unit_override else (match.unit or cm.unit)
+                pieces.append(_canonical(name, cm, match.time + off, match.value, unit, profile, match.name, None))
+        if pieces:
+            if len(pieces) == 1:
+                chans[name] = pieces[0]
+            else:
+                t, v = _sorted(np.concatenate([c.time for c in pieces]), np.concatenate([c.value for c in pieces]))
+                chans[name] = Channel(name, pieces[0].unit, t, v, pieces[0].source, pieces[0].bus)
+    power = _power(profile, chans)
+    if power is not None and (channels is None or "power" in set(channels)):
+        chans["power"] = power
+    if channels is None:
+        expected = list(profile.channels) + (["power"] if profile.power is not None else [])
+    else:
+        expected = [c for c in dict.fromkeys(channels)
+                    if c in profile.channels or (c == "power" and profile.power is not None)]
+    missing = tuple(c for c in expected if c not in chans or not len(chans[c]))
+    for c in missing:
+        chans.pop(c, None)
+
+    traces = _traces(profile, ordered, offsets, decoded, wanted)
+    signals: dict[str, Channel] = {}
+    if all_signals:
+        if decoded is not None:
+            for (bus, qualified), s in sorted(decoded.signals.items()):
+                t, v = _sorted(s.time, s.value)
+                key = qualified if qualified not in signals else f"{bus}:{qualified}"
+                signals[key] = Channel(qualified, s.unit, t, v, qualified, bus)
+        for f, off in zip(ordered, offsets, strict=True):
+            for c in f.mdf:
+                t, v = _sorted(c.time + off, c.value)
+                signals.setdefault(c.name, Channel(c.name, c.unit, t, v, c.name, c.bus))
+    return Session(MappingProxyType(chans), tuple(f.info for f in ordered), start, MappingProxyType(traces),
+                   MappingProxyType(signals), tuple(findings), missing)
+
+
+def _mdf_match(mdf: list[Channel], cm: ChannelMap) -> Channel | None:
+    if not mdf:
+        return None
+    for name in (cm.signal, cm.qualified, cm.signal_name):
+        if name:
+            hits = [c for c in mdf if c.name == name and len(c)]
+            if hits:
+                return hits[0]
+    if cm.signal_name:
+        hits = [c for c in mdf if c.name.rsplit(".", 1)[-1] == cm.signal_name and len(c)]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def _traces(profile: Profile, ordered: list[_File], offsets: list[float], decoded: Decoded | None,
+            wanted: list[str]) -> dict[str, MessageTrace]:
+    if decoded is None:
+        return {}
+    feeds: dict[str, list[str]] = {}
+    for name in wanted:
+        cm = profile.channels[name]
+        if cm.message:
+            feeds.setdefault(cm.message, []).append(name)
+    integrity = {i.message: i for i in profile.integrity}
+    out: dict[str, MessageTrace] = {}
+    for (bus, name), msg in decoded.messages.items():
+        if name not in feeds and name not in integrity:
+            continue
+        spec = integrity.get(name)
+        skips = failures = np.empty(0)
+        checked: list[str] = []
+        if spec is not None:
+            parts = [(t + off, c, k) for f, off in zip(ordered, offsets, strict=True)
+                     for t, c, k in f.checks.get((bus, name), [])]
+            if parts:
+                t = np.concatenate([p[0] for p in parts])
+                if spec.counter and all(p[1] is not None for p in parts):
+                    checked.append("counter")
+                    skips = t[counter_skips(np.concatenate([p[1] for p in parts]), spec.counter_modulo)]
+                if spec.checksum:
+                    checked.append("checksum")
+                    failures = t[~np.concatenate([p[2] for p in parts])]
+        out[f"{bus}:{name}"] = MessageTrace(name, bus, msg.time, msg.cycle_time_s, skips, failures, tuple(checked),
+                                            tuple(feeds.get(name, ())))
+    return out
