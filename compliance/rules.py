@@ -32,7 +32,8 @@ from telemetry.channels import Channel
 from .bulletins import RuleSpec
 from .verdict import Exceedance
 
-__all__ = ["RuleEvaluation", "held_at", "limit_curve", "find_exceedances", "stint_energies", "evaluate"]
+__all__ = ["RuleEvaluation", "held_at", "limit_curve", "limit_series", "find_exceedances", "stint_energies",
+           "evaluate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,23 @@ def limit_curve(spec: RuleSpec, key: np.ndarray | None, n: int | None = None) ->
     out = np.asarray(out, dtype=np.float64)
     out[np.isnan(key)] = np.nan
     return out
+
+
+def limit_series(spec: RuleSpec, channels: Mapping[str, Channel], time: np.ndarray,
+                 reference_ambient_bar: float | None = None) -> tuple[np.ndarray, str]:
+    """The limit in force at each of ``time`` (key held, ambient-corrected when the rule says so and ambient
+    pressure is logged), and a description of where it came from."""
+    key = held_at(channels[spec.key], time) if spec.key else None
+    limit = limit_curve(spec, key, len(time))
+    source = f"{spec.key_name} table ({spec.interpolation})" if spec.key else "flat limit"
+    ambient = channels.get("ambient_pressure")
+    if spec.ambient_correction:
+        if ambient is not None and len(ambient) and reference_ambient_bar is not None:
+            limit = limit + (held_at(ambient, time, backfill=True) - reference_ambient_bar)
+            source += f", corrected by logged ambient_pressure - {reference_ambient_bar:g} bar"
+        else:
+            source += ", ambient correction not applied (ambient_pressure not logged)"
+    return limit, source
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -162,16 +180,7 @@ def evaluate(spec: RuleSpec, channels: Mapping[str, Channel], *,
         found = _stint_exceedances(spec, value, channels.get("refuel"))
         return RuleEvaluation(spec.rule, found, f"{spec.limits[0]:g} MJ per stint, reset by refuel",
                               len(value))
-    key = held_at(channels[spec.key], value.time) if spec.key else None
-    limit = limit_curve(spec, key, len(value))
-    source = (f"{spec.key_name} table ({spec.interpolation})" if spec.key else "flat limit")
-    ambient = channels.get("ambient_pressure")
-    if spec.ambient_correction:
-        if ambient is not None and len(ambient) and reference_ambient_bar is not None:
-            limit = limit + (held_at(ambient, value.time, backfill=True) - reference_ambient_bar)
-            source += f", corrected by logged ambient_pressure - {reference_ambient_bar:g} bar"
-        else:
-            source += ", ambient correction not applied (ambient_pressure not logged)"
+    limit, source = limit_series(spec, channels, value.time, reference_ambient_bar)
     found = find_exceedances(spec.rule, value.time, value.value, limit, tolerance=spec.tolerance,
                              min_duration_s=spec.min_duration_s, unit=spec.unit)
     judged = int(np.count_nonzero(~np.isnan(limit) & ~np.isnan(value.value)))

@@ -1,0 +1,106 @@
+"""The HTML page ``bopwatch check --report FILE`` writes: self-contained (plotly.js inline, no network), with
+the verdict, the inputs and their hashes, every rule, exceedance and data-quality finding, and the evidence plots.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+from .bulletins import RULE_NAMES
+from .check import CheckResult
+from .plots import figures_for_rule
+
+__all__ = ["render_check_report", "write_check_report"]
+
+log = logging.getLogger(__name__)
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222;max-width:1200px}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}th{background:#f3f3f3}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.compliant{color:#1a7f37;font-weight:bold}.infringement{color:#c0392b;font-weight:bold}
+.incomplete{color:#b7791f;font-weight:bold}.error{color:#c0392b}.warning{color:#b7791f}
+code{font-size:.85rem}
+"""
+
+
+def _e(x: object) -> str:
+    return html.escape("" if x is None else str(x))
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
+                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_check_report(result: CheckResult, *, max_traces: int = 12) -> str:
+    """The report as one HTML string."""
+    v = result.verdict
+    parts = [f"<h1>BoP check: <span class='{v.verdict}'>{_e(v.verdict.upper())}</span></h1>",
+             f"<p>Model <b>{_e(v.profile.get('model'))}</b> {_e(v.profile.get('name'))} &middot; bulletin "
+             f"<b>{_e(v.bulletin.get('id'))}</b> ({_e(v.bulletin.get('series'))}, {_e(v.bulletin.get('event'))};"
+             f" sha256 <code>{_e(v.bulletin.get('sha256'))}</code>) &middot; profile sha256 "
+             f"<code>{_e(v.profile.get('sha256'))}</code> &middot; {_e(v.tool['name'])} {_e(v.tool['version'])}"
+             f"</p><p>Session start {_e(v.session_start.isoformat() if v.session_start else 'unknown')}, "
+             f"{v.duration_s:.1f} s; laps from {_e(v.lap_source or 'nowhere (no lap source)')}.</p>",
+             "<h2>Inputs</h2>",
+             _table(["path", "format", "frames", "start", "duration s", "sha256"],
+                    [[_e(i["path"]), _e(i["format"]), _e(i["frames"]), _e(i["start"]), _e(i["duration_s"]),
+                      f"<code>{_e(i['sha256'])}</code>"] for i in v.inputs], {2, 4}),
+             "<h2>Rules</h2>",
+             _table(["rule", "verdict", "exceedances", "allowed", "tolerance", "min duration s", "limit",
+                     "why incomplete"],
+                    [[_e(r.rule), f"<span class='{r.verdict}'>{_e(r.verdict)}</span>", str(r.exceedance_count),
+                      str(r.max_exceedances), f"{r.tolerance:g} {_e(r.unit)}", f"{r.min_duration_s:g}",
+                      _e(r.limit_source), _e("; ".join(r.reasons))] for r in v.rules], {2, 3})]
+    parts.append(f"<h2>Exceedances ({len(v.exceedances)})</h2>")
+    parts.append(_table(["rule", "lap", "start s", "end s", "duration s", "peak", "limit", "excess", "unit"],
+                        [[_e(e.rule), _e(e.lap), f"{e.start_s:.3f}", f"{e.end_s:.3f}", f"{e.duration_s:.3f}",
+                          f"{e.peak:.5g}", f"{e.limit:.5g}", f"{e.excess:.4g}", _e(e.unit)]
+                         for e in v.exceedances], {1, 2, 3, 4, 5, 6, 7}) if v.exceedances else "<p>None.</p>")
+    parts.append(f"<h2>Data quality ({len(v.data_quality)})</h2>")
+    parts.append(_table(["severity", "check", "channel", "start s", "end s", "detail"],
+                        [[f"<span class='{f.severity}'>{_e(f.severity)}</span>", _e(f.check),
+                          _e(f.channel or "(session)"), f"{f.start_s:.3f}", f"{f.end_s:.3f}", _e(f.detail)]
+                         for f in v.data_quality], {3, 4}) if v.data_quality else "<p>No findings.</p>")
+    if v.laps:
+        parts.append("<h2>Laps</h2>")
+        parts.append(_table(["lap", "start s", "lap time s", "exceedances"],
+                            [[str(lap.lap), f"{lap.start_s:.3f}", f"{lap.end_s - lap.start_s:.3f}",
+                              _e(", ".join(f"{k} {n}" for k, n in sorted(lap.exceedances.items())) or "-")]
+                             for lap in v.laps], {0, 1, 2}))
+    parts.append("<h2>Evidence</h2>")
+    entry = result.bulletin.models[v.profile["model"]]
+    first = True
+    for name in RULE_NAMES:
+        spec = entry.rules.get(name)
+        if spec is None:
+            continue
+        figs = figures_for_rule(spec, result.session.channels, v.exceedances, max_traces=max_traces,
+                                reference_ambient_bar=result.bulletin.reference_ambient_pressure_bar)
+        if not figs:
+            parts.append(f"<p>{_e(name)}: no plot (a channel it needs is missing).</p>")
+        count = sum(1 for e in v.exceedances if e.rule == name)
+        if count > max_traces:
+            parts.append(f"<p>{_e(name)}: traces of the first {max_traces} of {count} exceedances.</p>")
+        for i, fig in enumerate(figs):
+            parts.append(fig.to_html(full_html=False, include_plotlyjs=first, div_id=f"{name}-{i}",
+                                     config={"displaylogo": False}))
+            first = False
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>bopwatch check: {_e(v.profile.get('model'))} {_e(v.verdict)}</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n")
+
+
+def write_check_report(result: CheckResult, path: str | Path, *, max_traces: int = 12) -> Path:
+    """Write the report to ``path`` (parent folders created) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_check_report(result, max_traces=max_traces), encoding="utf-8")
+    log.info("report written to %s", path)
+    return path
