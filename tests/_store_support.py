@@ -51,6 +51,47 @@ def write_run(store: st.Store, event: str, session: str, car: str, tag: str, *, 
     return run.run_id
 
 
+DATA = Path(__file__).resolve().parent / "data" / "store"
+PROFILE = DATA / "store_test_turbo.toml"
+BULLETIN_R1 = DATA / "bulletin_store_r1.toml"
+BULLETIN_R2 = DATA / "bulletin_store_r2.toml"
+START_EPOCH = 1751128200          # 2025-06-28T16:30:00Z
+
+
+def candump_text(*, seconds: float = 20.0, exceedances: int = 0, rate_hz: int = 100,
+                 start_epoch: float = START_EPOCH, seed: int = 0) -> str:
+    """A candump log of the store-test car (``tests/data/store/store_test.dbc``): rpm sweeping 4000-7000,
+    boost 0.1 bar under the R1 limit, plus ``exceedances`` excursions 0.3 bar over it lasting 0.3 s each."""
+    import numpy as np
+
+    n = int(seconds * rate_hz)
+    t = np.arange(n) / rate_hz
+    rng = np.random.default_rng(seed)
+    rpm = 5500 + 1500 * np.sin(2 * np.pi * t / 10.0)
+    limit = np.interp(rpm, [4000, 7000], [2.60, 2.40])
+    boost = limit - 0.1 + 0.02 * np.sin(t * 3.0) + rng.normal(0, 0.003, n)
+    for k in range(exceedances):
+        at = (k + 1) * seconds / (exceedances + 1)
+        boost[(t >= at) & (t < at + 0.3)] += 0.3
+    throttle = 60 + 30 * np.sin(t)
+    raw = np.zeros((n, 8), dtype=np.uint8)
+    rpm_raw = np.round(rpm).astype(np.uint16)
+    boost_raw = np.round(boost / 0.001).astype(np.uint16)
+    raw[:, 0], raw[:, 1] = rpm_raw & 0xFF, rpm_raw >> 8
+    raw[:, 2], raw[:, 3] = boost_raw & 0xFF, boost_raw >> 8
+    raw[:, 4] = np.round(throttle / 0.5).astype(np.uint8)
+    lines = [f"({start_epoch + ti:.6f}) can0 100#{row.tobytes().hex().upper()}" for ti, row in zip(t, raw, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def write_log(path: Path, *, event: str = "ev", session: str = "race", car: str = "7", sidecar: bool = True,
+              **kwargs) -> Path:
+    path.write_text(candump_text(**kwargs))
+    if sidecar:
+        Path(f"{path}.meta.json").write_text(json.dumps({"event": event, "session": session, "car": car}))
+    return path
+
+
 def _main(argv: list[str]) -> int:
     mode, db = argv[0], argv[1]
     store = st.open_store(db, lock_timeout_s=60)
