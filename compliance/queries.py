@@ -30,15 +30,16 @@ from .auth import AuthError, Viewer, require
 from .bulletins import RULE_NAMES, Bulletin, RuleSpec, diff_bulletins, load_bulletin
 from .errors import ComplianceError
 from .evidence import sha256_file
-from .rules import held_at, limit_curve
+from .rules import held_at, limit_series
 from .store import Store, open_store
+from .verdict import Exceedance
 
 __all__ = [
     "NotFound", "Filters", "RuleCell", "MatrixRow", "RunDetail", "BulletinInfo",
     "open_for", "filter_options", "session_matrix", "matrix_rules", "car_runs", "run_detail", "exceedance_windows",
     "entry_list", "sessions_of", "bulletins", "bulletin", "bulletin_changes", "fleet_models", "audit_rows",
-    "audit_status", "verdict_json", "Trace", "Scatter", "decimate_minmax", "channel_trace", "limit_trace",
-    "rule_scatter", "power_curve", "fleet_envelope",
+    "audit_status", "verdict_json", "Trace", "RuleEvidence", "decimate_minmax", "channel_trace", "limit_trace",
+    "rule_evidence", "power_curve", "fleet_envelope",
 ]
 
 log = logging.getLogger(__name__)
@@ -486,49 +487,34 @@ def limit_trace(viewer: Viewer, store: Store, run_id: str, rule: str, *,
     value = chans[spec.channel]
     part = _window(value.time, window)
     t = value.time[part]
-    key = held_at(chans[spec.key], t) if spec.key and spec.key in chans else None
-    if spec.key and key is None:
-        key = np.full(len(t), np.nan)
-    limit = limit_curve(spec, key, len(t))
-    ambient = chans.get("ambient_pressure")
-    if spec.ambient_correction and ambient is not None and len(ambient):
-        limit = limit + (held_at(ambient, t, backfill=True) - loaded.reference_ambient_pressure_bar)
+    if spec.key and spec.key not in chans:
+        raise NotFound(f"run {run_id} has no {spec.key}", fix="the rule was incomplete for this run")
+    limit, _ = limit_series(spec, chans, t, loaded.reference_ambient_pressure_bar)
     limit = limit + spec.tolerance
     dt, dv = decimate_minmax(t, limit, max_points)
     return Trace(f"{rule} limit", spec.unit, dt, dv, len(t), len(dt) < len(t))
 
 
 @dataclass(frozen=True, slots=True)
-class Scatter:
-    """A limited quantity against its key (boost against rpm), with the bulletin curve."""
+class RuleEvidence:
+    """What :mod:`compliance.plots` needs to draw one rule of one run: the rule as the bulletin sets it, the
+    channels it reads, the exceedances found, and the bulletin's reference ambient pressure."""
 
-    x: np.ndarray
-    y: np.ndarray
-    x_name: str
-    y_name: str
     spec: RuleSpec
-    samples: int
+    channels: Mapping[str, Channel]
+    exceedances: tuple[Exceedance, ...]
+    reference_ambient_bar: float
 
 
-def rule_scatter(viewer: Viewer, store: Store, run_id: str, rule: str, *, max_points: int = 20000) -> Scatter:
-    """Samples of the rule's channel against its key (held at the sample times). Above ``max_points`` a regular
-    subset is drawn, plus every sample above limit + tolerance."""
+def rule_evidence(viewer: Viewer, store: Store, run_id: str, rule: str) -> RuleEvidence:
     detail = run_detail(viewer, store, run_id)
-    spec, _ = _rule_spec(detail, rule)
-    if not spec.key:
-        raise NotFound(f"the {rule} rule is a flat limit: no curve to draw", fix="see the trace instead")
-    chans = _read_channels(detail.channels_file, [spec.channel, spec.key])
-    if spec.channel not in chans or spec.key not in chans:
-        raise NotFound(f"run {run_id} lacks {spec.channel} or {spec.key}", fix="the rule was incomplete")
-    y = chans[spec.channel]
-    x = held_at(chans[spec.key], y.time)
-    n = len(x)
-    keep = np.zeros(n, dtype=bool)
-    keep[:: max(1, -(-n // max_points))] = True
-    with np.errstate(invalid="ignore"):
-        keep |= y.value > limit_curve(spec, x) + spec.tolerance
-    return Scatter(x[keep], y.value[keep], f"{spec.key} [{chans[spec.key].unit}]",
-                   f"{spec.channel} [{y.unit}]", spec, n)
+    spec, loaded = _rule_spec(detail, rule)
+    needs = [*spec.needs, "ambient_pressure"] if spec.ambient_correction else list(spec.needs)
+    chans = _read_channels(detail.channels_file, needs)
+    found = tuple(Exceedance(e["rule"], e["start_s"], e["end_s"], e["duration_s"], e["peak"], e["limit_value"],
+                             e["excess"], e["unit"] or spec.unit, (e["detail"] or {}).get("lap"))
+                  for e in detail.exceedances if e["rule"] == rule)
+    return RuleEvidence(spec, chans, found, loaded.reference_ambient_pressure_bar)
 
 
 def _binned_max(key: np.ndarray, value: np.ndarray, bin_width: float) -> tuple[np.ndarray, np.ndarray]:

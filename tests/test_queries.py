@@ -143,10 +143,11 @@ def test_limit_trace_is_the_bulletin_curve_plus_tolerance_at_the_held_rpm(store)
     assert limit.value[0] == pytest.approx(expected)
 
 
-def test_rule_scatter_keeps_every_sample_above_the_limit(store):
-    scatter = q.rule_scatter(TECH, store, _run_of(store, "417"), "boost", max_points=100)
-    assert np.count_nonzero(scatter.y >= 2.6) == 150      # 3 excursions x 0.5 s x 100 Hz
-    assert scatter.samples == 6000 and len(scatter.x) < 400
+def test_rule_evidence_gives_the_plots_the_rule_its_channels_and_exceedances(store):
+    evidence = q.rule_evidence(TECH, store, _run_of(store, "417"), "boost")
+    assert evidence.spec.key == "engine_speed" and set(evidence.channels) == {"boost_pressure", "engine_speed"}
+    assert [e.start_s for e in evidence.exceedances] == [10.0, 25.0, 40.0]
+    assert evidence.exceedances[0].peak == pytest.approx(2.6)
 
 
 def test_bulletin_versions_are_compared(store):
