@@ -64,7 +64,8 @@ def print_verdict(result: CheckResult) -> None:
     from rich.table import Table
 
     v = result.verdict
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True,
+                      width=None if sys.stdout.isatty() else 160)
     console.print(f"car model  {v.profile['model']}   bulletin {v.bulletin['id']}   "
                   f"session start {v.session_start.isoformat() if v.session_start else 'unknown'}   "
                   f"{v.duration_s:.1f} s")
