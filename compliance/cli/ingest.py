@@ -7,11 +7,12 @@ infringement), 2 any log could not be ingested (its JSON line carries the error)
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..ingest import exit_code, ingest_logs, load_event_info
 from ..store import open_store
 from ._progress import progress_bar
-from ._store_args import add_db_option, command_line, print_json_line
+from ._store_args import abs_path, add_db_option, print_json_line, reproduce
 
 __all__ = ["add_subparser"]
 
@@ -40,11 +41,15 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     store = open_store(args.db)
+    command = reproduce("ingest", [str(Path(p).resolve()) for p in args.logs], {
+        "event": args.event, "session": args.session, "car": args.car, "profile": abs_path(args.profile),
+        "bulletin": [abs_path(b) for b in args.bulletin or []], "entry_list": abs_path(args.entry_list),
+        "event_info": abs_path(args.event_info), "logger_serial": args.logger_serial, "db": str(store.db)})
     info = load_event_info(args.event_info) if args.event_info else None
     with progress_bar() as progress:
         outcomes = ingest_logs(store, args.logs, event=args.event, session=args.session, car=args.car,
                                profile=args.profile, bulletin=args.bulletin, entry_list=args.entry_list,
-                               event_info=info, logger_serial=args.logger_serial, command=command_line(),
+                               event_info=info, logger_serial=args.logger_serial, command=command,
                                progress=progress)
     for outcome in outcomes:
         print_json_line(outcome.to_dict())

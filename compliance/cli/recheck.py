@@ -7,7 +7,7 @@ import argparse
 from ..ingest import exit_code, recheck
 from ..store import open_store
 from ._progress import progress_bar
-from ._store_args import add_db_option, command_line, print_json_line
+from ._store_args import abs_path, add_db_option, print_json_line, reproduce
 
 __all__ = ["add_subparser"]
 
@@ -29,9 +29,12 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     store = open_store(args.db, create=False)
+    command = reproduce("recheck", [], {
+        "event": args.event, "session": args.session, "bulletin": [abs_path(b) for b in args.bulletin],
+        "car": args.car, "profile": abs_path(args.profile), "db": str(store.db)})
     with progress_bar() as progress:
         outcomes = recheck(store, event=args.event, session=args.session, bulletin=args.bulletin, car=args.car,
-                           profile=args.profile, command=command_line(), progress=progress)
+                           profile=args.profile, command=command, progress=progress)
     for outcome in outcomes:
         print_json_line(outcome.to_dict())
     return exit_code(outcomes)

@@ -14,7 +14,7 @@ from .. import config
 from ..ingest import exit_code, load_event_info
 from ..store import open_store
 from ..watch import Watcher
-from ._store_args import add_db_option, command_line, print_json_line
+from ._store_args import abs_path, add_db_option, print_json_line, reproduce
 
 __all__ = ["add_subparser"]
 
@@ -57,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
 
     options = {"event": args.event, "session": args.session, "car": args.car, "profile": args.profile,
                "bulletin": args.bulletin, "entry_list": args.entry_list, "event_info": info,
-               "command": command_line()}
+               "command": reproduce("watch", [str(root.resolve())], {
+                   "event": args.event, "session": args.session, "car": args.car, "profile": abs_path(args.profile),
+                   "bulletin": [abs_path(b) for b in args.bulletin or []], "entry_list": abs_path(args.entry_list),
+                   "event_info": abs_path(str(info_path)) if info else None, "db": str(store.db)})}
     watcher = Watcher(store, root, emit, options, settle_s=config.settle_s(args.settle),
                       poll_s=config.poll_s(args.poll_interval), poll=args.poll,
                       require_sidecar=not (args.event and args.session and args.car))
