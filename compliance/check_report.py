@@ -54,7 +54,7 @@ def render_check_report(result: CheckResult, *, max_traces: int = 12) -> str:
                       f"<code>{_e(i['sha256'])}</code>"] for i in v.inputs], {2, 4}),
              "<h2>Rules</h2>",
              _table(["rule", "verdict", "exceedances", "allowed", "tolerance", "min duration s", "limit",
-                     "why incomplete"],
+                     "data-quality errors on its channels"],
                     [[_e(r.rule), f"<span class='{r.verdict}'>{_e(r.verdict)}</span>", str(r.exceedance_count),
                       str(r.max_exceedances), f"{r.tolerance:g} {_e(r.unit)}", f"{r.min_duration_s:g}",
                       _e(r.limit_source), _e("; ".join(r.reasons))] for r in v.rules], {2, 3})]

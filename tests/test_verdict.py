@@ -39,7 +39,7 @@ def test_rounding_is_fixed_and_never_writes_negative_zero_or_nan():
 def _car_session(boost_peaks=3):
     t = np.round(np.arange(0.0, 120.0, 0.01), 6)
     rpm = 6000 + 1000 * np.sin(t / 5)
-    boost = np.full(len(t), 2.3)
+    boost = 2.3 + 0.05 * np.sin(t)
     for k in range(boost_peaks):
         boost[(t >= 10 + 30 * k) & (t < 10.5 + 30 * k)] = 2.8
     chans = {"engine_speed": (t, rpm), "vehicle_speed": (t, 150 + 30 * np.sin(t / 7)),
