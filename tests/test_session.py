@@ -1,0 +1,126 @@
+"""load_session: logs (read with telemetry.formats) -> canonical channels in canonical units, derived power,
+message traces with counter and checksum checks, several files joined on one clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import cantools
+import numpy as np
+import pytest
+from _decode_support import DATA, synthetic_rows, truth, write_candump
+
+from telemetry.profiles import load_profile
+from telemetry.session import load_session
+
+START = datetime(2025, 6, 28, 16, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return load_profile(DATA / "gt3_test.toml")
+
+
+@pytest.fixture(scope="module")
+def db():
+    return cantools.database.load_file(str(DATA / "gt3_test.dbc"))
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory, profile, db):
+    rows = synthetic_rows(db, 2.0, skip_counter_at=0.5, corrupt_crc_at=1.2)
+    path = write_candump(tmp_path_factory.mktemp("s") / "car.log", rows)
+    calls = []
+    s = load_session(path, profile, progress=lambda done, total, what: calls.append((done, what)))
+    return s, calls, rows
+
+
+def test_channels_arrive_in_canonical_units(session):
+    s, _, rows = session
+    t0 = rows[0][0]  # session time 0 is the first frame
+    bp = s.channels["boost_pressure"]
+    assert bp.unit == "bar" and bp.source == "TST_Pressures.MAP"
+    np.testing.assert_allclose(bp.value, truth("MAP", bp.time + t0) / 100.0, atol=0.0001)
+    ff = s.channels["fuel_flow"]
+    np.testing.assert_allclose(ff.value, truth("FuelMass", ff.time + t0) * 3.6, atol=0.001 * 3.6)
+    assert s.channels["engine_speed"].unit == "rpm"
+    np.testing.assert_allclose(s.channels["vehicle_speed"].value, 42.0 * 3.6)
+    np.testing.assert_allclose(s.channels["ambient_pressure"].value, 1.005)
+    np.testing.assert_allclose(s.channels["wheel_speed_fl"].value, 150.0)
+    assert s.channels["throttle"].unit == "%" and np.allclose(s.channels["throttle"].value, 80.0)
+
+
+def test_time_zero_is_the_first_frame_and_start_is_absolute(session):
+    s, _, rows = session
+    first = min(float(c.time[0]) for c in s.channels.values())
+    assert first >= 0.0
+    assert s.start == START + timedelta(seconds=rows[0][0])
+    assert s.sources[0].frames == len(rows) and s.sources[0].format == "candump"
+
+
+def test_power_from_driveshaft_torque_and_rear_wheel_speed(session, profile):
+    s, _, _ = session
+    power = s.channels["power"]
+    tl, tr = s.channels["driveshaft_torque_left"], s.channels["driveshaft_torque_right"]
+    assert np.array_equal(power.time, tl.time[-len(power):])
+    i = len(power) // 2
+    t = power.time[i]
+    rl = s.channels["wheel_speed_rl"]
+    rr = s.channels["wheel_speed_rr"]
+    last = lambda ch: ch.value[np.searchsorted(ch.time, t, side="right") - 1]  # noqa: E731
+    expected = (last(tl) * last(rl) + last(tr) * last(rr)) / 3.6 / profile.power.wheel_radius_m / 1000.0
+    assert power.value[i] == pytest.approx(expected)
+    assert power.unit == "kW" and 100 < power.value[i] < 1000
+
+
+def test_message_traces_report_counter_skips_and_checksum_failures(session):
+    s, _, _ = session
+    trace = s.messages["0:TST_Pressures"]
+    assert trace.cycle_time_s == pytest.approx(0.01)
+    assert trace.checked == ("counter", "checksum")
+    assert len(trace.counter_skips) == 1 and 0.5 < trace.counter_skips[0] < 0.53
+    assert len(trace.checksum_failures) == 1 and abs(trace.checksum_failures[0] - 1.2) < 0.02
+    assert set(trace.signals) == {"boost_pressure", "ambient_pressure"}
+    assert "0:TST_Engine" in s.messages and s.messages["0:TST_Engine"].checked == ()
+
+
+def test_progress_is_reported(session):
+    _, calls, rows = session
+    assert calls and calls[-1][0] == len(rows) and "car.log" in calls[-1][1]
+
+
+def test_missing_channels_are_listed(tmp_path, profile, db):
+    rows = [r for r in synthetic_rows(db, 0.5) if r[1].name != "TST_Vehicle"]
+    s = load_session(write_candump(tmp_path / "a.log", rows), profile)
+    assert set(s.missing) == {"vehicle_speed", "refuel"}
+    assert "vehicle_speed" not in s.channels
+
+
+def test_files_are_joined_by_absolute_start(tmp_path, profile, db):
+    first = write_candump(tmp_path / "part1.log", synthetic_rows(db, 1.0), start=START)
+    second = write_candump(tmp_path / "part2.log", synthetic_rows(db, 1.0), start=START + timedelta(seconds=5))
+    s = load_session([second, first], profile)        # given out of order
+    assert [src.path for src in s.sources] == [str(first), str(second)]
+    rpm = s.channels["engine_speed"]
+    assert np.all(np.diff(rpm.time) > 0)
+    assert rpm.time[0] < 0.01 and 5.0 <= rpm.time[-1] < 6.1
+    assert not [f for f in s.findings if f.kind == "no_start"]
+
+
+def test_channel_subset_and_all_signals(tmp_path, profile, db):
+    path = write_candump(tmp_path / "b.log", synthetic_rows(db, 0.3))
+    s = load_session(path, profile, channels=["boost_pressure"])
+    assert set(s.channels) == {"boost_pressure"} and not s.signals and not s.missing
+    s = load_session(path, profile, all_signals=True)
+    assert "TST_Status.SessionTime" in s.signals and "TST_Weird.Boost2" in s.signals
+    assert s.signals["TST_Weird.Boost2"].unit == "furlongs"
+
+
+def test_unknown_ids_become_session_findings(tmp_path, profile, db):
+    rows = synthetic_rows(db, 0.2)
+    path = write_candump(tmp_path / "c.log", rows)
+    with open(path, "a") as f:
+        f.write(f"({START.timestamp() + 0.25:.6f}) can0 7FF#0102\n")
+    s = load_session(path, profile)
+    (finding,) = [f for f in s.findings if f.kind == "unknown_id"]
+    assert "0x7FF" in finding.detail
