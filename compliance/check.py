@@ -5,17 +5,20 @@ the logs first (``telemetry.load_session``) and picks the bulletin in force at t
 
 A rule is ``infringement`` when its exceedances outnumber ``max_exceedances`` (exceedances found in the data
 that was logged are evidence whatever else is wrong), else ``incomplete`` when a channel it needs is missing or
-carries an error finding (or a session-wide error such as a truncated file), else ``compliant``.
+carries an error finding (or a session-wide error such as a truncated file), else ``compliant``. Samples
+decoded from frames that failed their checksum are left out of rule evaluation (they are not evidence).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from telemetry.channels import Session
+import numpy as np
+
+from telemetry.channels import Channel, Session
 
 from .bulletins import RULE_NAMES, Bulletin, RuleSpec, in_force, load_bulletins
 from .errors import RuleError
@@ -82,23 +85,51 @@ def _check_profile_maps(specs: Iterable[RuleSpec], profile: object, bulletin: Bu
                     "not provide", path=path, place="[channels]", fix=fix)
 
 
+def _drop_corrupt_frames(session: Session, profile: object | None) -> dict[str, Channel]:
+    """Channels for rule evaluation without the samples of frames that failed their checksum: a corrupt frame
+    is not evidence either way (the checksum finding already makes the rule incomplete). Samples are removed,
+    not blanked, so a run of samples above the limit stays one run."""
+    bad: dict[str, list[np.ndarray]] = {}
+    inputs = set(power_inputs(profile))
+    for trace in session.messages.values():
+        if len(trace.checksum_failures) == 0:
+            continue
+        for name in trace.signals:
+            bad.setdefault(name, []).append(np.asarray(trace.checksum_failures, dtype=np.float64))
+            if name in inputs:
+                bad.setdefault("power", []).append(np.asarray(trace.checksum_failures, dtype=np.float64))
+    out = dict(session.channels)
+    for name, times in bad.items():
+        ch = out.get(name)
+        if ch is None or len(ch) == 0:
+            continue
+        failures = np.unique(np.concatenate(times))
+        idx = np.clip(np.searchsorted(failures, ch.time), 0, len(failures) - 1)
+        near = np.abs(failures[idx] - ch.time) <= 1e-7
+        idx_left = np.clip(idx - 1, 0, len(failures) - 1)
+        near |= np.abs(failures[idx_left] - ch.time) <= 1e-7
+        if near.any():
+            out[name] = replace(ch, time=ch.time[~near], value=ch.value[~near])
+    return out
+
+
 def _source_dict(src) -> dict:
     return {"path": src.path, "sha256": src.sha256, "format": src.format, "frames": src.frames,
             "start": utc_text(src.start), "duration_s": rounded(src.duration_s), "size": src.size,
             "findings": len(src.findings)}
 
 
-def _judge(spec: RuleSpec, session: Session, bulletin: Bulletin, deps: tuple[str, ...],
+def _judge(spec: RuleSpec, channels: Mapping[str, Channel], bulletin: Bulletin, deps: tuple[str, ...],
            findings: Sequence[QualityFinding]) -> tuple[RuleResult, tuple[Exceedance, ...]]:
     reasons = []
     for f in findings:
         if f.severity == "error" and (f.channel in deps or f.channel == ""):
             reasons.append(f"{f.check} {f.channel or 'session'} {f.start_s:.3f}-{f.end_s:.3f} s")
-    present = all(c in session.channels and len(session.channels[c]) for c in spec.needs)
+    present = all(c in channels and len(channels[c]) for c in spec.needs)
     found: tuple[Exceedance, ...] = ()
     source = ""
     if present:
-        result = evaluate(spec, session.channels, reference_ambient_bar=bulletin.reference_ambient_pressure_bar)
+        result = evaluate(spec, channels, reference_ambient_bar=bulletin.reference_ambient_pressure_bar)
         found, source = result.exceedances, result.limit_source
     if len(found) > spec.max_exceedances:
         verdict = INFRINGEMENT
@@ -128,8 +159,9 @@ def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: 
     needed = sorted({c for s in specs for c in s.needs})
     findings = check_quality(session, profile, needed)
     results, exceedances = [], []
+    channels = _drop_corrupt_frames(session, profile)
     for spec in specs:
-        result, found = _judge(spec, session, bulletin, rule_dependencies(spec, profile), findings)
+        result, found = _judge(spec, channels, bulletin, rule_dependencies(spec, profile), findings)
         results.append(result)
         exceedances.extend(found)
     laps = segment_laps(session, lap_length_m if lap_length_m is not None else bulletin.track_length_m)

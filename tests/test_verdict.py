@@ -12,6 +12,7 @@ from _compliance_helpers import session
 from compliance.bulletins import load_bulletin
 from compliance.check import check_session
 from compliance.verdict import RuleResult, rounded, session_verdict
+from telemetry.channels import MessageTrace
 
 SPEC_KEYS = ["tool", "inputs", "profile", "bulletin", "verdict", "rules", "exceedances", "data_quality"]
 
@@ -71,3 +72,41 @@ def test_same_inputs_give_byte_identical_json(data_dir):
     a = check_session(_car_session(), bulletin, model="test_turbo").verdict.to_json()
     b = check_session(_car_session(), bulletin, model="test_turbo").verdict.to_json()
     assert a.encode() == b.encode()
+
+
+def _with_checksum_failures(boost_fn, failures):
+    t = np.round(np.arange(0.0, 60.0, 0.01), 6)
+    boost = boost_fn(t)
+    trace = MessageTrace("LOG_Pressures", 0, t, 0.01, checksum_failures=np.asarray(failures),
+                         checked=("checksum",), signals=("boost_pressure",))
+    chans = {"engine_speed": (t, 6000 + 500 * np.sin(t)), "vehicle_speed": (t, 150 + 30 * np.sin(t / 7)),
+             "boost_pressure": (t, boost)}
+    return session(chans, messages={"0:LOG_Pressures": trace})
+
+
+def test_a_corrupt_frame_is_not_evidence_of_an_exceedance(data_dir):
+    bulletin = load_bulletin(data_dir / "compliance" / "bulletin_cli.toml")
+
+    def spike(t):
+        b = 2.2 + 0.05 * np.sin(t)
+        b[np.isclose(t, 20.0)] = 6.5                 # garbage in the frame that failed its checksum
+        return b
+
+    v = check_session(_with_checksum_failures(spike, [20.0]), bulletin, model="test_turbo").verdict
+    boost = v.rule("boost")
+    assert boost.exceedance_count == 0 and boost.verdict == "incomplete"
+    assert any("checksum" in r for r in boost.reasons)
+
+
+def test_a_corrupt_frame_inside_an_exceedance_does_not_split_it(data_dir):
+    bulletin = load_bulletin(data_dir / "compliance" / "bulletin_cli.toml")
+
+    def plateau(t):
+        b = 2.2 + 0.05 * np.sin(t)
+        b[(t >= 20.0) & (t < 21.0)] = 3.0
+        b[np.isclose(t, 20.5)] = 0.0
+        return b
+
+    v = check_session(_with_checksum_failures(plateau, [20.5]), bulletin, model="test_turbo").verdict
+    (e,) = v.exceedances
+    assert (e.start_s, e.end_s) == (20.0, 20.99)
