@@ -2,7 +2,8 @@
 
 Checks (each finding: check, channel, start_s, end_s, severity, detail):
 
-- ``missing``: a channel a rule needs is absent or empty (error).
+- ``missing``: a channel a rule needs is absent or empty (error); a channel the profile maps but no data
+  arrived for, not needed by any rule (warning).
 - ``gap``: two consecutive frames of a message further apart than ``GAP_FACTOR`` times the message's own cycle
   time (from the DBC, ``MessageTrace.cycle_time_s``); for a channel no traced message feeds (decoded-channel
   MDF, derived channels), ``GAP_FACTOR`` times the channel's median sample interval. A message or channel that
@@ -200,6 +201,9 @@ def check_quality(session: Session, profile: object | None = None,
             out.append(_finding("missing", name, 0.0, end_s, need,
                                 f"{name} is needed but {'was not logged' if ch is None else 'has no samples'}",
                                 error=True))
+    for name in sorted(set(session.missing) - need):
+        out.append(_finding("missing", name, 0.0, end_s, need,
+                            f"{name} is mapped by the profile but no data arrived", error=False))
     traced: set[str] = set()
     for key in sorted(session.messages):
         trace = session.messages[key]

@@ -135,3 +135,10 @@ def test_findings_are_sorted_by_time():
     s = session({**_running(t), "fuel_flow": (t, 80 + np.sin(t))}, messages={"0:LOG_Fuel": trace})
     starts = [f.start_s for f in check_quality(s, None, ["fuel_flow"])]
     assert starts == sorted(starts)
+
+
+def test_mapped_channel_without_data_is_a_warning_when_no_rule_needs_it():
+    t = _t()
+    s = session(_running(t), missing=("throttle",))
+    (f,) = check_quality(s, None, ["engine_speed"])
+    assert (f.check, f.channel, f.severity) == ("missing", "throttle", "warning")
