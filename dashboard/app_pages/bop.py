@@ -1,0 +1,74 @@
+"""BoP bulletins: the bulletins the runs were checked under, their limit curves, what changed between two."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from compliance import queries as q
+from compliance.bulletins import RULE_NAMES
+from compliance.errors import ComplianceError
+from dashboard import context, figures
+
+viewer = context.require_viewer()
+store = context.store()
+st.title("BoP bulletins")
+
+infos = q.bulletins(viewer, store)
+if not infos:
+    st.info("No run has been checked under a bulletin yet.")
+    st.stop()
+st.dataframe(pd.DataFrame([{
+    "bulletin": b.id, "series": b.bulletin.series if b.bulletin else "", "in force from":
+        b.bulletin.effective_from if b.bulletin else None, "runs checked": b.runs, "sha256": b.sha256[:16],
+    "file": b.path, "problem": b.problem or ""} for b in infos]), hide_index=True, key="bop_list")
+
+readable = [b for b in infos if b.bulletin is not None]
+if not readable:
+    st.warning("None of the bulletin files is readable unchanged where it was checked.")
+    st.stop()
+models = sorted({m for b in readable for m in b.bulletin.models})
+model = st.selectbox("Model", models, key="bop_model")
+rows = []
+for b in readable:
+    entry = b.bulletin.models.get(model)
+    for rule in RULE_NAMES:
+        spec = entry.rules.get(rule) if entry else None
+        if spec is not None:
+            rows.append({"bulletin": b.id, "rule": rule, "limit": spec.describe_limit(), "tolerance": spec.tolerance,
+                         "min duration [s]": spec.min_duration_s, "allowed exceedances": spec.max_exceedances,
+                         "ambient correction": spec.ambient_correction})
+st.dataframe(pd.DataFrame(rows), hide_index=True, key="bop_rules")
+for rule in ("boost", "fuel_flow", "power"):
+    curves = []
+    for b in readable:
+        entry = b.bulletin.models.get(model)
+        spec = entry.rules.get(rule) if entry else None
+        if spec is not None and spec.key_points:
+            curves.append((b.id, spec.key_points, spec.limits, spec.interpolation))
+    if curves:
+        key_name = next(b.bulletin.models[model].rules[rule].key_name for b in readable
+                        if model in b.bulletin.models and rule in b.bulletin.models[model].rules)
+        unit = next(b.bulletin.models[model].rules[rule].unit for b in readable
+                    if model in b.bulletin.models and rule in b.bulletin.models[model].rules)
+        st.plotly_chart(figures.curves_figure(curves, title=f"{rule} limit for {model}", x_name=key_name or "",
+                                              y_name=f"{rule} [{unit}]"), key=f"bop_curve_{rule}", width="stretch")
+
+if len(readable) >= 2:
+    st.subheader("What changed")
+    labels = {i: f"{b.id} ({b.sha256[:8]})" for i, b in enumerate(readable)}
+    c1, c2 = st.columns(2)
+    old = c1.selectbox("From", list(labels), format_func=labels.get, index=len(readable) - 2, key="bop_old")
+    new = c2.selectbox("To", list(labels), format_func=labels.get, index=len(readable) - 1, key="bop_new")
+    try:
+        changes = q.bulletin_changes(readable[old], readable[new])
+    except ComplianceError as err:
+        context.show_error(err)
+        changes = []
+    if changes:
+        st.dataframe(pd.DataFrame([{"model": c["model"], "rule": c["rule"], "change": c["change"],
+                                    "delta": c.get("delta"), "details": str(c.get("fields") or c.get("limit") or
+                                                                            {k: c.get(k) for k in ("old", "new")})}
+                                   for c in changes]), hide_index=True, key="bop_diff")
+    else:
+        st.success("No difference in limits.")

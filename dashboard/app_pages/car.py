@@ -1,0 +1,121 @@
+"""Car and run detail: traces with limits and shaded exceedances, value against rpm with the bulletin curve,
+power curve, laps, data-quality findings, provenance, and the steward report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from compliance import queries as q
+from compliance.errors import ComplianceError
+from dashboard import context, evidence, figures, reports
+
+viewer = context.require_viewer()
+store = context.store()
+st.title("Car and run detail")
+
+runs = q.car_runs(viewer, store)
+if not runs:
+    st.info("No checked runs for the cars you may see.")
+    st.stop()
+by_id = {r["run_id"]: r for r in runs}
+wanted = st.session_state.pop("car_run", None)
+if wanted in by_id:
+    st.session_state["car_event"], st.session_state["car_session"] = by_id[wanted]["event"], by_id[wanted]["session"]
+    st.session_state["car_car"], st.session_state["car_run_id"] = by_id[wanted]["car"], wanted
+
+c1, c2, c3, c4 = st.columns([2, 1.5, 1, 3])
+event = c1.selectbox("Event", sorted({r["event"] for r in runs}), key="car_event")
+session = c2.selectbox("Session", sorted({r["session"] for r in runs if r["event"] == event}), key="car_session")
+cars = sorted({r["car"] for r in runs if r["event"] == event and r["session"] == session},
+              key=lambda c: (not c.isdigit(), int(c) if c.isdigit() else 0, c))
+car = c3.selectbox("Car", cars, format_func=lambda c: f"#{c}", key="car_car")
+choices = [r for r in runs if (r["event"], r["session"], r["car"]) == (event, session, car)]
+if st.session_state.get("car_run_id") not in {r["run_id"] for r in choices}:
+    st.session_state["car_run_id"] = choices[0]["run_id"]
+run_id = c4.selectbox("Run", [r["run_id"] for r in choices], key="car_run_id", format_func=lambda i: (
+    f"{by_id[i]['created_at']:%Y-%m-%d %H:%M} UTC, {by_id[i]['bulletin_id']}, {by_id[i]['verdict']}"
+    + (" (latest)" if by_id[i]["latest"] else "")))
+
+try:
+    detail = q.run_detail(viewer, store, run_id)
+except ComplianceError as err:
+    context.show_error(err)
+    st.stop()
+run, entry = detail.run, detail.entry or {}
+verdict = run["verdict"]
+{"infringement": st.error, "incomplete": st.warning}.get(verdict, st.success)(
+    f"Car #{run['car']} - {entry.get('team') or 'team unknown'} - {run['model']} ({entry.get('class') or '-'})"
+    f" - **{verdict.upper()}** under {run['bulletin_id']}")
+if entry.get("drivers"):
+    st.caption("Drivers: " + ", ".join(entry["drivers"]))
+st.dataframe(pd.DataFrame([{"rule": r["rule"], "verdict": r["verdict"], "exceedances": r["exceedance_count"],
+                            "allowed": r["max_exceedances"]} for r in detail.rules]), hide_index=True,
+             key="car_rules")
+
+tabs = st.tabs(["Traces", "Limits", "Power", "Laps", "Data quality", "Provenance", "Report"])
+with tabs[0]:
+    duration = float(run["duration_s"] or 0.0)
+    present = [c["channel"] for c in detail.channels] or list(evidence.RULE_CHANNEL.values())
+    default = [c for c in ("boost_pressure", "engine_speed", "fuel_flow", "power") if c in present]
+    shown = st.multiselect("Channels", present, default=default, key="car_channels")
+    spans = q.exceedance_windows(detail)
+    zoom_options = ["whole session", *[f"exceedance #{i + 1} ({a:.1f}-{b:.1f} s)" for i, (a, b) in
+                                       enumerate(spans)], "custom window"]
+    zoom = st.selectbox("Window", range(len(zoom_options)), format_func=zoom_options.__getitem__, key="car_zoom")
+    window = None
+    if 0 < zoom <= len(spans):
+        window = spans[zoom - 1]
+    elif zoom == len(zoom_options) - 1 and duration > 0:
+        lo, hi = st.slider("Window [s]", 0.0, duration, (0.0, min(duration, 60.0)), key="car_window")
+        window = (lo, hi)
+    for channel in shown:
+        evidence.trace_chart(viewer, store, detail, channel, window=window, key="car")
+with tabs[1]:
+    limited = [r["rule"] for r in detail.rules if r["rule"] != "stint_energy"]
+    if limited:
+        rule = st.radio("Rule", limited, horizontal=True, key="car_rule")
+        evidence.rule_panel(viewer, store, run_id, rule, key="car")
+with tabs[2]:
+    try:
+        curve = q.power_curve(viewer, store, run_id)
+        info = next((b for b in q.bulletins(viewer, store) if b.id == run["bulletin_id"]
+                     and b.sha256 == run["bulletin_sha256"]), None)
+        spec = info.bulletin.models[run["model"]].rules.get("power") if info and info.bulletin else None
+        flat = spec.limits[0] if spec is not None and not spec.key_points else None
+        st.plotly_chart(figures.power_curve_figure(curve["rpm"], curve["max_kw"], curve["p95_kw"], flat),
+                        key="car_power", width="stretch")
+    except ComplianceError as err:
+        st.info(str(err))
+with tabs[3]:
+    if detail.laps:
+        st.dataframe(pd.DataFrame([{"lap": lap["lap"], "start [s]": lap["start_s"], "end [s]": lap["end_s"],
+                                    "time [s]": round(lap["end_s"] - lap["start_s"], 3),
+                                    **{f"{k} exceedances": v for k, v in (lap.get("exceedances") or {}).items()}}
+                                   for lap in detail.laps]), hide_index=True, key="car_laps")
+    else:
+        st.info("No laps: the logs carry no lap counter or distance to segment them by.")
+with tabs[4]:
+    if detail.quality:
+        st.dataframe(pd.DataFrame([{"check": f["check_name"], "channel": f["channel"], "severity": f["severity"],
+                                    "start [s]": f["start_s"], "end [s]": f["end_s"], "finding": f["message"]}
+                                   for f in detail.quality]), hide_index=True, key="car_quality")
+    else:
+        st.success("No data-quality findings.")
+    findings = [{"file": log["original_name"], **f} for log in detail.logs for f in log["findings"]]
+    if findings:
+        st.caption("Reader findings per file")
+        st.dataframe(pd.DataFrame(findings), hide_index=True, key="car_findings")
+with tabs[5]:
+    st.dataframe(pd.DataFrame([{"field": k, "value": str(run[k])} for k in (
+        "run_id", "run_key", "event", "session", "car", "model", "profile_path", "profile_sha256", "bulletin_id",
+        "bulletin_path", "bulletin_sha256", "tool_name", "tool_version", "verdict_sha256", "reason", "command",
+        "created_at", "created_by", "channels_path") if k in run]), hide_index=True, key="car_prov")
+    st.caption("Original logs (content-addressed, write-once)")
+    st.dataframe(pd.DataFrame([{"#": log["position"], "file": log["original_name"], "sha256": log["sha256"],
+                                "format": log["format"], "bytes": log["size"], "frames": log["frames"],
+                                "start": log["start_at"], "duration [s]": log["duration_s"],
+                                "ingested by": log["ingested_by"]} for log in detail.logs]),
+                 hide_index=True, key="car_logs")
+with tabs[6]:
+    reports.downloads(viewer, store, run_id, key="car")

@@ -1,0 +1,104 @@
+"""Streamlit components that draw one run's evidence; shared by the overview and the car page.
+
+Data comes only through :mod:`compliance.queries` (scoped to the viewer); figures from :mod:`compliance.plots`
+and :mod:`dashboard.figures`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from compliance import plots
+from compliance import queries as q
+from compliance.auth import Viewer
+from compliance.errors import ComplianceError
+from compliance.store import Store
+from dashboard import figures
+
+__all__ = ["RULE_CHANNEL", "rule_panel", "trace_chart", "exceedance_table"]
+
+RULE_CHANNEL = {"boost": "boost_pressure", "fuel_flow": "fuel_flow", "power": "power"}
+MAX_POINTS = 3000
+
+
+def exceedance_table(detail: q.RunDetail, rule: str | None = None) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "#": e["idx"] + 1, "rule": e["rule"], "start [s]": round(e["start_s"], 3), "end [s]": round(e["end_s"], 3),
+        "duration [s]": round(e["duration_s"], 3), "peak": e["peak"], "limit": e["limit_value"],
+        "excess": e["excess"], "unit": e["unit"], "lap": (e["detail"] or {}).get("lap"),
+    } for e in detail.exceedances if rule is None or e["rule"] == rule])
+
+
+def trace_chart(viewer: Viewer, store: Store, detail: q.RunDetail, channel: str, *,
+                window: tuple[float, float] | None, key: str) -> None:
+    """A channel over the session (or ``window``), with the limit of the rule on it and its exceedances shaded:
+    min/max-decimated on the server for the whole session, every sample when the window is short enough."""
+    run_id = detail.run["run_id"]
+    try:
+        trace = q.channel_trace(viewer, store, run_id, channel, window=window, max_points=MAX_POINTS)
+    except ComplianceError as err:
+        st.caption(f"{channel}: {err}")
+        return
+    rule = next((r for r, c in RULE_CHANNEL.items() if c == channel), None)
+    limit = None
+    if rule and any(r["rule"] == rule for r in detail.rules):
+        try:
+            limit = q.limit_trace(viewer, store, run_id, rule, window=window, max_points=MAX_POINTS)
+        except ComplianceError as err:
+            st.caption(f"{rule} limit not drawn: {err}")
+    spans = [(e["start_s"], e["end_s"]) for e in detail.exceedances if e["rule"] == rule]
+    if window is not None:
+        spans = [s for s in spans if s[1] >= window[0] and s[0] <= window[1]]
+    fig = figures.trace_figure(trace.time, trace.value, name=channel, unit=trace.unit,
+                               limit_time=None if limit is None else limit.time,
+                               limit_value=None if limit is None else limit.value,
+                               exceedances=spans, decimated=trace.decimated)
+    st.plotly_chart(fig, key=f"{key}_trace_{channel}", width="stretch")
+    st.caption(f"{trace.samples} samples in view, {len(trace.time)} drawn"
+               + (" (min/max per bucket: zoom into a window for every sample)" if trace.decimated else ""))
+
+
+def rule_panel(viewer: Viewer, store: Store, run_id: str, rule: str, *, key: str) -> None:
+    """One rule of one run: its verdict, exceedances, the value against its key with the bulletin curve, the
+    trace with the limit and shaded exceedances, and a close-up of a chosen exceedance."""
+    try:
+        detail = q.run_detail(viewer, store, run_id)
+    except ComplianceError as err:
+        st.warning(str(err))
+        return
+    result = next((r for r in detail.rules if r["rule"] == rule), None)
+    if result is None:
+        st.info(f"The bulletin sets no {rule} rule for this car.")
+        return
+    verdict = result["verdict"]
+    text = (f"**{rule}**: {verdict.upper()}, {result['exceedance_count']} exceedance(s), "
+            f"{result['max_exceedances']} allowed (bulletin {detail.run['bulletin_id']})")
+    {"infringement": st.error, "incomplete": st.warning}.get(verdict, st.success)(text)
+    reasons = result["detail"].get("reasons") or []
+    for reason in reasons:
+        st.caption(f"Incomplete because: {reason}")
+    table = exceedance_table(detail, rule)
+    if len(table):
+        st.dataframe(table, hide_index=True, key=f"{key}_exc_{rule}", width="stretch")
+    channel = RULE_CHANNEL.get(rule)
+    if channel:
+        trace_chart(viewer, store, detail, channel, window=None, key=f"{key}_{rule}")
+    try:
+        ev = q.rule_evidence(viewer, store, run_id, rule)
+    except ComplianceError as err:
+        st.caption(f"No curve: {err}")
+        return
+    if any(c not in ev.channels for c in ev.spec.needs):
+        return
+    if ev.spec.key:
+        st.plotly_chart(plots.value_vs_key(ev.spec, ev.channels, ev.exceedances,
+                                           reference_ambient_bar=ev.reference_ambient_bar),
+                        key=f"{key}_vs_{rule}", width="stretch")
+    if ev.exceedances:
+        choice = st.selectbox("Close-up of exceedance", range(len(ev.exceedances)), key=f"{key}_pick_{rule}",
+                              format_func=lambda i: f"#{i + 1}: {ev.exceedances[i].start_s:.2f} s, "
+                                                    f"peak {ev.exceedances[i].peak:.4g} {ev.exceedances[i].unit}")
+        st.plotly_chart(plots.exceedance_trace(ev.spec, ev.channels, ev.exceedances[choice],
+                                               reference_ambient_bar=ev.reference_ambient_bar),
+                        key=f"{key}_close_{rule}", width="stretch")
