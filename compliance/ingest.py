@@ -421,10 +421,11 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                 session: str | None = None, car: str | None = None, profile: str | None = None,
                 bulletin: str | Path | Sequence[str | Path] | None = None, entry_list: str | Path | None = None,
                 event_info: EventInfo | None = None, logger_serial: str | None = None, reason: str = "ingest",
-                command: str | None = None, actor: str | None = None,
-                progress: Progress | None = None) -> list[IngestOutcome]:
+                command: str | None = None, actor: str | None = None, progress: Progress | None = None,
+                on_outcome: Callable[[IngestOutcome], None] | None = None) -> list[IngestOutcome]:
     """Ingest ``paths``; logs of one (event, session, car) are judged together. One outcome per path, in order;
-    a failure of one car's logs is reported in its outcomes and does not stop the others."""
+    a failure of one car's logs is reported in its outcomes and does not stop the others. ``on_outcome`` is
+    called with each outcome as soon as it is final (for JSON lines while a long ingest runs)."""
     from .bulletins import load_bulletins
 
     ctx = _Context(store, config.actor(actor), reason, command, event_info, progress)
@@ -432,6 +433,12 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
     if entry_list:
         entries.update(read_entry_list(entry_list))
     outcomes: dict[int, IngestOutcome] = {}
+
+    def done(i: int, outcome: IngestOutcome) -> None:
+        outcomes[i] = outcome
+        if on_outcome is not None:
+            on_outcome(outcome)
+
     groups: dict[tuple[str, str, str], list[tuple[int, _NewLog]]] = {}
     for i, p in enumerate(map(Path, paths)):
         try:
@@ -441,10 +448,10 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
             stored, sha, _ = store_original(p, store.layout.originals, sha)
             groups.setdefault((meta.event, meta.session, meta.car), []).append((i, _NewLog(sha, p, stored, meta)))
         except (ComplianceError, OSError) as err:
-            outcomes[i] = IngestOutcome(str(p), "error", error=str(err))
+            done(i, IngestOutcome(str(p), "error", error=str(err)))
             log.error("%s", err)
         except Exception as err:  # telemetry errors and the like: reported per file, never swallowed silently
-            outcomes[i] = IngestOutcome(str(p), "error", error=f"{type(err).__name__}: {err}")
+            done(i, IngestOutcome(str(p), "error", error=f"{type(err).__name__}: {err}"))
             log.error("%s: %s", p, err)
     for (ev, se, ca), items in groups.items():
         meta = items[0][1].meta
@@ -461,13 +468,13 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                                           fix="pass --profile, an --entry-list with the model, or a sidecar model")
                 result = _judge_group(ctx, meta, new, find_profile(model), load_bulletins(sources))
             for i, n in items:
-                outcomes[i] = IngestOutcome(str(n.path), result[0], n.sha256, ev, se, ca, result[1], result[2],
-                                            result[3])
+                done(i, IngestOutcome(str(n.path), result[0], n.sha256, ev, se, ca, result[1], result[2],
+                                      result[3]))
         except Exception as err:  # noqa: BLE001 - reported per log on its JSON line and in the exit code
             text = str(err) if isinstance(err, ComplianceError) else f"{type(err).__name__}: {err}"
             log.error("car %s %s/%s: %s", ca, ev, se, text)
             for i, n in items:
-                outcomes[i] = IngestOutcome(str(n.path), "error", n.sha256, ev, se, ca, error=text)
+                done(i, IngestOutcome(str(n.path), "error", n.sha256, ev, se, ca, error=text))
     return [outcomes[i] for i in range(len(paths))]
 
 

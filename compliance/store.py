@@ -175,11 +175,11 @@ class Store:
         finally:
             main.release()
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _connect(self, read_only: bool, path: Path | None = None) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout_s
         while True:
             try:
-                conn = duckdb.connect(str(self.db), read_only=read_only)
+                conn = duckdb.connect(str(path or self.db), read_only=read_only)
                 conn.execute("SET TimeZone = 'UTC'")
                 return conn
             except duckdb.IOException as err:  # a process outside bopwatch's locks holds the file
@@ -247,39 +247,55 @@ class Store:
     def migrate(self) -> list[str]:
         """Apply the migrations this store lacks, each in its own transaction; returns their names."""
         self.layout.root.mkdir(parents=True, exist_ok=True)
-        applied_now: list[str] = []
         with self._locked(exclusive=True):
-            conn = self._connect(read_only=False)
+            if self.db.exists():
+                return self._migrate(self.db)
+            # a new store is built under a temporary name and renamed: a crash never leaves a broken file
+            tmp = self.db.with_name(f".{self.db.name}.creating-{os.getpid()}")
             try:
-                conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
-                    id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
-                    applied_at TIMESTAMP NOT NULL, tool_version VARCHAR NOT NULL)""")
-                done = {row[0]: row for row in _applied(conn)}
-                known = {m.id for m in MIGRATIONS}
-                newer = sorted(set(done) - known)
-                if newer:
-                    raise StoreError(f"the store has schema migrations {newer} this bopwatch does not know",
-                                     path=self.db, fix="upgrade bopwatch")
-                for migration in MIGRATIONS:
-                    if migration.id in done:
-                        if done[migration.id][2] != migration.sha256:
-                            raise StoreError(
-                                f"migration {migration.id} ({migration.name}) differs from the one applied",
-                                path=self.db, fix="never edit a committed migration; add a new one")
-                        continue
-                    conn.execute("BEGIN TRANSACTION")
-                    try:
-                        conn.execute(migration.sql)
-                        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?, ?)",
-                                     [migration.id, migration.name, migration.sha256, utcnow(), tool_version()])
-                    except BaseException:
-                        conn.execute("ROLLBACK")
-                        raise
-                    conn.execute("COMMIT")
-                    log.info("store %s: applied migration %04d %s", self.db, migration.id, migration.name)
-                    applied_now.append(migration.name)
+                applied = self._migrate(tmp)
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.db)
             finally:
-                conn.close()
+                for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                    if leftover.exists():
+                        leftover.unlink()
+            return applied
+
+    def _migrate(self, path: Path) -> list[str]:
+        applied_now: list[str] = []
+        conn = self._connect(read_only=False, path=path)
+        try:
+            conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+                id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+                applied_at TIMESTAMP NOT NULL, tool_version VARCHAR NOT NULL)""")
+            done = {row[0]: row for row in _applied(conn)}
+            known = {m.id for m in MIGRATIONS}
+            newer = sorted(set(done) - known)
+            if newer:
+                raise StoreError(f"the store has schema migrations {newer} this bopwatch does not know",
+                                 path=self.db, fix="upgrade bopwatch")
+            for migration in MIGRATIONS:
+                if migration.id in done:
+                    if done[migration.id][2] != migration.sha256:
+                        raise StoreError(
+                            f"migration {migration.id} ({migration.name}) differs from the one applied",
+                            path=self.db, fix="never edit a committed migration; add a new one")
+                    continue
+                conn.execute("BEGIN TRANSACTION")
+                try:
+                    conn.execute(migration.sql)
+                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?, ?)",
+                                 [migration.id, migration.name, migration.sha256, utcnow(), tool_version()])
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+                log.info("store %s: applied migration %04d %s", self.db, migration.id, migration.name)
+                applied_now.append(migration.name)
+        finally:
+            conn.close()
         return applied_now
 
     # -- paths -----------------------------------------------------------------------------------------------

@@ -50,7 +50,5 @@ def run(args: argparse.Namespace) -> int:
         outcomes = ingest_logs(store, args.logs, event=args.event, session=args.session, car=args.car,
                                profile=args.profile, bulletin=args.bulletin, entry_list=args.entry_list,
                                event_info=info, logger_serial=args.logger_serial, command=command,
-                               progress=progress)
-    for outcome in outcomes:
-        print_json_line(outcome.to_dict())
+                               progress=progress, on_outcome=lambda o: print_json_line(o.to_dict()))
     return exit_code(outcomes)
