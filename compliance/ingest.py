@@ -306,6 +306,7 @@ class _Context:
     command: str | None
     event_info: EventInfo | None
     progress: Progress | None
+    check: Callable | None = None   # replaces check_logs (compliance.fleet computes it in workers)
 
 
 def _log_record(ctx: _Context, new: _NewLog, source: Any | None) -> st.LogRecord:
@@ -366,7 +367,7 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
         if row is not None and all(sha in stored for sha in new_by_sha):
             return "duplicate", row[1], row[0], row[2]
         paths = [ctx.store.absolute(stored[sha][0]) if sha in stored else new_by_sha[sha].stored for sha in shas]
-        result = check_logs(paths, profile, list(bulletins), progress=ctx.progress)
+        result = (ctx.check or check_logs)(paths, profile, list(bulletins), progress=ctx.progress)
         verdict = result.verdict.to_dict()
         key = run_key(shas, profile.sha256, result.bulletin.sha256, tool)
         folder = ctx.store.channels_dir(meta.event, meta.session, meta.car)
@@ -422,13 +423,15 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                 bulletin: str | Path | Sequence[str | Path] | None = None, entry_list: str | Path | None = None,
                 event_info: EventInfo | None = None, logger_serial: str | None = None, reason: str = "ingest",
                 command: str | None = None, actor: str | None = None, progress: Progress | None = None,
-                on_outcome: Callable[[IngestOutcome], None] | None = None) -> list[IngestOutcome]:
+                on_outcome: Callable[[IngestOutcome], None] | None = None,
+                check: Callable | None = None) -> list[IngestOutcome]:
     """Ingest ``paths``; logs of one (event, session, car) are judged together. One outcome per path, in order;
     a failure of one car's logs is reported in its outcomes and does not stop the others. ``on_outcome`` is
-    called with each outcome as soon as it is final (for JSON lines while a long ingest runs)."""
+    called with each outcome as soon as it is final (for JSON lines while a long ingest runs). ``check`` replaces
+    ``check_logs`` (same call): ``compliance.fleet.ingest_parallel`` judges the cars in worker processes."""
     from .bulletins import load_bulletins
 
-    ctx = _Context(store, config.actor(actor), reason, command, event_info, progress)
+    ctx = _Context(store, config.actor(actor), reason, command, event_info, progress, check)
     entries = dict(event_info.entries) if event_info else {}
     if entry_list:
         entries.update(read_entry_list(entry_list))
