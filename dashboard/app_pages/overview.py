@@ -24,7 +24,7 @@ c1, c2, c3, c4, c5 = st.columns([2, 2, 1.2, 2, 2])
 event = c1.selectbox("Event", list(names), format_func=lambda e: names[e], key="ov_event")
 sessions = dict(options.sessions.get(event, ()))
 session = c2.selectbox("Session", [None, *sessions], format_func=lambda s: "all sessions" if s is None
-                       else sessions[s], index=1 if sessions else 0, key="ov_session")
+                       else sessions[s], index=len(sessions), key="ov_session")       # the latest session
 classes = c3.multiselect("Class", options.classes, key="ov_class")
 models = c4.multiselect("Model", options.models, key="ov_model")
 teams = c5.multiselect("Team", options.teams, key="ov_team", disabled=not viewer.sees_all_cars)
