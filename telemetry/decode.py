@@ -328,7 +328,7 @@ def _decode_node(node: _Node, le, be, data, rows: np.ndarray, ok: np.ndarray,
                 _decode_node(child, le, be, data, sel, ok, out, bad_mux)
 
 
-def _decode_message(plan: _Plan, bus: int, frames: Frames, idx: np.ndarray,
+def _decode_message(plan: _Plan, bus: int, frames: Frames, idx: np.ndarray, words,
                     result: dict, short: dict, bad: dict, skipped: dict) -> None:
     msg = plan.message
     name = msg.name
@@ -348,9 +348,8 @@ def _decode_message(plan: _Plan, bus: int, frames: Frames, idx: np.ndarray,
         idx = idx[long_enough]
     n = len(idx)
     if nbytes <= 8:
-        block = np.ascontiguousarray(frames.data[idx, :8])
-        le = block.view("<u8").reshape(n).astype(_U64, copy=False)
-        be = block.view(">u8").reshape(n).astype(_U64)
+        le = words()[idx]                   # the first 8 payload bytes as a little-endian integer
+        be = le.byteswap()                  # ... and as a big-endian one
         data = None
     else:
         le = be = None
@@ -365,7 +364,8 @@ def _decode_message(plan: _Plan, bus: int, frames: Frames, idx: np.ndarray,
         first = float(ts[idx[bad_mux][0]])
         bad[key] = _Count(int(bad_mux.sum()), first, f"(0x{msg.frame_id:X}) with a multiplexer value the DBC does "
                                                      "not define")
-    time = ts[idx[ok]]
+    all_ok = bool(ok.all())
+    time = ts[idx] if all_ok else ts[idx[ok]]
     signals: dict[str, DecodedSignal] = {}
     for sig in msg.signals:
         parts = out.get(sig.name)
@@ -378,10 +378,14 @@ def _decode_message(plan: _Plan, bus: int, frames: Frames, idx: np.ndarray,
             v = np.concatenate([p[1] for p in parts])
             order = np.argsort(r, kind="stable")
             r, v = r[order], v[order]
-        keep = ok[r]
-        if not keep.all():
-            r, v = r[keep], v[keep]
-        signals[sig.name] = DecodedSignal(sig.name, name, bus, plan.units[sig.name], ts[idx[r]], v,
+        if len(r) == n and all_ok:  # a signal of every frame: shares the message's time column
+            t = time
+        else:
+            keep = ok[r]
+            if not keep.all():
+                r, v = r[keep], v[keep]
+            t = ts[idx[r]]
+        signals[sig.name] = DecodedSignal(sig.name, name, bus, plan.units[sig.name], t, v,
                                           plan.choices[sig.name], sig.name in plan.multiplexer_names)
     cycle = msg.cycle_time
     result[key] = DecodedMessage(name, bus, msg.frame_id, bool(msg.is_extended_frame), nbytes,
@@ -410,6 +414,37 @@ def _lookup(db) -> dict[int, object]:
 _LOOKUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _group(key: np.ndarray, bus: np.ndarray, ext: np.ndarray, ident: np.ndarray):
+    """Group frames by ``key`` (bus, frame format, id): the distinct keys, a row order that lists each group's
+    rows together (in file order), and the group boundaries in it.
+
+    Standard ids on buses 0..31 get a dense code through a 64 Ki lookup table (O(n)); anything else (29-bit ids)
+    goes through ``np.unique``. The stable sort of small codes is numpy's radix sort.
+    """
+    n = len(key)
+    codes = np.empty(n, np.int64)
+    fast = ~ext & (bus < 32) & (ident < 2048)
+    all_fast = bool(fast.all())
+    code16 = ((bus.astype(np.uint16) << np.uint16(11)) | ident.astype(np.uint16)) if all_fast else \
+        ((bus[fast].astype(np.uint16) << np.uint16(11)) | ident[fast].astype(np.uint16))
+    present = np.flatnonzero(np.bincount(code16, minlength=1 << 16))
+    lut = np.zeros(1 << 16, np.int64)
+    lut[present] = np.arange(len(present))
+    uniq = ((present >> 11).astype(np.uint64) << np.uint64(33)) | (present & 0x7FF).astype(np.uint64)
+    if all_fast:
+        codes = lut[code16]
+    else:
+        codes[fast] = lut[code16]
+        slow_keys, inverse = np.unique(key[~fast], return_inverse=True)
+        codes[~fast] = len(present) + inverse
+        uniq = np.concatenate([uniq, slow_keys])
+    groups = len(uniq)
+    small = np.uint8 if groups <= 256 else np.uint16 if groups <= 65536 else np.uint32
+    order = np.argsort(codes.astype(small), kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=groups))])
+    return uniq, order, bounds
+
+
 def decode_frames(frames: Frames, databases, *, messages: Iterable[str] | None = None) -> Decoded:
     """Decode ``frames`` with ``databases``: one cantools ``Database`` for every bus, or ``(bus, Database)``
     pairs (``bus`` None = every bus; the first database defining an id on a bus wins).
@@ -433,11 +468,19 @@ def decode_frames(frames: Frames, databases, *, messages: Iterable[str] | None =
     unknown: dict[int, tuple[int, float, frozenset[int]]] = {}
     if len(key) == 0:
         return Decoded(MappingProxyType(result), frames=n)
-    # group rows by (bus, frame format, id): few distinct keys, so a dense small code and a radix sort
-    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    code_dtype = np.uint16 if len(uniq) < 65536 else np.uint32
-    order = np.argsort(inverse.astype(code_dtype), kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(counts)])
+    uniq, order, bounds = _group(key, frames.bus if rows is None else frames.bus[rows],
+                                 ext if rows is None else ext[rows],
+                                 frames.arbitration_id if rows is None else frames.arbitration_id[rows])
+    cache: list[np.ndarray] = []
+
+    def words() -> np.ndarray:
+        if not cache:
+            data = frames.data
+            if data.shape[1] != 8 or not data.flags.c_contiguous:
+                data = np.ascontiguousarray(data[:, :8])
+            cache.append(data.view("<u8").reshape(len(data)).astype(_U64, copy=False))
+        return cache[0]
+
     lookups: dict[int, list[dict[int, object]]] = {}
     for g, k in enumerate(uniq.tolist()):
         bus, is_ext, fid = k >> 33, (k >> 32) & 1, k & 0xFFFFFFFF
@@ -465,7 +508,7 @@ def decode_frames(frames: Frames, databases, *, messages: Iterable[str] | None =
             continue
         if wanted is not None and msg.name not in wanted:
             continue
-        _decode_message(_plan(msg), bus, frames, idx, result, short, bad, skipped)
+        _decode_message(_plan(msg), bus, frames, idx, words, result, short, bad, skipped)
     return Decoded(MappingProxyType(result), MappingProxyType(short), MappingProxyType(bad),
                    MappingProxyType(unknown), MappingProxyType(skipped), frames=n)
 
