@@ -124,3 +124,15 @@ def test_unknown_ids_become_session_findings(tmp_path, profile, db):
     s = load_session(path, profile)
     (finding,) = [f for f in s.findings if f.kind == "unknown_id"]
     assert "0x7FF" in finding.detail
+
+
+def test_file_without_start_goes_after_the_one_before_it(tmp_path, profile, db):
+    timed = write_candump(tmp_path / "a.log", synthetic_rows(db, 1.0), start=START)
+    untimed = write_candump(tmp_path / "b.log", synthetic_rows(db, 1.0, t0=100.0), start=None)
+    s = load_session([timed, untimed], profile)
+    assert [src.path for src in s.sources] == [str(timed), str(untimed)]
+    assert s.sources[1].start is None and s.start is not None
+    (finding,) = [f for f in s.findings if f.kind == "no_start"]
+    assert "b.log" in finding.detail
+    rpm = s.channels["engine_speed"]
+    assert np.all(np.diff(rpm.time) >= 0) and 1.9 < rpm.time[-1] < 2.1
