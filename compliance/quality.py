@@ -9,7 +9,9 @@ Checks (each finding: check, channel, start_s, end_s, severity, detail):
   MDF, derived channels), ``GAP_FACTOR`` times the channel's median sample interval. A message or channel that
   starts late or stops early counts too (gap from 0, or to the end of the session).
 - ``frozen``: a continuous channel holding exactly the same value for longer than ``FROZEN_S`` while the engine
-  runs (engine_speed above ``RUNNING_RPM``) and the car moves (vehicle_speed above ``MOVING_KMH``, when logged).
+  runs (engine_speed above ``RUNNING_RPM``), the car moves (vehicle_speed above ``MOVING_KMH``, when logged)
+  and the car's state changes meanwhile (engine_speed varies by ``CHANGE_RPM``; for engine_speed itself,
+  vehicle_speed by ``CHANGE_KMH``), so a steady state such as the pit-lane speed limiter is not a fault.
 - ``counter``/``checksum``: rolling-counter skips and checksum failures of a message, grouped into spans (events
   less than ``GROUP_S`` apart form one finding).
 - ``time_backwards``: a channel whose time stamps decrease.
@@ -33,7 +35,7 @@ from telemetry.frames import Finding
 
 from .verdict import QualityFinding
 
-__all__ = ["GAP_FACTOR", "FROZEN_S", "RUNNING_RPM", "MOVING_KMH", "GROUP_S", "SESSION_ERRORS", "check_quality",
+__all__ = ["GAP_FACTOR", "FROZEN_S", "RUNNING_RPM", "MOVING_KMH", "CHANGE_RPM", "CHANGE_KMH", "GROUP_S", "SESSION_ERRORS", "check_quality",
            "power_inputs"]
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ GAP_FACTOR = 10.0        # a gap is an interval longer than 10 cycle times (9 fr
 FROZEN_S = 5.0           # a needed sensor unchanged this long while the car runs is frozen
 RUNNING_RPM = 1500.0
 MOVING_KMH = 20.0
+CHANGE_RPM = 500.0       # a sensor is frozen only while the engine speed changes by at least this much
+CHANGE_KMH = 20.0        # (or, for engine_speed itself, the vehicle speed by this much)
 GROUP_S = 1.0
 SESSION_ERRORS = ("truncated", "time_backwards", "time_jump", "count_mismatch")
 # continuous channels that may legitimately hold one value for long (weather, sensors that saturate)
@@ -132,6 +136,17 @@ def _held(channel: Channel | None, at: np.ndarray) -> np.ndarray | None:
     return channel.value[idx]
 
 
+def _spread(channel: Channel | None, start: float, end: float) -> float | None:
+    """Range of ``channel``'s values between ``start`` and ``end`` (None when it has no samples there)."""
+    if channel is None or len(channel) == 0:
+        return None
+    a, b = np.searchsorted(channel.time, [start, end], side="left")
+    if b <= a:
+        return None
+    window = channel.value[a:b]
+    return float(np.nanmax(window) - np.nanmin(window))
+
+
 def _frozen(channel: Channel, session: Session, needed: set[str]) -> list[QualityFinding]:
     v, t = channel.value, channel.time
     if len(v) < 2:
@@ -148,13 +163,21 @@ def _frozen(channel: Channel, session: Session, needed: set[str]) -> list[Qualit
     padded = np.concatenate(([False], link, [False])).astype(np.int8)
     edges = np.diff(padded)
     first, last = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    # the car must be changing state meanwhile (engine speed, or vehicle speed for engine speed itself): a
+    # steady state such as the pit-lane limiter legitimately holds many channels still
+    reference, needed_change = ("vehicle_speed", CHANGE_KMH) if channel.name == "engine_speed" else (
+        "engine_speed", CHANGE_RPM)
     out = []
     for a, b in zip(first.tolist(), last.tolist(), strict=True):
         start, end = float(t[a - 1]), float(t[b])
-        if end - start > FROZEN_S:
-            out.append(_finding("frozen", channel.name, start, end, needed,
-                                f"{channel.name} stuck at {float(v[a]):g} {channel.unit} for {end - start:.1f} s "
-                                "while the car runs"))
+        if end - start <= FROZEN_S:
+            continue
+        spread = _spread(session.channels.get(reference), start, end)
+        if spread is not None and spread < needed_change:
+            continue
+        out.append(_finding("frozen", channel.name, start, end, needed,
+                            f"{channel.name} stuck at {float(v[a]):g} {channel.unit} for {end - start:.1f} s "
+                            f"while the car runs" + (f" ({reference} varied by {spread:.0f})" if spread else "")))
     return out
 
 

@@ -142,3 +142,13 @@ def test_mapped_channel_without_data_is_a_warning_when_no_rule_needs_it():
     s = session(_running(t), missing=("throttle",))
     (f,) = check_quality(s, None, ["engine_speed"])
     assert (f.check, f.channel, f.severity) == ("missing", "throttle", "warning")
+
+
+def test_steady_state_on_the_pit_lane_limiter_is_not_frozen():
+    t = _t()
+    limiter = (t > 10) & (t < 40)
+    speed = np.where(limiter, 60.0, 150.0 + 10 * np.sin(t))
+    rpm = np.where(limiter, 3200.0, 6000 + 500 * np.sin(t))
+    s = session({"engine_speed": (t, rpm), "vehicle_speed": (t, speed),
+                 "wheel_speed_rl": (t, np.where(limiter, 60.02, speed + 0.1))})
+    assert check_quality(s, None, ["wheel_speed_rl", "engine_speed"]) == []
