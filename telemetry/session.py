@@ -96,9 +96,8 @@ def _read_frames_file(path: Path, profile: Profile, messages: set[str] | None,
         first, last = np.inf, -np.inf
         for chunk in lf.chunks():
             n += len(chunk)
-            buses.update(np.unique(chunk.bus).tolist())
-            key = chunk.arbitration_id.astype(np.uint64) | (chunk.is_extended.astype(np.uint64) << np.uint64(32))
-            ids.update(np.unique(key[~chunk.is_error]).tolist())
+            buses.update(np.flatnonzero(np.bincount(chunk.bus, minlength=1)).tolist())
+            ids.update(_distinct_ids(chunk))
             first = min(first, float(chunk.timestamp.min()))
             last = max(last, float(chunk.timestamp.max()))
             decoded = decode_frames(chunk, databases, messages=messages)
@@ -111,6 +110,18 @@ def _read_frames_file(path: Path, profile: Profile, messages: set[str] | None,
         info = SourceInfo(str(path), sha, lf.format, size, n, tuple(sorted(buses)), len(ids), lf.start,
                           last - first, tuple(lf.findings))
         return _File(path, info, lf.start, first, last, merge_decoded(parts) if parts else None, [], checks)
+
+
+def _distinct_ids(chunk: Frames) -> set[int]:
+    """Distinct arbitration ids (| 1 << 32 for extended ones) of the non-error frames, in O(n) for 11-bit ids."""
+    ok = ~chunk.is_error
+    std = ok & ~chunk.is_extended & (chunk.arbitration_id < 2048)
+    out = set(np.flatnonzero(np.bincount(chunk.arbitration_id[std], minlength=1)).tolist()) if std.any() else set()
+    rest = ok & ~std
+    if rest.any():
+        key = chunk.arbitration_id[rest].astype(np.uint64) | (chunk.is_extended[rest].astype(np.uint64) << np.uint64(32))
+        out.update(np.unique(key).tolist())
+    return out
 
 
 def _collect_checks(chunk: Frames, decoded: Decoded, integrity: dict, checks: dict) -> None:
