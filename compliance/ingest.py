@@ -30,7 +30,8 @@ from .errors import ComplianceError, StoreError
 from .evidence import sha256_file, store_original, write_channels_parquet
 
 __all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "read_sidecar", "read_entry_list",
-           "load_event_info", "resolve_meta", "find_profile", "ingest_logs", "recheck", "run_key", "exit_code"]
+           "load_event_info", "resolve_meta", "find_profile", "expand_paths", "ingest_logs", "recheck", "run_key",
+           "exit_code"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int | None, str], None]
@@ -54,6 +55,7 @@ class SessionInfo:
     track: str | None = None
     start_at: datetime | None = None
     end_at: datetime | None = None
+    bulletins: tuple[Path, ...] = ()          # the bulletin(s) the event file names for this session
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,8 @@ class EventInfo:
     entries: Mapping[str, Entry] = field(default_factory=dict)
     bulletins: tuple[Path, ...] = ()
     path: str | None = None
+    profiles: Mapping[str, Path] = field(default_factory=dict)     # model -> profile file
+    track_length_m: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +190,19 @@ def _date(raw: object) -> date | None:
     return date.fromisoformat(str(raw)[:10])
 
 
+def _paths(raw: object, base: Path) -> tuple[Path, ...]:
+    if raw is None or raw == "":
+        return ()
+    return tuple(base / str(b) for b in ([raw] if isinstance(raw, str) else raw))
+
+
 def load_event_info(path: str | Path) -> EventInfo:
     """Read an ``event.toml``: ``id`` (or ``event``), ``name``, ``series``, ``track``, ``track_category``,
-    ``start_date``/``end_date``, ``entry_list`` (CSV path), ``bulletins`` (file/folder path or list), and
-    ``[[sessions]]`` (or ``[sessions.<id>]``) with ``id``, ``name``, ``type``, ``track``, ``start``, ``end``."""
+    ``track_length_m``, ``start_date``/``end_date``, ``entry_list`` (CSV path; default ``entry_list.csv`` beside
+    the file when present), ``bulletins`` (file/folder path or list; default the ``bulletins/`` folder beside the
+    file when present), ``[profiles]`` (model = profile path), and ``[[sessions]]`` (or ``[sessions.<id>]``) with
+    ``id``, ``name``, ``type``, ``track``, ``start``, ``end``, ``bulletin`` (path or list). Paths are relative to
+    the file."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -213,18 +226,26 @@ def load_event_info(path: str | Path) -> EventInfo:
         try:
             sessions[sid] = SessionInfo(sid, _text(s.get("name")), _text(s.get("type")),
                                         _text(s.get("track")) or _text(ev.get("track")),
-                                        _datetime(s.get("start")), _datetime(s.get("end")))
+                                        _datetime(s.get("start")), _datetime(s.get("end")),
+                                        _paths(s.get("bulletin", s.get("bulletins")), base))
         except ValueError as err:
             raise ComplianceError(f"bad time: {err}", path=path, place=f"session {sid}",
                                   fix="write times as 2025-06-28T16:30:00Z") from None
     entries: dict[str, Entry] = {}
     if _text(ev.get("entry_list")):
         entries = read_entry_list(base / str(ev["entry_list"]))
-    raw_b = ev.get("bulletins", [])
-    bulletins = tuple(base / str(b) for b in ([raw_b] if isinstance(raw_b, str) else raw_b))
+    elif (base / "entry_list.csv").exists():
+        entries = read_entry_list(base / "entry_list.csv")
+    bulletins = _paths(ev.get("bulletins"), base)
+    if not bulletins and (base / "bulletins").is_dir():
+        bulletins = (base / "bulletins",)
+    raw_p = data.get("profiles", ev.get("profiles", {}))
+    profiles = {str(m): base / str(p) for m, p in raw_p.items()} if isinstance(raw_p, dict) else {}
+    length = ev.get("track_length_m")
     return EventInfo(event_id, _text(ev.get("name")), _text(ev.get("series")), _text(ev.get("track")),
                      _text(ev.get("track_category")), _date(ev.get("start_date")), _date(ev.get("end_date")),
-                     sessions, entries, bulletins, str(path))
+                     sessions, entries, bulletins, str(path), profiles,
+                     float(length) if isinstance(length, int | float) else None)
 
 
 def resolve_meta(log_path: str | Path, *, event: str | None = None, session: str | None = None,
@@ -367,7 +388,9 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
         if row is not None and all(sha in stored for sha in new_by_sha):
             return "duplicate", row[1], row[0], row[2]
         paths = [ctx.store.absolute(stored[sha][0]) if sha in stored else new_by_sha[sha].stored for sha in shas]
-        result = (ctx.check or check_logs)(paths, profile, list(bulletins), progress=ctx.progress)
+        info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
+        extra = {"lap_length_m": info.track_length_m, "track_category": info.track_category} if info else {}
+        result = (ctx.check or check_logs)(paths, profile, list(bulletins), progress=ctx.progress, **extra)
         verdict = result.verdict.to_dict()
         key = run_key(shas, profile.sha256, result.bulletin.sha256, tool)
         folder = ctx.store.channels_dir(meta.event, meta.session, meta.car)
@@ -409,13 +432,41 @@ def _store_only(ctx: _Context, new: list[_NewLog]) -> None:
 
 def _bulletin_sources(option: str | Path | Sequence[str | Path] | None, meta: LogMeta,
                       info: EventInfo | None) -> list[Path]:
+    """option > sidecar > the event file's bulletin for the session > the event file's bulletins."""
     if option:
         return [Path(p) for p in ([option] if isinstance(option, str | Path) else option)]
     if meta.bulletin:
         return [Path(meta.bulletin)]
-    if info and info.event == meta.event and info.bulletins:
+    if info and info.event == meta.event:
+        session = info.sessions.get(meta.session)
+        if session and session.bulletins:
+            return list(session.bulletins)
         return list(info.bulletins)
     return []
+
+
+def _profile_source(option: str | None, meta: LogMeta, info: EventInfo | None) -> str | Path | None:
+    """option > sidecar > the event file's profile for the car's model > the model id (profiles folder)."""
+    if option or meta.profile:
+        return option or meta.profile
+    model = meta.entry.model
+    if model and info and info.event == meta.event and info.profiles.get(model, Path("")).is_file():
+        return info.profiles[model]
+    return model
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Folders become the logs under them (recursively, sorted; sidecars and temporary names skipped)."""
+    from .watch import is_candidate
+
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_candidate(f)
+                              and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+        else:
+            out.append(p)
+    return out
 
 
 def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | None = None,
@@ -445,6 +496,9 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
     groups: dict[tuple[str, str, str], list[tuple[int, _NewLog]]] = {}
     for i, p in enumerate(map(Path, paths)):
         try:
+            if p.name.endswith(".meta.json"):
+                raise ComplianceError("this is a sidecar, not a log", path=p,
+                                      fix=f"pass the log it describes ({p.name[:-len('.meta.json')]})")
             meta = resolve_meta(p, event=event, session=session, car=car, entries=entries,
                                 logger_serial=logger_serial)
             sha = sha256_file(p)
@@ -465,11 +519,11 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                 _store_only(ctx, new)
                 result: tuple = ("stored", None, None, None)
             else:
-                model = profile or meta.profile or meta.entry.model
+                model = _profile_source(profile, meta, event_info)
                 if model is None:
                     raise ComplianceError(f"no profile for car {ca}", path=new[0].path,
                                           fix="pass --profile, an --entry-list with the model, or a sidecar model")
-                result = _judge_group(ctx, meta, new, find_profile(model), load_bulletins(sources))
+                result = _judge_group(ctx, meta, new, find_profile(str(model)), load_bulletins(sources))
             for i, n in items:
                 done(i, IngestOutcome(str(n.path), result[0], n.sha256, ev, se, ca, result[1], result[2],
                                       result[3]))

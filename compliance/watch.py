@@ -33,9 +33,14 @@ LOG_SUFFIXES = (".blf", ".asc", ".log", ".trc", ".csv", ".mf4", ".mdf", ".dat")
 _TEMP_SUFFIXES = (".tmp", ".part", ".crdownload", "~", ".partial", ".swp")
 
 
+_NOT_LOGS = ("entry_list.csv", "entries.csv")
+
+
 def is_candidate(path: Path) -> bool:
+    """Whether ``path`` looks like a log: a log suffix (optionally .gz), not hidden, not a temporary name, not a
+    sidecar, not an entry list."""
     name = path.name.lower()
-    if name.startswith(".") or name.endswith(_TEMP_SUFFIXES) or name.endswith(".meta.json"):
+    if name.startswith(".") or name.endswith(_TEMP_SUFFIXES) or name.endswith(".meta.json") or name in _NOT_LOGS:
         return False
     if name.endswith(".gz"):
         name = name[:-3]

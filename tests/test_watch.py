@@ -102,5 +102,6 @@ def test_once_processes_what_is_there_and_waits_for_sidecars(tmp_path):
 
 def test_temporary_and_sidecar_names_are_not_logs():
     assert is_candidate(Path("car7.blf")) and is_candidate(Path("car7.asc.gz"))
-    for name in (".car7.blf", "car7.blf.part", "car7.blf.tmp", "car7.blf.meta.json", "notes.txt", "car7.blf~"):
+    for name in (".car7.blf", "car7.blf.part", "car7.blf.tmp", "car7.blf.meta.json", "notes.txt", "car7.blf~",
+                 "entry_list.csv"):
         assert not is_candidate(Path(name)), name

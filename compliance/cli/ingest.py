@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..ingest import exit_code, ingest_logs, load_event_info
+from ..ingest import exit_code, expand_paths, ingest_logs, load_event_info
 from ..store import open_store
 from ._progress import progress_bar
 from ._store_args import abs_path, add_db_option, print_json_line, reproduce
@@ -24,7 +24,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
                     "bulletin and record the verdict. Metadata from the options, else the sidecar "
                     "<LOG>.meta.json, else the entry list. Prints one JSON line per log. Exit 0 compliant, "
                     "1 infringement, 3 incomplete, 2 error.")
-    p.add_argument("logs", nargs="+", metavar="LOG", help="log files (several for one car = one session)")
+    p.add_argument("logs", nargs="+", metavar="LOG",
+                   help="log files (several for one car = one session), or folders of logs (searched recursively)")
     p.add_argument("--event", help="event id (e.g. spa24-2025)")
     p.add_argument("--session", help="session id (e.g. race)")
     p.add_argument("--car", help="car number")
@@ -33,7 +34,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
                    help="bulletin TOML or folder (repeatable; the one in force at the session start is used). "
                         "Without any, logs are stored unjudged until 'bopwatch recheck'")
     p.add_argument("--entry-list", help="CSV car,team,model,class,drivers")
-    p.add_argument("--event-info", help="event.toml with sessions, entry list and bulletins")
+    p.add_argument("--event-info", help="event.toml with sessions, entry list, bulletins and profiles "
+                                        "(default: event.toml in a LOG folder, when there is one)")
     p.add_argument("--logger-serial", help="serial number of the logger the files come from")
     add_db_option(p)
     p.set_defaults(func=run)
@@ -41,13 +43,15 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     store = open_store(args.db)
+    event_file = args.event_info or next((str(Path(p) / "event.toml") for p in args.logs
+                                          if (Path(p) / "event.toml").is_file()), None)
     command = reproduce("ingest", [str(Path(p).resolve()) for p in args.logs], {
         "event": args.event, "session": args.session, "car": args.car, "profile": abs_path(args.profile),
         "bulletin": [abs_path(b) for b in args.bulletin or []], "entry_list": abs_path(args.entry_list),
-        "event_info": abs_path(args.event_info), "logger_serial": args.logger_serial, "db": str(store.db)})
-    info = load_event_info(args.event_info) if args.event_info else None
+        "event_info": abs_path(event_file), "logger_serial": args.logger_serial, "db": str(store.db)})
+    info = load_event_info(event_file) if event_file else None
     with progress_bar() as progress:
-        outcomes = ingest_logs(store, args.logs, event=args.event, session=args.session, car=args.car,
+        outcomes = ingest_logs(store, expand_paths(args.logs), event=args.event, session=args.session, car=args.car,
                                profile=args.profile, bulletin=args.bulletin, entry_list=args.entry_list,
                                event_info=info, logger_serial=args.logger_serial, command=command,
                                progress=progress, on_outcome=lambda o: print_json_line(o.to_dict()))
