@@ -3,3 +3,13 @@
 Deterministic from a seed; vectorised with numpy. ``simulate_log`` writes one session's log and returns its
 ground truth; ``generate_event`` writes the whole sample event (see docs/simulator.md).
 """
+
+from .cars import CARS, CarModel, car_model, load_car_profile
+from .event import generate_event
+from .injections import KINDS, Injection, parse_injection
+from .run import SimConfig, simulate_log
+from .track import TRACKS
+from .writers import FORMATS
+
+__all__ = ["CARS", "CarModel", "car_model", "load_car_profile", "generate_event", "KINDS", "Injection",
+           "parse_injection", "SimConfig", "simulate_log", "TRACKS", "FORMATS"]

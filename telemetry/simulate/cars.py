@@ -37,6 +37,7 @@ class CarModel:
     bsfc_kg_kwh: float            # brake-specific fuel consumption at full load
     driveline_efficiency: float = 0.90
     torque_sensors: bool = True   # drive-shaft torque sensors fitted (GT3 with the SRO kit)
+    nominal_boost_bar: float = 2.75   # manifold pressure the turbo engine makes without a BoP limit
 
     def full_load_torque(self, rpm: np.ndarray) -> np.ndarray:
         return np.interp(rpm, self.torque_rpm, self.torque_nm)
@@ -53,7 +54,8 @@ CARS: dict[str, CarModel] = {c.model: c for c in [
              2000, 7100, (3.20, 2.35, 1.85, 1.50, 1.26, 1.08), 3.10, 1450, 1.40, 0.265),
     CarModel("ferrari_296_gt3", "Ferrari 296 GT3", "GT3", "turbo",
              (2500, 3500, 4500, 5500, 6500, 7500, 8000), (400, 560, 640, 640, 590, 520, 470),
-             2200, 7900, (3.10, 2.28, 1.80, 1.47, 1.23, 1.05), 3.20, 1440, 1.38, 0.262),
+             2200, 7900, (3.10, 2.28, 1.80, 1.47, 1.23, 1.05), 3.20, 1440, 1.38, 0.262,
+             nominal_boost_bar=2.55),
     CarModel("porsche_911_gt3_r", "Porsche 911 GT3 R (992)", "GT3", "na",
              (3000, 4500, 6000, 7000, 8000, 9000, 9500), (380, 440, 475, 480, 470, 440, 410),
              2500, 9300, (3.30, 2.45, 1.95, 1.62, 1.38, 1.20), 3.55, 1430, 1.36, 0.285),
@@ -63,7 +65,7 @@ CARS: dict[str, CarModel] = {c.model: c for c in [
     CarModel("mercedes_amg_gt4", "Mercedes-AMG GT4", "GT4", "turbo",
              (1800, 3000, 4000, 5000, 6000, 6800), (420, 560, 560, 560, 520, 470),
              1800, 6700, (3.36, 2.31, 1.72, 1.39, 1.15, 1.00), 3.38, 1530, 1.10, 0.280,
-             torque_sensors=False),
+             torque_sensors=False, nominal_boost_bar=2.10),
 ]}
 
 

@@ -20,7 +20,6 @@ DT = 0.01                 # physics grid step, s
 BOOST_MARGIN_BAR = 0.035  # how far under the boost limit the team's boost target sits
 FUEL_MARGIN = 0.03        # fraction of the fuel-flow cap kept in reserve
 POWER_MARGIN = 0.025      # fraction of the power cap kept in reserve
-NOMINAL_BOOST_BAR = 2.75  # what the turbo engines make without a BoP limit
 SHIFT_CUT_S = 0.04
 
 
@@ -133,7 +132,7 @@ def _calibrated_torque(car: CarModel, limits: Limits, rpm, speed_kmh, boost_targ
     torque = car.full_load_torque(rpm)
     omega = np.maximum(rpm, 1.0) * np.pi / 30.0
     if car.engine == "turbo":
-        torque = torque * np.clip((boost_target - ambient) / (NOMINAL_BOOST_BAR - 1.0), 0.0, 1.0)
+        torque = torque * np.clip((boost_target - ambient) / (car.nominal_boost_bar - 1.0), 0.0, 1.0)
     power = limits.get("power")
     if power is not None:
         key = speed_kmh if power.limit.key == "speed_kmh" else rpm
@@ -164,7 +163,7 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
     # a lap speed profile with the power the calibrated engine gives at the wheels around its peak
     rpm_probe = np.linspace(car.torque_rpm[0], car.shift_rpm, 60)
     probe = _calibrated_torque(car, limits, rpm_probe, np.full(60, 250.0),
-                               np.minimum(NOMINAL_BOOST_BAR, _probe_boost(limits, rpm_probe, ambient0)), ambient0)
+                               np.minimum(car.nominal_boost_bar, _probe_boost(limits, rpm_probe, ambient0)), ambient0)
     peak_w = float(np.max(probe * rpm_probe * np.pi / 30.0)) * car.driveline_efficiency
     lap_t, lap_s, lap_v, stops, refuels, crossings = _lap_plan(track, car, plan, peak_w, rng)
 
@@ -193,7 +192,8 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
 
     limit = boost_limit(limits, rpm, ambient)
     if car.engine == "turbo":
-        target = NOMINAL_BOOST_BAR if limit is None else np.minimum(NOMINAL_BOOST_BAR, limit - BOOST_MARGIN_BAR)
+        nominal = car.nominal_boost_bar
+        target = nominal if limit is None else np.minimum(nominal, limit - BOOST_MARGIN_BAR)
         target = np.broadcast_to(target, rpm.shape)
     else:
         target = ambient
@@ -234,6 +234,10 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
     for a, b in refuels:
         refuel[(t >= a) & (t < b)] = 1.0
     front_delta = 0.01 * np.sin(2 * np.pi * dist / 500.0)
+    # speed sensors are never exactly constant: the pit limiter hunts around its set speed, sensors have noise
+    hunting = moving * (0.3 * np.sin(2 * np.pi * t / 1.3) + rng.normal(0, 0.05, n))
+    speed_kmh = speed_kmh + hunting
+    v_rear = v_rear + hunting / 3.6
     channels = {
         "engine_speed": rpm,
         "boost_pressure": boost,
@@ -256,11 +260,9 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
     last_lap = np.concatenate([[0.0], np.diff(lap_start)])
     fuel_used = np.cumsum(fuel) * DT / 3.6   # g
     extras = {
-        "LapDistance": dist - np.concatenate([[0.0], np.asarray(crossings)]).searchsorted(t) * 0 -
-        np.floor(dist / track.length_m) * track.length_m,
+        "LapDistance": dist % track.length_m,
         "LastLapTime": last_lap[np.minimum(lap, len(last_lap) - 1)],
-        "BeaconActive": np.isin(np.searchsorted(np.asarray(crossings), t - 0.1, side="right"), lap, invert=True)
-        .astype(np.float64),
+        "BeaconActive": ((lap > 0) & (t - lap_start[np.minimum(lap, len(lap_start) - 1)] < 0.1)).astype(float),
         "DriveshaftSpeed": omega_rear * 30.0 / np.pi,
         "GPSSpeed": v,
         "GPSLatitude": track.latitude + 0.004 * np.sin(2 * np.pi * dist / track.length_m),
@@ -283,4 +285,4 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
 
 def _probe_boost(limits: Limits, rpm: np.ndarray, ambient: float) -> np.ndarray:
     limit = boost_limit(limits, rpm, np.full(rpm.shape, ambient))
-    return np.full(rpm.shape, NOMINAL_BOOST_BAR) if limit is None else limit - BOOST_MARGIN_BAR
+    return np.full(rpm.shape, 9.0) if limit is None else limit - BOOST_MARGIN_BAR

@@ -68,7 +68,6 @@ def lap_profile(track: Track, kind: str, *, power_w: float, mass_kg: float, cda_
     ``apex_scale`` (one factor per corner) varies the driver's apex speeds from lap to lap.
     """
     n = int(round(track.length_m)) + 1
-    s = np.arange(n, dtype=np.float64)
     cap = np.full(n, 1e3)
     scale = np.ones(len(track.corners)) if apex_scale is None else apex_scale
     for corner, k in zip(track.corners, scale, strict=True):
