@@ -6,7 +6,8 @@ the logs first (``telemetry.load_session``) and picks the bulletin in force at t
 A rule is ``infringement`` when its exceedances outnumber ``max_exceedances`` (exceedances found in the data
 that was logged are evidence whatever else is wrong), else ``incomplete`` when a channel it needs is missing or
 carries an error finding (or a session-wide error such as a truncated file), else ``compliant``. Samples
-decoded from frames that failed their checksum are left out of rule evaluation (they are not evidence).
+decoded from frames that failed their checksum, and samples of a frozen sensor, are left out of rule evaluation
+(they are not measurements).
 """
 
 from __future__ import annotations
@@ -85,10 +86,12 @@ def _check_profile_maps(specs: Iterable[RuleSpec], profile: object, bulletin: Bu
                     "not provide", path=path, place="[channels]", fix=fix)
 
 
-def _drop_corrupt_frames(session: Session, profile: object | None) -> dict[str, Channel]:
-    """Channels for rule evaluation without the samples of frames that failed their checksum: a corrupt frame
-    is not evidence either way (the checksum finding already makes the rule incomplete). Samples are removed,
-    not blanked, so a run of samples above the limit stays one run."""
+def _evidence_channels(session: Session, profile: object | None,
+                       findings: Sequence[QualityFinding]) -> dict[str, Channel]:
+    """Channels for rule evaluation without what is not a measurement: samples of frames that failed their
+    checksum are removed (not blanked, so a run of samples above the limit stays one run), and samples of a
+    sensor while it was frozen are blanked (NaN: not judged). The findings themselves make the rule
+    incomplete."""
     bad: dict[str, list[np.ndarray]] = {}
     inputs = set(power_inputs(profile))
     for trace in session.messages.values():
@@ -110,6 +113,16 @@ def _drop_corrupt_frames(session: Session, profile: object | None) -> dict[str, 
         near |= np.abs(failures[idx_left] - ch.time) <= 1e-7
         if near.any():
             out[name] = replace(ch, time=ch.time[~near], value=ch.value[~near])
+    for f in findings:
+        ch = out.get(f.channel)
+        if f.check != "frozen" or f.severity != "error" or ch is None:
+            continue
+        a = np.searchsorted(ch.time, f.start_s, side="left")
+        b = np.searchsorted(ch.time, f.end_s, side="right")
+        if b > a:
+            value = ch.value.astype(np.float64, copy=True)
+            value[a:b] = np.nan
+            out[f.channel] = replace(ch, value=value)
     return out
 
 
@@ -159,7 +172,7 @@ def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: 
     needed = sorted({c for s in specs for c in s.needs})
     findings = check_quality(session, profile, needed)
     results, exceedances = [], []
-    channels = _drop_corrupt_frames(session, profile)
+    channels = _evidence_channels(session, profile, findings)
     for spec in specs:
         result, found = _judge(spec, channels, bulletin, rule_dependencies(spec, profile), findings)
         results.append(result)

@@ -110,3 +110,17 @@ def test_a_corrupt_frame_inside_an_exceedance_does_not_split_it(data_dir):
     v = check_session(_with_checksum_failures(plateau, [20.5]), bulletin, model="test_turbo").verdict
     (e,) = v.exceedances
     assert (e.start_s, e.end_s) == (20.0, 20.99)
+
+
+def test_a_frozen_sensor_is_not_evidence_of_an_exceedance(data_dir):
+    bulletin = load_bulletin(data_dir / "compliance" / "bulletin_cli.toml")
+    t = np.round(np.arange(0.0, 60.0, 0.01), 6)
+    rpm = np.where(t < 20, 4000.0, 7000.0)                 # limit falls from 2.64 to 2.40 bar at 20 s
+    rpm = rpm + 100 * np.sin(t)
+    boost = 2.2 + 0.05 * np.sin(t)
+    boost[(t >= 15) & (t < 25)] = 2.5                      # stuck while the limit falls below it
+    s = session({"engine_speed": (t, rpm), "vehicle_speed": (t, 150 + 30 * np.sin(t / 7)),
+                 "boost_pressure": (t, boost)})
+    v = check_session(s, bulletin, model="test_turbo").verdict
+    assert v.rule("boost").exceedance_count == 0 and v.rule("boost").verdict == "incomplete"
+    assert [(f.check, f.channel) for f in v.data_quality if f.check != "missing"] == [("frozen", "boost_pressure")]
