@@ -66,6 +66,11 @@ def _rel(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
+def _profile_name(path: Path) -> str:
+    """``dbc/<name>`` for a shipped profile (the same on every machine), else the path as given."""
+    return f"dbc/{path.name}" if path.resolve().parent == DBC_DIR.resolve() else path.as_posix()
+
+
 def _headroom(drive, events, source: str) -> dict[str, float]:
     """Largest value - limit outside injected events, per rule (negative: stayed under the limit)."""
     inside = np.zeros(len(drive.t), bool)
@@ -195,7 +200,7 @@ def _truth(config, car, profile_path, limits, drive, events, plans, total_frames
         "file": {"path": out.name, "format": config.fmt, "gzip": config.gz, "frames": total_frames,
                  "bytes": size, "sha256": hashlib.sha256(out.read_bytes()).hexdigest()},
         "car": {"model": car.model, "name": car.name, "class": car.car_class, "engine": car.engine,
-                "profile": _rel(Path(profile_path), base), "power_source": source,
+                "profile": _profile_name(Path(profile_path)), "power_source": source,
                 "wheel_radius_m": drive.wheel_radius_m},
         "session": {"track": config.track, "start": config.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "duration_s": config.duration_s, "laps": [round(x, 3) for x in drive.laps],
