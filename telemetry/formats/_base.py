@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,12 +24,25 @@ log = logging.getLogger(__name__)
 GZIP_MAGIC = b"\x1f\x8b"
 
 
+class _GzipStream(gzip.GzipFile):
+    """A gzip stream whose damage (cut short, bad CRC, bad deflate data) is a ``CorruptLog``, not an
+    ``EOFError``/``zlib.error``/``BadGzipFile`` escaping the reader."""
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return super().read(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+            raise CorruptLog(f"the gzip stream is damaged or cut short ({err})", path=self.name,
+                             offset=self.fileobj.tell() if self.fileobj else None,
+                             fix="copy the log again from the logger; the compressed copy is incomplete") from None
+
+
 def open_bytes(path: Path) -> BinaryIO:
     """The file's bytes as a binary stream, gunzipped on the fly when the file starts with the gzip magic."""
     raw = open(path, "rb")  # noqa: SIM115 - the LogFile owns and closes it
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return _GzipStream(filename=str(path), fileobj=raw, mode="rb")  # type: ignore[return-value]
     raw.seek(0)
     return raw
 
