@@ -43,7 +43,8 @@ class CandumpLog(TextLogFile):
     def _bus_of(self, name: str) -> int:
         if name not in self._buses:
             m = re.search(r"(\d+)$", name)
-            self._buses[name] = int(m.group(1)) if m else len(self._buses)
+            number = int(m.group(1)) if m else None   # a bus is 0..255: a larger number is just a name
+            self._buses[name] = number if number is not None and number <= 255 else len(self._buses)
         return self._buses[name]
 
     def _time(self, sec: np.ndarray, frac_text: pa.Array) -> np.ndarray:
