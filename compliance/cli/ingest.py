@@ -7,8 +7,10 @@ infringement), 2 any log could not be ingested (its JSON line carries the error)
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
+from ..fleet import ingest_parallel
 from ..ingest import exit_code, expand_paths, ingest_logs, load_event_info
 from ..store import open_store
 from ._progress import progress_bar
@@ -37,6 +39,10 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--event-info", help="event.toml with sessions, entry list, bulletins and profiles "
                                         "(default: event.toml in a LOG folder, when there is one)")
     p.add_argument("--logger-serial", help="serial number of the logger the files come from")
+    p.add_argument("--workers", type=int, metavar="N", help="judge cars in N processes (default: every core; "
+                   "env BOPWATCH_WORKERS); 1 = one after the other in this process")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="judge cars on a Dask distributed cluster (e.g. "
+                   "tcp://10.0.0.5:8786); its workers must see the logs and the store folder")
     add_db_option(p)
     p.set_defaults(func=run)
 
@@ -51,8 +57,12 @@ def run(args: argparse.Namespace) -> int:
         "event_info": abs_path(event_file), "logger_serial": args.logger_serial, "db": str(store.db)})
     info = load_event_info(event_file) if event_file else None
     with progress_bar() as progress:
-        outcomes = ingest_logs(store, expand_paths(args.logs), event=args.event, session=args.session, car=args.car,
-                               profile=args.profile, bulletin=args.bulletin, entry_list=args.entry_list,
-                               event_info=info, logger_serial=args.logger_serial, command=command,
-                               progress=progress, on_outcome=lambda o: print_json_line(o.to_dict()))
+        logs = expand_paths(args.logs)
+        judge = ingest_logs
+        if args.scheduler or (len(logs) > 1 and args.workers != 1):  # compliance.fleet: workers compute
+            judge = partial(ingest_parallel, workers=args.workers, scheduler=args.scheduler)
+        outcomes = judge(store, logs, event=args.event, session=args.session, car=args.car,
+                         profile=args.profile, bulletin=args.bulletin, entry_list=args.entry_list,
+                         event_info=info, logger_serial=args.logger_serial, command=command,
+                         progress=progress, on_outcome=lambda o: print_json_line(o.to_dict()))
     return exit_code(outcomes)
