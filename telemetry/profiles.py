@@ -253,6 +253,8 @@ def _integrity(path: Path, i: int, entry, profile: Profile) -> IntegritySpec:
     if counter is None and checksum is None:
         raise _err(path, key, "names neither a counter nor a checksum", "add counter = ... and/or checksum = ...")
     for k, sig in (("counter", counter), ("checksum", checksum)):
+        if sig is not None and not isinstance(sig, str):
+            raise _err(path, f"{key}.{k}", f"must be a signal name (a string), not {sig!r}", f'write {k} = "..."')
         if sig is not None:
             try:
                 msg.get_signal_by_name(sig)
