@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 import uuid
@@ -100,13 +101,15 @@ def _main(argv: list[str]) -> int:
         for i in range(count):
             write_run(store, "ev", "race", car, f"car{car}-{i}")
         return 0
-    if mode == "read":
-        seconds = float(argv[2])
-        end = time.monotonic() + seconds
-        seen = []
-        while time.monotonic() < end:
+    if mode == "read":   # read until the file argv[2] exists (at least twice), at most 120 s
+        stop = Path(argv[2])
+        end = time.monotonic() + 120
+        seen: list[int] = []
+        while time.monotonic() < end and (len(seen) < 2 or not stop.exists()):
             with store.reading() as conn:
                 seen.append(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+            if len(seen) == 1:
+                Path(f"{stop}.reading-{os.getpid()}").touch()   # tell the test this reader is running
         print(json.dumps({"reads": len(seen), "max": max(seen), "monotonic": seen == sorted(seen)}))
         return 0
     raise SystemExit(f"unknown mode {mode}")
