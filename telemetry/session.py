@@ -152,12 +152,15 @@ def _order(files: list[_File]) -> tuple[list[_File], list[float], datetime | Non
     known.sort(key=lambda g: g[0].start)
     ordered_groups = unknown_head + known
     ordered = [f for g in ordered_groups for f in g]
-    ref = known[0][0].start if known else None
+    ref: datetime | None = None      # absolute start of the first file that records one
+    base = 0.0                       # its offset on the session clock
     offsets: list[float] = []
     prev_end: float | None = None
     for f in ordered:
-        if f.start is not None and ref is not None:
-            off = (f.start - ref).total_seconds()
+        if f.start is not None:
+            if ref is None:
+                ref, base = f.start, (prev_end - f.first) if prev_end is not None else -f.first
+            off = base + (f.start - ref).total_seconds()
             if prev_end is not None and off + f.first < prev_end:
                 findings.append(Finding("overlap", f"{f.path.name} starts {prev_end - (off + f.first):.3f} s before "
                                                    "the previous file ends; samples are kept as recorded"))
@@ -170,9 +173,9 @@ def _order(files: list[_File]) -> tuple[list[_File], list[float], datetime | Non
         prev_end = off + f.last
     origin = min(off + f.first for f, off in zip(ordered, offsets, strict=True)) if ordered else 0.0
     offsets = [off - origin for off in offsets]
-    start = None if ref is None else ref + timedelta(seconds=origin)
+    start = None if ref is None else ref + timedelta(seconds=origin - base)
     if ordered and ordered[0].start is None:
-        start = None  # time 0 is a file without an absolute start
+        start = None  # time 0 is in a file without an absolute start: its absolute time is not known
     return ordered, offsets, start, findings
 
 

@@ -155,3 +155,13 @@ def test_shipped_profile_decodes_a_simulated_log_cleanly(tmp_path, model):
     assert 0.2 < np.median(s.channels["boost_pressure"].value) < 4.0   # NA engines idle in vacuum
     assert 0.7 < np.median(s.channels["ambient_pressure"].value) < 1.1
     assert -50 < np.median(s.channels["power"].value) < 800
+
+
+def test_untimed_first_file_stays_first_and_session_start_is_unknown(tmp_path, profile, db):
+    untimed = write_candump(tmp_path / "a.log", synthetic_rows(db, 1.0), start=None)
+    timed = write_candump(tmp_path / "b.log", synthetic_rows(db, 1.0), start=START)
+    s = load_session([untimed, timed], profile)
+    assert [src.path for src in s.sources] == [str(untimed), str(timed)]
+    assert s.start is None and not [f for f in s.findings if f.kind == "overlap"]
+    rpm = s.channels["engine_speed"]
+    assert np.all(np.diff(rpm.time) >= 0) and 1.9 < rpm.time[-1] < 2.1
