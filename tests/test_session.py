@@ -165,3 +165,29 @@ def test_untimed_first_file_stays_first_and_session_start_is_unknown(tmp_path, p
     assert s.start is None and not [f for f in s.findings if f.kind == "overlap"]
     rpm = s.channels["engine_speed"]
     assert np.all(np.diff(rpm.time) >= 0) and 1.9 < rpm.time[-1] < 2.1
+
+
+def _decoded_mdf(path, start=START):
+    from telemetry.simulate.writers import DecodedGroup, write_mdf_decoded
+
+    t = np.arange(0.0, 2.0, 0.01)
+    groups = [DecodedGroup("Engine", t, (("nmot", 6000.0 + 0 * t, "1/min"), ("p_boost", 2100.0 + 0 * t, "mbar"),
+                                         ("tq", 400.0 + 0 * t, "Nm"))),
+              DecodedGroup("Misc", t[::2], (("gear_raw", 3.0 + 0 * t[::2], ""),))]
+    write_mdf_decoded(path, groups, start)
+    return path
+
+
+def test_decoded_channel_mdf_maps_channels_by_name_and_converts_units(tmp_path):
+    pytest.importorskip("telemetry.formats.mdf", reason="the MDF reader of telemetry.formats has not landed")
+    path = _decoded_mdf(tmp_path / "decoded.mf4")
+    (tmp_path / "p.toml").write_text('model = "m"\nname = "M"\n[channels]\nengine_speed = "nmot"\n'
+                                     'boost_pressure = "p_boost"\nengine_torque = "tq"\nthrottle = "aps"\n'
+                                     'gear = "gear_raw"\n')
+    s = load_session(path, load_profile(tmp_path / "p.toml"), all_signals=True)
+    np.testing.assert_allclose(s.channels["engine_speed"].value, 6000.0)
+    np.testing.assert_allclose(s.channels["boost_pressure"].value, 2.1)
+    assert s.channels["boost_pressure"].unit == "bar" and s.channels["engine_torque"].unit == "N*m"
+    assert s.missing == ("throttle",)
+    assert {"nmot", "p_boost", "tq", "gear_raw"} <= set(s.signals)
+    assert s.sources[0].frames is None
