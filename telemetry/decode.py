@@ -347,6 +347,8 @@ def _decode_message(plan: _Plan, bus: int, frames: Frames, idx: np.ndarray, word
         short[key] = _Count(len(s), float(ts[s[0]]), f"(0x{msg.frame_id:X}) shorter than its {nbytes} bytes")
         idx = idx[long_enough]
     n = len(idx)
+    if n == 0:
+        return
     if nbytes <= 8:
         le = words()[idx]                   # the first 8 payload bytes as a little-endian integer
         be = le.byteswap()                  # ... and as a big-endian one
@@ -476,6 +478,8 @@ def decode_frames(frames: Frames, databases, *, messages: Iterable[str] | None =
     def words() -> np.ndarray:
         if not cache:
             data = frames.data
+            if data.shape[1] < 8:
+                data = np.pad(data, ((0, 0), (0, 8 - data.shape[1])))
             if data.shape[1] != 8 or not data.flags.c_contiguous:
                 data = np.ascontiguousarray(data[:, :8])
             cache.append(data.view("<u8").reshape(len(data)).astype(_U64, copy=False))

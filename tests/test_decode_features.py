@@ -149,3 +149,9 @@ def test_chunks_merge_in_order_with_offsets(db):
     assert merged.messages[(0, "TST_Fuel")].signals["FuelMass"].time.tolist() == [0.0, 10.0]
     assert merged.short[(0, "TST_Fuel")].count == 1
     assert merged.unknown[0][:2] == (1, 10.5)
+
+
+def test_message_with_only_short_frames_is_reported_not_decoded(db):
+    dec = decode_frames(_frames([(0.0, 0, 0x101, 0, b"\x01\x02"), (0.1, 0, 0x101, 0, b"")]), db)
+    assert (0, "TST_Fuel") not in dec.messages
+    assert dec.short[(0, "TST_Fuel")].count == 2
