@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from .channels import CANONICAL
 from .errors import DbcError, ProfileError, UnitError
-from .units import can_convert
+from .units import can_convert, normalise
 
 __all__ = ["Profile", "DbcRef", "ChannelMap", "PowerSpec", "IntegritySpec", "load_profile", "load_database",
            "CHECKSUM_ALGORITHMS"]
@@ -199,6 +199,9 @@ def _channel(path: Path, name: str, value, dbcs: tuple[DbcRef, ...]) -> ChannelM
     message, signal, bus, dbc_unit = _resolve(path, key, text, dbcs)
     source_unit = unit if unit is not None else dbc_unit
     target = CANONICAL[name].unit
+    if unit is None and normalise(source_unit) == "" and target == "%":
+        # a DBC without a unit for a percentage: the values are percent (pint would multiply a bare number by 100)
+        source_unit = "%"
     density_f = None if density is None else float(density)
     if not can_convert(source_unit, target, density_kg_per_l=density_f):
         raise UnitError(
@@ -291,6 +294,9 @@ def load_profile(path: str | Path) -> Profile:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ProfileError("profile not found", path=path, fix="check the path (profiles live in dbc/)") from None
+    except OSError as err:
+        raise ProfileError(f"cannot read the profile ({err.strerror or err})", path=path,
+                           fix="give the path of a readable .toml file") from None
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

@@ -152,3 +152,15 @@ def test_empty_channels_table_is_allowed(tmp_path):
     text = 'model = "m"\nname = "M"\n[[dbc]]\nfile = "gt3_test.dbc"\nchannel = 1\n[channels]\n'
     p = load_profile(_write(tmp_path, text))
     assert not p.channels and p.dbcs[0].bus == 1
+
+
+def test_percentage_without_unit_in_the_dbc_is_taken_as_percent(tmp_path):
+    dbc = (DATA / "gt3_test.dbc").read_text().replace('(0.4,0) [0|100] "%"', '(0.4,0) [0|100] ""')
+    path = _write(tmp_path, BASE)
+    (tmp_path / "gt3_test.dbc").write_text(dbc)
+    assert load_profile(path).channels["throttle"].unit == "%"
+
+
+def test_profile_path_that_is_a_directory(tmp_path):
+    with pytest.raises(ProfileError, match="cannot read the profile"):
+        load_profile(tmp_path)
