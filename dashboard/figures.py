@@ -27,9 +27,9 @@ def trace_figure(time_s: np.ndarray, value: np.ndarray, *, name: str, unit: str,
     """A channel against session time, with the BoP limit (already including the tolerance) and each exceedance
     shaded. ``decimated`` notes in the title that the line is a min/max envelope of the samples."""
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=time_s, y=value, mode="lines", name=name, line=dict(width=1)))
+    fig.add_trace(go.Scatter(x=time_s, y=value, mode="lines", name=name, line=dict(width=1)))
     if limit_time is not None and limit_value is not None and len(limit_time):
-        fig.add_trace(go.Scattergl(x=limit_time, y=limit_value, mode="lines", name="limit + tolerance",
+        fig.add_trace(go.Scatter(x=limit_time, y=limit_value, mode="lines", name="limit + tolerance",
                                    line=_LIMIT))
     for start, end in exceedances:
         fig.add_vrect(x0=start, x1=max(end, start + 1e-3), fillcolor=_SHADE, line_width=0, layer="below")
@@ -41,7 +41,7 @@ def scatter_with_curve(x: np.ndarray, y: np.ndarray, *, curve_x: Sequence[float]
                        interpolation: str, tolerance: float, x_name: str, y_name: str, title: str) -> go.Figure:
     """Samples of a limited quantity against its key (boost against rpm) with the bulletin's curve."""
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name="samples", marker=dict(size=3, opacity=0.4)))
+    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name="samples", marker=dict(size=3, opacity=0.4)))
     if len(curve_x):
         shape = "hv" if interpolation == "step" else "linear"
         cx = [min(float(np.nanmin(x)), curve_x[0]) if len(x) else curve_x[0], *curve_x,
