@@ -23,7 +23,7 @@ from .errors import UnitError
 from .frames import Finding, Frames
 from .integrity import checksum_ok, counter_skips
 from .profiles import ChannelMap, Profile
-from .units import convert
+from .units import convert, normalise
 
 __all__ = ["load_session", "Progress"]
 
@@ -199,6 +199,8 @@ def _canonical(name: str, cm: ChannelMap, time: np.ndarray, value: np.ndarray, u
     if unit is None:
         raise UnitError(f"channel {name}: {source} has no unit", path=profile.path, place=f"key channels.{name}",
                         fix=f'give it in the profile: {name} = {{signal = "{cm.signal}", unit = "..."}}')
+    if normalise(unit) == "" and target == "%":
+        unit = "%"  # a percentage recorded without a unit is percent (pint would multiply a bare number by 100)
     out = convert(value, unit, target, density_kg_per_l=cm.density_kg_per_l, profile=str(profile.path),
                   channel=name, signal=source)
     time, out = _sorted(time, out)
