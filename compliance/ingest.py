@@ -18,7 +18,7 @@ import tomllib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -343,25 +343,45 @@ def _log_record(ctx: _Context, new: _NewLog, source: Any | None) -> st.LogRecord
 
 def _write_metadata(conn, ctx: _Context, meta: LogMeta) -> None:
     info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
+    who = ctx.actor
     if info:
         st.upsert_event(conn, meta.event, name=info.name, series=info.series, track=info.track,
-                        track_category=info.track_category, start_date=info.start_date, end_date=info.end_date)
+                        track_category=info.track_category, start_date=info.start_date, end_date=info.end_date,
+                        actor=who)
     else:
-        st.upsert_event(conn, meta.event)
+        st.upsert_event(conn, meta.event, actor=who)
     s = info.sessions.get(meta.session) if info else None
     if s:
         st.upsert_session(conn, meta.event, meta.session, name=s.name, type=s.type, track=s.track,
-                          start_at=s.start_at, end_at=s.end_at)
+                          start_at=s.start_at, end_at=s.end_at, actor=who)
     else:
-        st.upsert_session(conn, meta.event, meta.session)
+        st.upsert_session(conn, meta.event, meta.session, actor=who)
     e = meta.entry
-    st.upsert_entry(conn, meta.event, meta.car, team=e.team, model=e.model, class_=e.class_, drivers=e.drivers)
+    st.upsert_entry(conn, meta.event, meta.car, team=e.team, model=e.model, class_=e.class_, drivers=e.drivers,
+                    actor=who)
 
 
 def _group_logs(conn, event: str, session: str, car: str) -> dict[str, tuple[str, str]]:
     rows = conn.execute("SELECT sha256, stored_path, original_name FROM logs WHERE event = ? AND session = ? "
                         "AND car = ?", [event, session, car]).fetchall()
     return {sha: (stored, name) for sha, stored, name in rows}
+
+
+def _expected_bulletins(conn, shas: Sequence[str], bulletins: Sequence[Any]) -> list[Any]:
+    """The bulletin a check of ``shas`` would pick, when the stored logs tell (their earliest start); every
+    candidate when they do not (a new log, no start time, or no single bulletin in force)."""
+    from .bulletins import in_force
+
+    if len(bulletins) == 1:
+        return list(bulletins)
+    row = conn.execute(f"SELECT count(*), min(start_at) FROM logs WHERE sha256 IN ({', '.join('?' * len(shas))})",
+                       list(shas)).fetchone()
+    if row[0] != len(shas) or row[1] is None:
+        return list(bulletins)
+    try:
+        return [in_force(bulletins, row[1].replace(tzinfo=UTC))]
+    except ComplianceError:
+        return list(bulletins)
 
 
 def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path: Path,
@@ -381,10 +401,10 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
             names = {sha: name for sha, (_, name) in stored.items()}
             names.update({n.sha256: n.path.name for n in new})
             shas = sorted(names, key=lambda s: (names[s], s))
-            keys = [run_key(shas, profile.sha256, b.sha256, tool) for b in bulletins]
+            keys = [run_key(shas, profile.sha256, b.sha256, tool) for b in _expected_bulletins(conn, shas, bulletins)]
             row = conn.execute(f"SELECT run_id, verdict, bulletin_id FROM runs WHERE run_key IN "
                                f"({', '.join('?' * len(keys))}) ORDER BY created_at DESC LIMIT 1",
-                               keys).fetchone()
+                               keys).fetchone() if keys else None
         if row is not None and all(sha in stored for sha in new_by_sha):
             return "duplicate", row[1], row[0], row[2]
         paths = [ctx.store.absolute(stored[sha][0]) if sha in stored else new_by_sha[sha].stored for sha in shas]

@@ -404,37 +404,57 @@ class RunRecord:
     channels: tuple[ChannelSummary, ...] = ()
 
 
+_KEYS = {"events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car")}
+
+
+def _audited(conn: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], actor: str | None, sql: str,
+             params: list) -> None:
+    """Run an upsert and append a ``metadata.<table>`` audit row when it created or changed the row."""
+    where = " AND ".join(f"{k} = ?" for k in _KEYS[table])
+    select = f"SELECT * EXCLUDE (created_at) FROM {table} WHERE {where}"
+    before = conn.execute(select, list(key)).fetchone()
+    conn.execute(sql, params)
+    cursor = conn.execute(select, list(key))
+    after = cursor.fetchone()
+    if after != before:
+        from .audit import append
+        names = [d[0] for d in cursor.description]
+        append(conn, actor or config.actor(), f"metadata.{table}", "/".join(key),
+               {"created": before is None, "row": dict(zip(names, after, strict=True))})
+
+
 def upsert_event(conn: duckdb.DuckDBPyConnection, event: str, *, name: str | None = None,
                  series: str | None = None, track: str | None = None, track_category: str | None = None,
-                 start_date: date | None = None, end_date: date | None = None) -> None:
-    """Create the event, or fill its columns that are still NULL (known values are never overwritten)."""
-    conn.execute("""INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event) DO UPDATE SET
+                 start_date: date | None = None, end_date: date | None = None, actor: str | None = None) -> None:
+    """Create the event, or fill its columns that are still NULL (known values are never overwritten).
+    Upserts that change something are audited (``metadata.events`` etc.)."""
+    _audited(conn, "events", (event,), actor, """INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event) DO UPDATE SET
         name = coalesce(events.name, excluded.name), series = coalesce(events.series, excluded.series),
         track = coalesce(events.track, excluded.track),
         track_category = coalesce(events.track_category, excluded.track_category),
         start_date = coalesce(events.start_date, excluded.start_date),
         end_date = coalesce(events.end_date, excluded.end_date)""",
-                 [event, name, series, track, track_category, start_date, end_date, utcnow()])
+             [event, name, series, track, track_category, start_date, end_date, utcnow()])
 
 
 def upsert_session(conn: duckdb.DuckDBPyConnection, event: str, session: str, *, name: str | None = None,
                    type: str | None = None, track: str | None = None, start_at: datetime | str | None = None,
-                   end_at: datetime | str | None = None) -> None:
-    conn.execute("""INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event, session) DO UPDATE SET
+                   end_at: datetime | str | None = None, actor: str | None = None) -> None:
+    _audited(conn, "sessions", (event, session), actor, """INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event, session) DO UPDATE SET
         name = coalesce(sessions.name, excluded.name), type = coalesce(sessions.type, excluded.type),
         track = coalesce(sessions.track, excluded.track),
         start_at = coalesce(sessions.start_at, excluded.start_at),
         end_at = coalesce(sessions.end_at, excluded.end_at)""",
-                 [event, session, name, type, track, _naive_utc(start_at), _naive_utc(end_at), utcnow()])
+             [event, session, name, type, track, _naive_utc(start_at), _naive_utc(end_at), utcnow()])
 
 
 def upsert_entry(conn: duckdb.DuckDBPyConnection, event: str, car: str, *, team: str | None = None,
                  model: str | None = None, class_: str | None = None,
-                 drivers: Sequence[str] | None = None) -> None:
-    conn.execute("""INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event, car) DO UPDATE SET
+                 drivers: Sequence[str] | None = None, actor: str | None = None) -> None:
+    _audited(conn, "entries", (event, car), actor, """INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event, car) DO UPDATE SET
         team = coalesce(entries.team, excluded.team), model = coalesce(entries.model, excluded.model),
         class = coalesce(entries.class, excluded.class), drivers = coalesce(entries.drivers, excluded.drivers)""",
-                 [event, car, team, model, class_, list(drivers) if drivers else None, utcnow()])
+             [event, car, team, model, class_, list(drivers) if drivers else None, utcnow()])
 
 
 def insert_log(conn: duckdb.DuckDBPyConnection, rec: LogRecord, actor: str) -> bool:

@@ -26,7 +26,8 @@ def _sql(store, sql):
 def test_intact_store_verifies(tmp_path):
     store = _store(tmp_path)
     report = audit.verify(store, originals=False)
-    assert report.ok and report.rows == 6 and report.head_seq == 6
+    # event + session + 3 entries created, 3 logs stored, 3 runs written
+    assert report.ok and report.rows == 11 and report.head_seq == 11
     assert main(["audit", "verify", "--no-originals", "--db", str(store.db)]) == 0
 
 
@@ -41,15 +42,15 @@ def test_edited_audit_row_is_caught(tmp_path, capsys):
 
 def test_deleted_middle_row_is_caught(tmp_path):
     store = _store(tmp_path)
-    _sql(store, "DELETE FROM audit_log WHERE seq = 2")
+    _sql(store, "DELETE FROM audit_log WHERE seq = (SELECT min(seq) FROM audit_log WHERE action = 'run.write')")
     problems = audit.verify(store, originals=False).problems
-    assert any("rows 2..2 are missing" in p for p in problems)
+    assert any("are missing (deleted)" in p for p in problems)
     assert any("runs without an audit row" in p for p in problems)
 
 
 def test_deleted_last_row_is_caught(tmp_path):
     store = _store(tmp_path)
-    _sql(store, "DELETE FROM audit_log WHERE seq = 6")
+    _sql(store, "DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)")
     problems = audit.verify(store, originals=False).problems
     assert any("rows deleted at the end" in p for p in problems)
 
@@ -73,3 +74,14 @@ def test_deleted_run_is_caught(tmp_path):
     _sql(store, "DELETE FROM runs WHERE car = '9'")
     problems = audit.verify(store, originals=False).problems
     assert any("in the audit log but not in runs" in p for p in problems)
+
+
+def test_metadata_changes_are_audited_once(tmp_path):
+    store = st.open_store(tmp_path / "a.duckdb")
+    with store.writing() as conn:
+        st.upsert_entry(conn, "ev", "7", team="A", actor="clerk")
+        st.upsert_entry(conn, "ev", "7", team="B", actor="clerk")        # known values are kept: no change
+        st.upsert_entry(conn, "ev", "7", model="bmw_m4_gt3", actor="clerk")
+    with store.reading() as conn:
+        rows = conn.execute("SELECT actor, action, subject FROM audit_log ORDER BY seq").fetchall()
+    assert rows == [("clerk", "metadata.entries", "ev/7"), ("clerk", "metadata.entries", "ev/7")]

@@ -7,7 +7,7 @@ import json
 
 import duckdb
 import pytest
-from _store_support import BULLETIN_R1, PROFILE, write_log
+from _store_support import BULLETIN_R1, BULLETIN_R2, PROFILE, write_log
 
 from compliance import audit
 from compliance import store as st
@@ -132,3 +132,16 @@ def test_channels_parquet_is_queryable_by_partition(tmp_path):
     rows = duckdb.sql(f"SELECT car, channel, count(*) FROM read_parquet('{glob}', hive_partitioning = true, "
                       "hive_types = {'car': VARCHAR}) GROUP BY ALL ORDER BY channel").fetchall()
     assert rows == [("07", "boost_pressure", 2000), ("07", "engine_speed", 2000), ("07", "throttle", 2000)]
+
+
+def test_reingest_with_several_bulletins_names_the_run_of_the_one_in_force(tmp_path, capsys):
+    log = write_log(tmp_path / "car7.log", exceedances=3)      # session starts after R2 took effect
+    db = tmp_path / "s.duckdb"
+    both = ["--bulletin", str(BULLETIN_R1), "--bulletin", str(BULLETIN_R2)]
+    assert main(["ingest", str(log), "--profile", str(PROFILE), *both, "--db", str(db)]) == 0
+    assert main(["recheck", "--event", "ev", "--session", "race", "--bulletin", str(BULLETIN_R1),
+                 "--db", str(db)]) == 1
+    capsys.readouterr()
+    assert main(["ingest", str(log), "--profile", str(PROFILE), *both, "--db", str(db)]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert (line["status"], line["bulletin"], line["verdict"]) == ("duplicate", "STORE-TEST-R2", "compliant")
