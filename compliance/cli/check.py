@@ -75,13 +75,15 @@ def print_verdict(result: CheckResult) -> None:
     console.print(f"verdict    [{_colour(v.verdict)}]{v.verdict.upper()}[/]")
 
     rules = Table(title="rules", title_justify="left")
-    for col in ("rule", "verdict", "exceedances", "allowed", "tolerance", "min duration", "limit", "why"):
+    why = any(r.reasons for r in v.rules)
+    for col in ("rule", "verdict", "exceedances", "allowed", "tolerance", "min duration", "limit",
+                *(("data-quality errors",) if why else ())):
         rules.add_column(col)
     for r in v.rules:
+        reasons = (escape("; ".join(r.reasons[:3]) + (" ..." if len(r.reasons) > 3 else "")),) if why else ()
         rules.add_row(r.rule, f"[{_colour(r.verdict)}]{r.verdict}[/]", str(r.exceedance_count),
                       str(r.max_exceedances), f"{r.tolerance:g} {r.unit}", f"{r.min_duration_s:g} s",
-                      escape(r.limit_source),
-                      escape("; ".join(r.reasons[:3]) + (" ..." if len(r.reasons) > 3 else "")))
+                      escape(r.limit_source), *reasons)
     console.print(rules)
 
     if v.exceedances:
