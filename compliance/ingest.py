@@ -27,7 +27,7 @@ import numpy as np
 from . import config
 from . import store as st
 from .errors import ComplianceError, StoreError
-from .evidence import sha256_file, store_original, write_channels_parquet
+from .evidence import sha256_file, store_original, verify_original, write_channels_parquet
 
 __all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "read_sidecar", "read_entry_list",
            "load_event_info", "resolve_meta", "find_profile", "expand_paths", "ingest_logs", "recheck", "run_key",
@@ -408,6 +408,10 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
         if row is not None and all(sha in stored for sha in new_by_sha):
             return "duplicate", row[1], row[0], row[2]
         paths = [ctx.store.absolute(stored[sha][0]) if sha in stored else new_by_sha[sha].stored for sha in shas]
+        for sha, path in zip(shas, paths, strict=True):    # judge only evidence that is still what was stored
+            problem = verify_original(path, sha)
+            if problem:
+                raise StoreError(problem, fix="restore the original from a backup; 'bopwatch audit verify' lists all")
         info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
         extra = {"lap_length_m": info.track_length_m, "track_category": info.track_category} if info else {}
         result = (ctx.check or check_logs)(paths, profile, list(bulletins), progress=ctx.progress, **extra)

@@ -145,3 +145,15 @@ def test_reingest_with_several_bulletins_names_the_run_of_the_one_in_force(tmp_p
     assert main(["ingest", str(log), "--profile", str(PROFILE), *both, "--db", str(db)]) == 0
     line = json.loads(capsys.readouterr().out)
     assert (line["status"], line["bulletin"], line["verdict"]) == ("duplicate", "STORE-TEST-R2", "compliant")
+
+
+def test_recheck_refuses_a_changed_original(tmp_path, capsys):
+    db = tmp_path / "s.duckdb"
+    _ingest(db, write_log(tmp_path / "car7.log"))
+    stored = next((tmp_path / "s_store" / "originals").rglob("*.log"))
+    stored.chmod(0o644)
+    stored.write_text(stored.read_text().replace("100#", "100#FF", 1))
+    capsys.readouterr()
+    assert main(["recheck", "--event", "ev", "--session", "race", "--bulletin", str(BULLETIN_R2),
+                 "--db", str(db)]) == 2
+    assert "stored original changed" in json.loads(capsys.readouterr().out)["error"]
