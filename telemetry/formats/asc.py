@@ -1,0 +1,197 @@
+"""Vector ASC text logs.
+
+Classic data lines (``0.010000 1 123x Rx d 8 01 02 ...``) go through one RE2 expression and numpy; every other
+line (``CANFD`` lines, error frames, remote frames, ``base dec`` files, odd spacing) through a per-line parser.
+Channels are 1-based in ASC and become 0-based buses; files that use channel 0 (some third-party writers) are
+taken as 0-based already, with a finding. The ``Begin Triggerblock`` date (else the ``date`` header) is the
+start; ASC records local time without a zone, so it is taken as UTC. ``timestamps relative`` files (each time
+the delta to the previous line) are summed up. Classic ``d`` lines with more than 8 bytes (as some converters
+write CAN FD frames) are read as CAN FD frames with all their bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..frames import DLC_TO_LENGTH, FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE, Finding
+from ._text import SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_float, to_int
+
+__all__ = ["AscLog", "parse_asc_date"]
+
+HEX2 = r"[0-9A-Fa-f]{2}"
+FAST = (r"^\s*(?P<ts>\d+\.\d+)\s+(?P<ch>\d+)\s+(?P<id>[0-9A-Fa-f]{1,8})(?P<x>[xX]?)\s+(?:Rx|Tx|RX|TX)\s+d\s+"
+        r"(?P<dlc>[0-9A-Fa-f]{1,2})(?:[ \t]+(?P<data>" + HEX2 + r"(?: " + HEX2 + r")*))?"
+        r"(?:\s+[A-Za-z][^\n]*)?\s*$")
+
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+_MONTHS.update({"mär": 3, "mrz": 3, "mai": 5, "okt": 10, "dez": 12})
+_DATE = re.compile(r"(?P<mon>[^\W\d_]{3})[^\W\d_]*\.?\s+(?P<day>\d{1,2})\s+(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})"
+                   r"(?:\.(?P<ms>\d{1,6}))?\s*(?P<ampm>[ap]m)?\s+(?P<year>\d{4})", re.IGNORECASE)
+_DATE_RFC = re.compile(r"(?P<day>\d{1,2})\s+(?P<mon>[^\W\d_]{3})[^\W\d_]*\.?\s+(?P<year>\d{4})\s+(?P<h>\d{1,2}):"
+                       r"(?P<m>\d{2}):(?P<s>\d{2})(?:\.(?P<ms>\d{1,6}))?", re.IGNORECASE)
+_IGNORED = re.compile(r"^(date|base|internal events|no internal events|begin triggerblock|end triggerblock|//|"
+                      r"\d+\.\d+\s+(start of measurement|can \d+ status|\d+\s+statistic|\d+\s+j1939tp|"
+                      r"sv:|ev:|\d+\s+\S+\s+\S+\s+(?:rx|tx)\s+(?:sv|ev)|.*\bstatus:))", re.IGNORECASE)
+
+
+def parse_asc_date(text: str) -> datetime | None:
+    """The ASC header date (``Sam Sep 30 15:06:13.191 2017``, ``... 04:09:35.000 pm 2014``,
+    ``Thu, 09 Nov 2023 20:29:27 GMT``) as a UTC datetime, or None."""
+    m = _DATE.search(text) or _DATE_RFC.search(text)
+    if not m:
+        return None
+    mon = _MONTHS.get(m.group("mon").lower())
+    if mon is None:
+        return None
+    hour = int(m.group("h"))
+    ampm = (m.groupdict().get("ampm") or "").lower()
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    ms = m.group("ms") or "0"
+    try:
+        return datetime(int(m.group("year")), mon, int(m.group("day")), hour, int(m.group("m")),
+                        int(m.group("s")), int(ms.ljust(6, "0")[:6]), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+class AscLog(TextLogFile):
+    format = "asc"
+    FAST = FAST
+
+    def _header(self, head: str) -> None:
+        self._base = 16
+        self._relative = False
+        self._carry = 0.0
+        self._zero_based = False
+        for line in head.splitlines()[:200]:
+            low = line.strip().lower()
+            if low.startswith("date ") and self.start is None:
+                self.start = parse_asc_date(line)
+            elif low.startswith("begin triggerblock"):
+                start = parse_asc_date(line)
+                if start is not None:
+                    self.start = start
+            elif low.startswith("base "):
+                self._base = 10 if " dec" in low else 16
+                self._relative = "relative" in low
+        if re.search(r"^\s*\d+\.\d+\s+0\s+[0-9A-Fa-f]+x?\s+(?:Rx|Tx)\s", head, re.MULTILINE | re.IGNORECASE):
+            self._zero_based = True
+            self.add(Finding("channel_numbering", "the file uses CAN channel 0, so its channels are taken "
+                             "as 0-based (bus = channel); Vector numbers channels from 1"))
+        if self._base == 10:
+            self.FAST = r"^(?!)"   # decimal files: every line through the careful parser
+        if self._relative:
+            self.add(Finding("relative_timestamps", "timestamps are relative (deltas); they were summed up"))
+
+    def _bus(self, ch: np.ndarray) -> np.ndarray:
+        return ch if self._zero_based else ch - 1
+
+    def _fast(self, fields: pa.StructArray):
+        ts, ok = to_float(fields.field("ts"))
+        ch, ok_ch = to_int(fields.field("ch"))
+        ident, ok_id = hex_to_uint(fields.field("id"), 8)
+        ext = pc.equal(pc.utf8_lower(fields.field("x")), "x").to_numpy(zero_copy_only=False)
+        dlc, ok_dlc = hex_to_uint(fields.field("dlc"), 2)
+        data_text = fields.field("data").fill_null("")
+        data, count, ok_data = hex_bytes(data_text, 3, 64)
+        classic = (dlc <= 8) & (count == dlc)
+        long_classic = (dlc > 8) & (count == 8)                       # e.g. DLC "D" with 8 bytes (issue 1299)
+        fd = (count > 8) & np.isin(count, DLC_TO_LENGTH[9:])         # CAN FD written as a "d" line
+        flags = np.where(ext, FLAG_EXTENDED, 0).astype(np.uint8)
+        flags[fd] |= FLAG_FD
+        cols = {"timestamp": ts, "bus": self._bus(ch), "arbitration_id": ident, "flags": flags,
+                "length": count, "data": data}
+        return cols, ok & ok_ch & ok_id & ok_dlc & ok_data & (classic | long_classic | fd) & (ch >= 0)
+
+    def _post(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self._relative and len(cols["timestamp"]):
+            ts = np.cumsum(cols["timestamp"]) + self._carry
+            self._carry = float(ts[-1])
+            cols["timestamp"] = ts
+        return cols
+
+    # -- the careful per-line parser -----------------------------------------------------------------------
+    def _int(self, text: str) -> int:
+        return int(text, self._base)
+
+    def _slow(self, line: str, line_no: int) -> SlowFrame | None:
+        if _IGNORED.match(line):
+            return None
+        tokens = line.split()
+        if len(tokens) < 2:
+            raise ValueError("not an ASC event line")
+        ts = float(tokens[0])
+        if tokens[1].upper() == "CANFD":
+            return self._canfd(ts, tokens[2:])
+        if not tokens[1].isdigit():
+            if tokens[1].lower() in ("lin", "li", "flexray", "fr", "most", "eth", "sv:", "ev:", "sv", "ev"):
+                return None
+            raise ValueError("unknown event")
+        bus = int(self._bus(np.int64(int(tokens[1]))))
+        rest = tokens[2:]
+        if not rest:
+            raise ValueError("event line without content")
+        if rest[0].lower() == "errorframe":
+            return SlowFrame(ts, bus, 0, FLAG_ERROR, b"")
+        if rest[0].lower() == "statistic:" or rest[0].lower().startswith("j1939tp"):
+            return None
+        ident, flags = self._ident(rest[0])
+        if len(rest) < 3:
+            raise ValueError("frame line too short")
+        if rest[1].lower() not in ("rx", "tx"):
+            if rest[1].lower() in ("sv", "ev"):
+                return None
+            raise ValueError(f"unknown direction {rest[1]!r}")
+        kind = rest[2].lower()
+        if kind == "r":
+            dlc = self._int(rest[3]) if len(rest) > 3 and re.fullmatch(r"[0-9A-Fa-f]{1,2}", rest[3]) else 0
+            return SlowFrame(ts, bus, ident, flags | FLAG_REMOTE, b"", length=min(dlc, 8))
+        if kind != "d" or len(rest) < 4:
+            raise ValueError(f"unknown frame kind {rest[2]!r}")
+        dlc = self._int(rest[3])
+        payload = []
+        for tok in rest[4:]:
+            if not re.fullmatch(r"[0-9A-Fa-f]{1,3}", tok):
+                break
+            payload.append(self._int(tok))
+        if dlc <= 8:
+            if len(payload) < dlc:
+                raise ValueError(f"DLC {dlc} but {len(payload)} data bytes")
+            payload = payload[:dlc]
+        elif len(payload) >= 8 and len(payload) in DLC_TO_LENGTH[9:] and len(payload) > 8:
+            flags |= FLAG_FD
+        else:
+            payload = payload[:8]
+        return SlowFrame(ts, bus, ident, flags, bytes(payload))
+
+    def _ident(self, text: str) -> tuple[int, int]:
+        if text[-1:] in ("x", "X"):
+            return self._int(text[:-1]), FLAG_EXTENDED
+        return self._int(text), 0
+
+    def _canfd(self, ts: float, tokens: list[str]) -> SlowFrame:
+        if len(tokens) < 3:
+            raise ValueError("CANFD line too short")
+        bus = int(self._bus(np.int64(int(tokens[0]))))
+        if tokens[2].lower() == "errorframe":
+            return SlowFrame(ts, bus, 0, FLAG_ERROR | FLAG_FD, b"")
+        rest = tokens[2:]
+        ident, flags = self._ident(rest[0])
+        i = 1 if rest[1].isdigit() else 2
+        brs, esi, dlc, n = rest[i], rest[i + 1], self._int(rest[i + 2]), int(rest[i + 3])
+        flags |= FLAG_FD | (FLAG_BRS if brs == "1" else 0) | (FLAG_ESI if esi == "1" else 0)
+        if n == 0:
+            return SlowFrame(ts, bus, ident, flags | FLAG_REMOTE, b"", length=int(DLC_TO_LENGTH[min(dlc, 15)]))
+        payload = bytes(self._int(t) for t in rest[i + 4:i + 4 + n])
+        if len(payload) != n:
+            raise ValueError(f"CANFD data length {n} but {len(payload)} bytes")
+        return SlowFrame(ts, bus, ident, flags, payload)
