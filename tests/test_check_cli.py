@@ -196,3 +196,12 @@ def test_bop_show_validate_diff(capsys, cdata):
 def test_bop_show_model_missing_exits_2(capsys, cdata):
     assert main(["bop", "show", str(cdata / "bulletin_spa_r1.toml"), "--model", "audi_r8"]) == 2
     assert "audi_r8" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback_instead_of_one_line(cdata, tmp_path):
+    from telemetry.errors import TelemetryError
+    bad = tmp_path / "empty.log"
+    bad.write_bytes(b"")
+    with pytest.raises(TelemetryError):
+        main(["--debug", "check", str(bad), "--profile", str(cdata / "profile_test_turbo.toml"),
+              "--bulletin", str(cdata / "bulletin_cli.toml")])
