@@ -39,7 +39,7 @@ __all__ = [
     "open_for", "filter_options", "session_matrix", "matrix_rules", "car_runs", "run_detail", "exceedance_windows",
     "entry_list", "sessions_of", "bulletins", "bulletin", "bulletin_changes", "fleet_models", "audit_rows",
     "audit_status", "verdict_json", "Trace", "RuleEvidence", "decimate_minmax", "channel_trace", "limit_trace",
-    "rule_evidence", "power_curve", "fleet_envelope",
+    "rule_evidence", "power_curve", "fleet_envelope", "steward_report",
 ]
 
 log = logging.getLogger(__name__)
@@ -567,3 +567,21 @@ def fleet_envelope(viewer: Viewer, store: Store, model: str, quantity: str, *,
         centres, top = _binned_max(held_at(chans["engine_speed"], q.time), q.value, bin_rpm)
         out.append((f"car {r['car']} {r['session']} ({r['event']})", centres, top))
     return out
+
+
+def steward_report(viewer: Viewer, store: Store, event: str, session: str, *, car: str | None = None,
+                   fmt: str = "html") -> bytes:
+    """The steward report (``compliance.report``) of a session, or of one car in it. A team viewer gets only
+    single-car reports of its own cars; a session-wide report is for staff."""
+    from .report import build_report, render
+
+    if car is None:
+        require(viewer, "read_all")
+    else:
+        scope, params = _scope(viewer, "e")
+        with store.reading() as conn:
+            seen = conn.execute(f"""SELECT 1 FROM (SELECT ? AS event, ? AS car) e WHERE {scope}""",
+                                [event, car, *params]).fetchone()
+        if seen is None:
+            raise NotFound(f"no car {car!r} you may see in {event}/{session}", fix="pick one of your cars")
+    return render(build_report(store, event, session, car=car, fmt=fmt), fmt, store)

@@ -1,10 +1,8 @@
-"""Report downloads for one run: the stored verdict (SPEC §4 JSON, byte for byte as stored) and, where
-``compliance.report`` provides one, the steward report of the run's car. Everything is read for the viewer."""
+"""Report downloads for one run: the stored verdict (SPEC §4 JSON, byte for byte as stored) and the steward
+report of the run's car (HTML, PDF), plus the whole session's report for staff. All read for the viewer through
+:mod:`compliance.queries`; reports are made only when a button is pressed."""
 
 from __future__ import annotations
-
-import importlib
-import logging
 
 import streamlit as st
 
@@ -15,44 +13,39 @@ from compliance.store import Store
 
 __all__ = ["downloads"]
 
-log = logging.getLogger(__name__)
+_MIME = {"html": "text/html", "pdf": "application/pdf"}
 
 
-def _steward_report(viewer: Viewer, store: Store, run_id: str) -> tuple[bytes, str, str] | None:
-    """(bytes, file name, mime) of the steward report for this run's car, or None when the report module is
-    not installed. Only a report limited to cars the viewer may see is offered."""
-    try:
-        report = importlib.import_module("compliance.report")
-    except ImportError:
-        return None
-    render = getattr(report, "render_run_report", None)
-    if render is None:
-        return None
-    q.run_detail(viewer, store, run_id)          # authorisation: the viewer may see this run
-    html = render(store, run_id)
-    return (html.encode() if isinstance(html, str) else html), f"steward-report-{run_id[:12]}.html", "text/html"
+def _maker(viewer: Viewer, store: Store, event: str, session: str, car: str | None, fmt: str):
+    def make() -> bytes:
+        try:
+            return q.steward_report(viewer, store, event, session, car=car, fmt=fmt)
+        except ComplianceError as err:      # shown in the file rather than lost: the button already fired
+            return f"bopwatch: no report: {err}\n".encode()
+    return make
 
 
 def downloads(viewer: Viewer, store: Store, run_id: str, *, key: str) -> None:
     try:
         text = q.verdict_json(viewer, store, run_id)
+        run = q.run_detail(viewer, store, run_id).run
     except ComplianceError as err:
         st.warning(str(err))
         return
-    detail = q.run_detail(viewer, store, run_id)
-    run = detail.run
-    name = f"verdict-{run['event']}-{run['session']}-car{run['car']}-{run_id[:8]}.json"
-    st.download_button("Download the verdict (JSON, as stored)", text, file_name=name,
-                       mime="application/json", key=f"{key}_dl_json")
+    event, session, car = run["event"], run["session"], run["car"]
+    st.download_button("Verdict (JSON, as stored)", text, file_name=f"verdict-{event}-{session}-car{car}.json",
+                       mime="application/json", key=f"{key}_dl_json", on_click="ignore")
     st.caption(f"SHA-256 of the stored verdict: `{run['verdict_sha256']}` (recorded in the audit chain)")
-    try:
-        made = _steward_report(viewer, store, run_id)
-    except ComplianceError as err:
-        st.warning(f"Steward report not available: {err}")
-        return
-    if made is None:
-        st.caption("The steward report for a whole session: `bopwatch report --event E --session S --format pdf`.")
-        return
-    data, file_name, mime = made
-    st.download_button("Download the steward report", data, file_name=file_name, mime=mime,
-                       key=f"{key}_dl_report")
+    cols = st.columns(4)
+    for i, fmt in enumerate(("html", "pdf")):
+        cols[i].download_button(f"Steward report, car #{car} ({fmt.upper()})",
+                                _maker(viewer, store, event, session, car, fmt),
+                                file_name=f"steward-{event}-{session}-car{car}.{fmt}", mime=_MIME[fmt],
+                                key=f"{key}_dl_car_{fmt}", on_click="ignore")
+    if viewer.sees_all_cars:
+        for i, fmt in enumerate(("html", "pdf")):
+            cols[2 + i].download_button(f"Whole session ({fmt.upper()})",
+                                        _maker(viewer, store, event, session, None, fmt),
+                                        file_name=f"steward-{event}-{session}.{fmt}", mime=_MIME[fmt],
+                                        key=f"{key}_dl_session_{fmt}", on_click="ignore")
+    st.caption("The report notes the latest run of each car; older runs stay in the store and the audit log.")

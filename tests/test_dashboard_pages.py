@@ -106,6 +106,8 @@ def test_car_page_shows_provenance_and_traces(env):
     text = _text(at)
     assert "TEST-2025-R2" in text and "bulletin_sha256" in text and "car417.log" in text
     assert len(at.get("plotly_chart")) >= 4
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels[0] == "Verdict (JSON, as stored)" and "Whole session (PDF)" in labels
 
 
 def test_car_page_window_gives_every_sample(env):

@@ -161,3 +161,13 @@ def test_power_curve_bins_power_by_rpm(store):
     curve = q.power_curve(TECH, store, _run_of(store, "528"))
     assert len(curve["rpm"]) == len(curve["max_kw"]) == len(curve["p95_kw"]) > 5
     assert np.all(curve["p95_kw"] <= curve["max_kw"])
+
+
+def test_steward_report_for_a_team_is_of_its_own_car_only(store):
+    html = q.steward_report(RED, store, EVENT, SESSION, car="417").decode()
+    assert "417" in html and "Blue Motorsport" not in html and "Red Racing" in html
+    with pytest.raises(q.NotFound):
+        q.steward_report(RED, store, EVENT, SESSION, car="528")
+    with pytest.raises(AuthError):
+        q.steward_report(RED, store, EVENT, SESSION)
+    assert "Blue Motorsport" in q.steward_report(TECH, store, EVENT, SESSION).decode()
