@@ -20,7 +20,7 @@ from .. import config
 from ..auth import hash_password, load_accounts
 from ..errors import ComplianceError
 
-__all__ = ["add_subparser", "streamlit_command", "DEFAULT_PORT", "DEFAULT_MAX_UPLOAD_MB"]
+__all__ = ["add_subparser", "streamlit_command", "DEFAULT_PORT", "DEFAULT_MAX_UPLOAD_MB", "DEMO_ACCOUNTS"]
 
 DEFAULT_PORT = 8501
 DEFAULT_MAX_UPLOAD_MB = 50
