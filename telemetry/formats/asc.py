@@ -18,7 +18,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..frames import DLC_TO_LENGTH, FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE, Finding
+from ..frames import (
+    DLC_TO_LENGTH,
+    FLAG_BRS,
+    FLAG_ERROR,
+    FLAG_ESI,
+    FLAG_EXTENDED,
+    FLAG_FD,
+    FLAG_REMOTE,
+    Finding,
+)
 from ._text import SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_float, to_int
 
 __all__ = ["AscLog", "parse_asc_date"]
