@@ -249,7 +249,7 @@ def _run_dask(jobs: Sequence[CheckJob], scheduler: Any) -> Iterator[tuple[int, J
         futures = [client.submit(run_job, job, key=f"bopwatch-check-{job.key}-{i}", pure=False)
                    for i, job in enumerate(jobs)]
         index = {f.key: i for i, f in enumerate(futures)}
-        for future in dask_completed(futures):
+        for future in dask_completed(futures, loop=client.loop):
             yield index[future.key], future.result()
             future.release()
     finally:
