@@ -147,7 +147,7 @@ def write_channels_parquet(channels: Mapping[str, object], folder: Path, name: s
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".tmp-{os.getpid()}-{os.urandom(4).hex()}.parquet"
     try:
-        pq.write_table(channels_table(channels), tmp, compression="zstd")
+        pq.write_table(channels_table(channels), tmp, compression="zstd", compression_level=1)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o444)
