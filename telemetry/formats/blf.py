@@ -46,6 +46,20 @@ CAN_MSG_EXT = 0x80000000
 SIG = np.frombuffer(b"LOBJ", np.uint8)
 
 
+def _read_upto(f, n: int, piece: int = 1 << 24) -> bytes:
+    """Up to ``n`` bytes, read in pieces: a damaged size field (up to 4 GiB) must not allocate that much."""
+    if n <= piece:
+        return f.read(n)
+    parts = []
+    while n > 0:
+        part = f.read(min(n, piece))
+        if not part:
+            break
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
+
+
 def _u(buf: np.ndarray, pos: np.ndarray, size: int) -> np.ndarray:
     """Little-endian unsigned integers of ``size`` bytes at byte positions ``pos``."""
     if size == 4 and len(pos) and len(buf) % 4 == 0 and not np.any(pos & 3):
@@ -72,7 +86,10 @@ class BlfLog(LogFile):
         self.start = _systemtime(h[14:22])
         self._t0 = 0.0
         if self.header_size > FILE_HEADER.size:
-            self._f.read(self.header_size - FILE_HEADER.size)
+            skip = self.header_size - FILE_HEADER.size
+            if len(_read_upto(self._f, skip)) < skip:
+                raise self.corrupt(f"the file header claims {self.header_size} bytes, past the end of the file",
+                                   offset=4)
         self._types: Counter[int] = Counter()
         self._objects = 0
         self._bad_channels: set[int] = set()
@@ -98,7 +115,7 @@ class BlfLog(LogFile):
                 raise self.corrupt(f"object of impossible size {size} at offset {offset}", offset=offset,
                                    fix="the file is damaged (python-can may loop forever on it); "
                                        "ask for the logger's original file")
-            body = f.read(size - OBJ_BASE.size)
+            body = _read_upto(f, size - OBJ_BASE.size)
             pad = f.read(size % 4)
             whole = len(body) == size - OBJ_BASE.size
             if otype == LOG_CONTAINER:
