@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -32,6 +33,7 @@ _RECORD = np.dtype([
     ("data", "u1", (8,)),
 ])
 assert _RECORD.itemsize == 48
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="blf-zlib")
 
 
 def _systemtime(when: datetime | None) -> tuple[int, ...]:
@@ -79,18 +81,20 @@ class BlfWriter:
 
     def _flush(self, final: bool) -> None:
         stream = bytes(self.pending)
-        done = 0
-        while len(stream) - done >= CONTAINER or (final and done < len(stream)):
-            block = stream[done: done + CONTAINER]
-            packed = zlib.compress(block, self.level)
+        full = len(stream) // CONTAINER
+        ends = [CONTAINER * (i + 1) for i in range(full)]
+        if final and len(stream) > full * CONTAINER:
+            ends.append(len(stream))
+        blocks = [stream[end - CONTAINER if end % CONTAINER == 0 else full * CONTAINER: end] for end in ends]
+        # zlib releases the GIL: containers compress in parallel, and are written in order
+        for block, packed in zip(blocks, _POOL.map(lambda b: zlib.compress(b, self.level), blocks), strict=True):
             size = 32 + len(packed)
             self.file.write(struct.pack("<4sHHLL", b"LOBJ", 16, 1, size, LOG_CONTAINER))
             self.file.write(struct.pack("<H6xL4x", 2, len(block)))
             self.file.write(packed)
             self.file.write(b"\0" * (size % 4))
             self.uncompressed += 32 + len(block)
-            done += len(block)
-        self.pending = bytearray(stream[done:])
+        self.pending = bytearray(stream[ends[-1]:] if ends else stream)
 
     def close(self) -> None:
         self._flush(final=True)
