@@ -1,7 +1,8 @@
 """``bopwatch watch DIR``: ingest every new log under DIR once its copy has finished; one JSON line per log.
 
-Runs until interrupted (Ctrl-C / SIGTERM), or with ``--once`` until what is there has been processed. Exit code
-as for ingest over the logs processed (0/1/3 from the worst verdict, 2 if any failed); 0 when interrupted.
+Runs until interrupted (Ctrl-C / SIGTERM stop it cleanly between files), or with ``--once`` until what is there has
+been processed, or with ``--idle-exit S`` after S seconds with nothing new. Exit code as for ingest over the logs
+it processed (0/1/3 from the worst verdict, 2 if any failed), however it stopped.
 """
 
 from __future__ import annotations
