@@ -291,7 +291,8 @@ def _physical(bits: np.ndarray, f: _Field) -> np.ndarray:
         if biggest * abs(scale) >= _TWO53 or (isinstance(offset, int) and abs(offset) >= _TWO53):
             # cantools computes int * int (+ offset) exactly; float64 would round twice here
             return np.array([float(r * scale + offset) for r in raw.tolist()], dtype=np.float64)
-    return raw.astype(np.float64) * float(scale) + float(offset)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN come out as Python's float arithmetic gives
+        return raw.astype(np.float64) * float(scale) + float(offset)
 
 
 def _decode_node(node: _Node, le, be, data, rows: np.ndarray, ok: np.ndarray,
