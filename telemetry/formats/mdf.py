@@ -1,0 +1,205 @@
+"""ASAM MDF files through asammdf: CAN bus logging (``CAN_DataFrame`` groups, finalised or not, as CAN loggers
+such as CANedge write them) becomes ``Frames``; MDF 2/3/4 measurements whose channels are already physical
+become ``Channel``s (units as in the file).
+
+Bus logging is read with asammdf's bulk record arrays (one ``get`` of the ``CAN_DataFrame`` structure per
+channel group), never per frame. Groups are joined in time order. Remote and error frames
+(``CAN_RemoteFrame``, ``CAN_ErrorFrame``) are read too. ``BusChannel`` is 1-based in MDF and becomes 0-based.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import warnings
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+
+import numpy as np
+
+from ..channels import Channel
+from ..frames import FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE, Finding, Frames
+from ._base import LogFile, frames_from_columns
+
+__all__ = ["open_mdf", "MdfBusLog", "MdfChannelsLog"]
+
+log = logging.getLogger(__name__)
+
+FRAME_GROUPS = {"CAN_DataFrame": 0, "CAN_RemoteFrame": FLAG_REMOTE, "CAN_ErrorFrame": FLAG_ERROR}
+
+
+def _load(path: Path):
+    from asammdf import MDF
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if magic[:2] == b"\x1f\x8b":
+                with gzip.open(path, "rb") as g:
+                    return MDF(io.BytesIO(g.read()))
+            if not magic.startswith(b"MDF") and not magic.startswith(b"UnFinMF"):
+                from ..errors import CorruptLog
+                raise CorruptLog("not an MDF file (no MDF/UnFinMF identification block)", path=path, offset=0,
+                                 fix="check the file is an ASAM MDF file, or give it its real extension")
+            return MDF(path)
+    except (OSError, ValueError, KeyError, IndexError, AssertionError, EOFError) as err:
+        from ..errors import CorruptLog
+        raise CorruptLog(f"asammdf cannot read the file ({type(err).__name__}: {str(err)[:120]})", path=path,
+                         fix="the file is damaged or truncated; copy it again from the logger") from err
+
+
+def open_mdf(path: Path) -> LogFile:
+    """A bus-logging reader when the file holds CAN frame groups, else a decoded-channel reader."""
+    mdf = _load(path)
+    if any(name in mdf.channels_db for name in FRAME_GROUPS):
+        return MdfBusLog(path, mdf)
+    return MdfChannelsLog(path, mdf)
+
+
+def _start(mdf):
+    start = getattr(mdf.header, "start_time", None)
+    if start is None:
+        return None
+    return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+
+
+class MdfBusLog(LogFile):
+    format = "mf4"
+
+    def __init__(self, path: Path, mdf) -> None:
+        super().__init__(path)
+        self._mdf = self._own(mdf)
+        self.start = _start(mdf)
+        if mdf.version < "4.00":
+            self.format = "mdf"
+
+    def _group_columns(self, name: str, group: int, index: int, extra: int):
+        """One channel group's frames. Each field is fetched on its own (one bulk array per field): bit fields
+        (BusChannel, IDE, Dir...) share bytes, and only asammdf's per-channel ``get`` applies their bit offsets,
+        masks and conversions."""
+        field: dict[str, np.ndarray] = {}
+        timestamps = None
+        for key in ("ID", "IDE", "BusChannel", "DLC", "DataLength", "DataBytes", "EDL", "BRS", "ESI"):
+            where = [i for g, i in self._mdf.channels_db.get(f"{name}.{key}", ()) if g == group]
+            if not where:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                # physical values: some loggers store a field as a constant through a linear conversion with a
+                # zero-bit raw value (e.g. BusChannel = 0 * raw + 1)
+                sig = self._mdf.get(f"{name}.{key}", group=group, index=where[0], raw=key == "DataBytes")
+            field[key] = sig.samples
+            timestamps = sig.timestamps
+        if timestamps is None or not len(timestamps):
+            return None
+        n = len(timestamps)
+        ident = np.asarray(field.get("ID", np.zeros(n)), np.uint64)
+        flags = np.full(n, extra, np.uint8)
+        if "IDE" in field:
+            flags[np.asarray(field["IDE"]) != 0] |= FLAG_EXTENDED
+        else:
+            flags[ident > 0x7FF] |= FLAG_EXTENDED
+        for key, bit in (("EDL", FLAG_FD), ("BRS", FLAG_BRS), ("ESI", FLAG_ESI)):
+            if key in field:
+                flags[np.asarray(field[key]) != 0] |= bit
+        bus = np.asarray(field.get("BusChannel", np.ones(n)), np.int64) - 1
+        raw = field.get("DataBytes")
+        if raw is None:
+            data = np.zeros((n, 8), np.uint8)
+        elif raw.dtype == object:     # variable-length payloads (VLSD): one bytes object per frame
+            data = np.zeros((n, 64), np.uint8)
+            for i, b in enumerate(raw):
+                b = bytes(b)[:64]
+                data[i, :len(b)] = np.frombuffer(b, np.uint8)
+        else:
+            data = np.asarray(raw, np.uint8).reshape(n, -1)
+        if "DataLength" in field:
+            length = np.minimum(np.asarray(field["DataLength"], np.int64), data.shape[1])
+        else:
+            length = np.full(n, data.shape[1])
+        if extra & FLAG_REMOTE and "DLC" in field:
+            length = np.minimum(np.asarray(field["DLC"], np.int64), 8)
+            data = np.zeros((n, 8), np.uint8)
+        k = np.arange(data.shape[1])
+        data = np.where(k < length[:, None], data, 0).astype(np.uint8)
+        return (np.asarray(timestamps, np.float64), np.clip(bus, 0, 255), ident & 0x1FFFFFFF, flags,
+                length, data)
+
+    def _chunks(self, max_frames: int) -> Iterator[Frames]:
+        parts = []
+        for name, extra in FRAME_GROUPS.items():
+            for group, index in self._mdf.channels_db.get(name, ()):
+                cols = self._group_columns(name, group, index, extra)
+                if cols is not None:
+                    parts.append(cols)
+        others = [n for n in ("LIN_Frame", "FLX_Frame", "ETH_Frame") if n in self._mdf.channels_db]
+        if others:
+            self.add(Finding("other_objects", "groups that are not CAN frames skipped: " + ", ".join(others)))
+        if not parts:
+            return
+        width = max(p[5].shape[1] for p in parts)
+        ts = np.concatenate([p[0] for p in parts])
+        order = np.argsort(ts, kind="stable") if len(parts) > 1 else np.arange(len(ts))
+        data = np.zeros((len(ts), width), np.uint8)
+        row = 0
+        for p in parts:
+            data[row:row + len(p[0]), :p[5].shape[1]] = p[5]
+            row += len(p[0])
+        cols = [np.concatenate([p[k] for p in parts])[order] for k in range(5)]
+        data = data[order]
+        for lo in range(0, len(ts), max_frames):
+            sl = slice(lo, lo + max_frames)
+            yield frames_from_columns(*(c[sl] for c in cols), data[sl], self.start)
+
+
+class MdfChannelsLog(LogFile):
+    format = "mdf"
+    kind = "channels"
+
+    def __init__(self, path: Path, mdf) -> None:
+        super().__init__(path)
+        self._mdf = self._own(mdf)
+        self.start = _start(mdf)
+
+    def channels(self) -> list[Channel]:
+        out: list[Channel] = []
+        seen: set[str] = set()
+        skipped = duplicates = 0
+        mdf = self._mdf
+        for g, grp in enumerate(mdf.groups):
+            master = mdf.masters_db.get(g)
+            for i, ch in enumerate(grp.channels):
+                if i == master or not ch.name:
+                    continue
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        sig = mdf.get(group=g, index=i)
+                        if sig.samples.dtype.kind not in "iufb":
+                            sig = mdf.get(group=g, index=i, raw=True)
+                except Exception as err:  # noqa: BLE001 - asammdf raises many kinds; report and go on
+                    log.debug("channel %s of group %d not readable: %s", ch.name, g, err)
+                    skipped += 1
+                    continue
+                values = sig.samples
+                if values.dtype.kind not in "iufb" or values.ndim != 1:
+                    skipped += 1
+                    continue
+                if ch.name in seen:
+                    duplicates += 1
+                    continue
+                seen.add(ch.name)
+                out.append(Channel(ch.name, sig.unit or "", np.asarray(sig.timestamps, np.float64),
+                                   values.astype(np.float64), source=f"mdf:{g}:{ch.name}"))
+        if skipped:
+            self.add(Finding("skipped_channels", f"{skipped} channels are not numeric series (text, arrays, "
+                             "structures) and were not read", count=skipped))
+        if duplicates:
+            self.add(Finding("duplicate_channels", f"{duplicates} channel names occur in several groups; the "
+                             "first group's channel was kept", count=duplicates))
+        if not out:
+            self.add(Finding("empty", "the file holds no numeric channels"))
+        return out
