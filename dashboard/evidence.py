@@ -56,7 +56,7 @@ def trace_chart(viewer: Viewer, store: Store, detail: q.RunDetail, channel: str,
                                exceedances=spans, decimated=trace.decimated)
     st.plotly_chart(fig, key=f"{key}_trace_{channel}", width="stretch")
     st.caption(f"{trace.samples} samples in view, {len(trace.time)} drawn"
-               + (" (min/max per bucket: zoom into a window for every sample)" if trace.decimated else ""))
+               + (" (min/max per bucket: pick a window for every sample)" if trace.decimated else ""))
 
 
 def rule_panel(viewer: Viewer, store: Store, run_id: str, rule: str, *, key: str) -> None:

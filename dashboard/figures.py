@@ -33,7 +33,7 @@ def trace_figure(time_s: np.ndarray, value: np.ndarray, *, name: str, unit: str,
                                    line=_LIMIT))
     for start, end in exceedances:
         fig.add_vrect(x0=start, x1=max(end, start + 1e-3), fillcolor=_SHADE, line_width=0, layer="below")
-    suffix = " (min/max per pixel column; zoom in for every sample)" if decimated else ""
+    suffix = " (min/max per bucket; pick a window for every sample)" if decimated else ""
     return _layout(fig, f"{name}{suffix}", "session time [s]", f"{name} [{unit}]")
 
 

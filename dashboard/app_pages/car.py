@@ -24,9 +24,15 @@ if wanted in by_id:
     st.session_state["car_event"], st.session_state["car_session"] = by_id[wanted]["event"], by_id[wanted]["session"]
     st.session_state["car_car"], st.session_state["car_run_id"] = by_id[wanted]["car"], wanted
 
+options = q.filter_options(viewer, store)
+names = dict(options.events)
 c1, c2, c3, c4 = st.columns([2, 1.5, 1, 3])
-event = c1.selectbox("Event", sorted({r["event"] for r in runs}), key="car_event")
-session = c2.selectbox("Session", sorted({r["session"] for r in runs if r["event"] == event}), key="car_session")
+event = c1.selectbox("Event", [e for e in names if any(r["event"] == e for r in runs)], format_func=names.get,
+                     key="car_event")
+in_order = [s for s, _ in options.sessions.get(event, ())]       # by start time: the latest is the default
+if st.session_state.get("car_session") not in in_order:
+    st.session_state["car_session"] = in_order[-1]
+session = c2.selectbox("Session", in_order, key="car_session")
 cars = sorted({r["car"] for r in runs if r["event"] == event and r["session"] == session},
               key=lambda c: (not c.isdigit(), int(c) if c.isdigit() else 0, c))
 car = c3.selectbox("Car", cars, format_func=lambda c: f"#{c}", key="car_car")

@@ -43,7 +43,7 @@ m3.metric("Compliant", counts["compliant"])
 m4.metric("Entered, no log", counts[None])
 
 table = pd.DataFrame([{
-    "car": f"#{r.car}", "session": r.session, "team": r.team or "", "model": r.model or "", "class": r.klass or "",
+    "car": f"#{r.car}", **({} if session else {"session": r.session}), "team": r.team or "", "model": r.model or "", "class": r.klass or "",
     "verdict": (r.verdict or "no log").upper(),
     **{rule: (r.rules[rule].text if rule in r.rules else "-") for rule in rules},
 } for r in rows])
