@@ -338,14 +338,15 @@ def open_store(db: str | os.PathLike | None = None, *, create: bool = True,
                          fix="run 'bopwatch ingest' or 'bopwatch demo' first, or pass --db / BOPWATCH_DB")
     if not path.parent.is_dir():
         raise StoreError("the folder for the store does not exist", path=path, fix="create it or pass another --db")
-    if create or not _is_current(store):
+    if not path.exists() or not _is_current(store):
         store.migrate()
     return store
 
 
 def _is_current(store: Store) -> bool:
     with store.reading() as conn:
-        return _has_migrations_table(conn) and len(_applied(conn)) == len(MIGRATIONS)
+        return _has_migrations_table(conn) and [(r[0], r[2]) for r in _applied(conn)] == [
+            (m.id, m.sha256) for m in MIGRATIONS]
 
 
 # -- records written by ingest --------------------------------------------------------------------------------
