@@ -1,0 +1,51 @@
+"""``bopwatch dashboard``: the security options it passes to Streamlit, and what it refuses before starting."""
+
+from __future__ import annotations
+
+import io
+
+import bcrypt
+
+from compliance.cli import main
+from compliance.cli.dashboard import streamlit_command
+
+
+def _option(cmd: list[str], name: str) -> str:
+    return cmd[cmd.index(name) + 1]
+
+
+def test_streamlit_runs_with_xsrf_cors_upload_limit_and_no_watcher():
+    cmd = streamlit_command(port=8777, address="127.0.0.1", max_upload_mb=12)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("dashboard/app.py")
+    assert _option(cmd, "--server.enableXsrfProtection") == "true"
+    assert _option(cmd, "--server.enableCORS") == "true"
+    assert _option(cmd, "--server.maxUploadSize") == "12"
+    assert _option(cmd, "--server.fileWatcherType") == "none"
+    assert _option(cmd, "--client.showErrorDetails") == "none"
+    assert _option(cmd, "--server.address") == "127.0.0.1" and _option(cmd, "--server.port") == "8777"
+
+
+def test_hash_password_prints_a_bcrypt_hash(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    assert main(["dashboard", "--hash-password"]) == 0
+    hashed = capsys.readouterr().out.strip()
+    assert bcrypt.checkpw(b"correct horse battery", hashed.encode())
+
+
+def test_short_password_is_refused(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["dashboard", "--hash-password"]) == 2
+    assert "shorter than 8" in capsys.readouterr().err
+
+
+def test_dashboard_refuses_to_start_without_accounts(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("BOPWATCH_ACCOUNTS", raising=False)
+    assert main(["dashboard", "--db", str(tmp_path / "s.duckdb")]) == 2
+    assert "--accounts" in capsys.readouterr().err
+
+
+def test_dashboard_refuses_plain_text_passwords(tmp_path, capsys):
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text('[accounts.a]\nrole = "technical"\npassword = "hunter22"\n')
+    assert main(["dashboard", "--db", str(tmp_path / "s.duckdb"), "--accounts", str(accounts)]) == 2
+    assert "never a plain password" in capsys.readouterr().err
