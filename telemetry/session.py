@@ -196,11 +196,13 @@ def _pick(signals: list[DecodedSignal], cm: ChannelMap) -> DecodedSignal | None:
 def _canonical(name: str, cm: ChannelMap, time: np.ndarray, value: np.ndarray, unit: str | None, profile: Profile,
                source: str, bus: int | None) -> Channel:
     target = CANONICAL[name].unit
-    if unit is None:
-        raise UnitError(f"channel {name}: {source} has no unit", path=profile.path, place=f"key channels.{name}",
-                        fix=f'give it in the profile: {name} = {{signal = "{cm.signal}", unit = "..."}}')
-    if normalise(unit) == "" and target == "%":
-        unit = "%"  # a percentage recorded without a unit is percent (pint would multiply a bare number by 100)
+    if unit is None or normalise(unit) == "":
+        if normalise(target) not in ("", "percent"):
+            raise UnitError(
+                f"channel {name}: {source} has no unit and {target!r} is not dimensionless", path=profile.path,
+                place=f"key channels.{name}",
+                fix=f'give its unit in the profile: {name} = {{signal = "{cm.signal}", unit = "..."}}')
+        unit = target  # a count, a flag or a percentage recorded without a unit is taken as the canonical unit
     out = convert(value, unit, target, density_kg_per_l=cm.density_kg_per_l, profile=str(profile.path),
                   channel=name, signal=source)
     time, out = _sorted(time, out)

@@ -191,3 +191,13 @@ def test_decoded_channel_mdf_maps_channels_by_name_and_converts_units(tmp_path):
     assert s.missing == ("throttle",)
     assert {"nmot", "p_boost", "tq", "gear_raw"} <= set(s.signals)
     assert s.sources[0].frames is None
+
+
+def test_decoded_mdf_channel_without_unit_for_a_physical_quantity_is_refused(tmp_path):
+    pytest.importorskip("telemetry.formats.mdf", reason="the MDF reader of telemetry.formats has not landed")
+    from telemetry.errors import UnitError
+
+    path = _decoded_mdf(tmp_path / "decoded.mf4")
+    (tmp_path / "p.toml").write_text('model = "m"\nname = "M"\n[channels]\nboost_pressure = "gear_raw"\n')
+    with pytest.raises(UnitError, match="boost_pressure.*no unit"):
+        load_session(path, load_profile(tmp_path / "p.toml"))
