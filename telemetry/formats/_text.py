@@ -8,7 +8,7 @@ those it cannot parse either are counted and reported with their line numbers.
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -164,6 +164,10 @@ class TextLogFile(LogFile):
         self._stream = self._own(open_bytes(path))
         head = self._stream.read(self.HEAD_BYTES)
         self._stream.seek(0)
+        if _looks_binary(head):
+            raise self.corrupt(f"not a {self.format} text log: the file starts with binary data", offset=0,
+                               fix="check the file type; give it its real extension")
+        self._recognised = 0
         self._header(head.decode("latin-1"))
         self._skipped = FindingCounter("skipped_line", "lines not understood (skipped)")
 
@@ -184,6 +188,10 @@ class TextLogFile(LogFile):
         block_bytes = max(1 << 16, min(BLOCK_BYTES, max_frames * 48))
         for block, first_line in iter_blocks(self._stream, block_bytes):
             yield self._block(block, first_line)
+        if self._recognised == 0 and self._skipped.count:
+            first = self._skipped.lines[0] if self._skipped.lines else 1
+            raise self.corrupt(f"no line looks like a {self.format} log line ({self._skipped.count} lines tried)",
+                               line=first, fix="check the file type; give it its real extension")
         self.add(self._skipped.finding())
 
     def _block(self, block: bytes, first_line: int) -> Frames:
@@ -192,9 +200,12 @@ class TextLogFile(LogFile):
         matched = fields.is_valid().to_numpy(zero_copy_only=False)
         rows = np.flatnonzero(matched)
         cols, ok = self._fast(fields.filter(pa.array(matched))) if len(rows) else ({}, np.zeros(0, bool))
+        if len(rows):       # out-of-range values go to the careful parser, which reports the line
+            ok = ok & _in_range(cols["timestamp"], cols["bus"], cols["arbitration_id"])
         if len(rows) and not ok.all():
             cols = {k: v[ok] for k, v in cols.items()}
             rows = rows[ok]
+        self._recognised += len(rows)
         fast_rows = np.zeros(len(lines), bool)
         fast_rows[rows] = True
         slow_rows = np.flatnonzero(~fast_rows)
@@ -209,9 +220,13 @@ class TextLogFile(LogFile):
                     continue
                 try:
                     frame = self._slow(text, first_line + r)
-                except (ValueError, IndexError, KeyError) as err:
+                    if frame is not None and not (math.isfinite(frame.timestamp) and 0 <= frame.bus <= 255
+                                                  and 0 <= frame.arbitration_id <= 0x1FFFFFFF):
+                        raise ValueError("time stamp not finite, bus outside 0..255 or identifier over 29 bits")
+                except (ValueError, IndexError, KeyError, OverflowError) as err:
                     self._skipped.add(line=first_line + r, example=f"{text} ({err})" if str(err) else text)
                     continue
+                self._recognised += 1
                 if frame is not None:
                     slow.append((r, frame))
         if slow:
@@ -249,10 +264,27 @@ class TextLogFile(LogFile):
         return merged
 
 
+def _in_range(timestamp: np.ndarray, bus: np.ndarray, ident: np.ndarray) -> np.ndarray:
+    """Rows a frame can hold: a finite time stamp, a bus 0..255, an identifier of at most 29 bits."""
+    bus, ident = np.asarray(bus), np.asarray(ident)
+    return (np.isfinite(np.asarray(timestamp, np.float64)) & (bus >= 0) & (bus <= 255) & (ident >= 0)
+            & (ident <= 0x1FFFFFFF))
+
+
 def _empty_cols() -> dict[str, np.ndarray]:
     return {"timestamp": np.zeros(0), "bus": np.zeros(0, np.int64), "arbitration_id": np.zeros(0, np.uint64),
             "flags": np.zeros(0, np.uint8), "length": np.zeros(0, np.uint8), "data": np.zeros((0, 8), np.uint8)}
 
 
-def split_tokens(line: str) -> list[str]:
-    return re.split(r"\s+", line.strip())
+_TEXT_BYTES = bytes(range(32, 127)) + b"\t\r\n\f"
+
+
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes, or more than 10 % of the first 4 KiB outside printable ASCII (text logs may hold a few
+    Latin-1/UTF-8 characters in comments)."""
+    sample = head[:4096]
+    if not sample:
+        return False
+    if b"\x00" in sample:
+        return True
+    return len(sample.translate(None, _TEXT_BYTES)) > 0.10 * len(sample)
