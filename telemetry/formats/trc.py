@@ -76,7 +76,7 @@ class TrcLog(TextLogFile):
             elif key == "$STARTTIME":
                 try:
                     self.start = datetime(1899, 12, 30, tzinfo=UTC) + timedelta(days=float(value))
-                except ValueError:
+                except (ValueError, OverflowError):
                     self.add(Finding("bad_header", f"$STARTTIME {value.strip()!r} is not a number"))
             elif key == "$COLUMNS":
                 columns = [c.strip() for c in value.split(",")]
@@ -84,6 +84,11 @@ class TrcLog(TextLogFile):
             if not columns:
                 raise self.corrupt("TRC 2.x file without a $COLUMNS header line", line=1,
                                    fix="the header was cut off; export the trace again from PCAN-View")
+            missing = [c for c in ("O", "I", "D") if c not in columns] + \
+                ([] if "L" in columns or "l" in columns else ["L"])
+            if missing:
+                raise self.corrupt(f"$COLUMNS {','.join(columns)!r} lacks the column(s) {', '.join(missing)}",
+                                   line=1, fix="the header is damaged; export the trace again from PCAN-View")
         else:
             columns = LAYOUTS.get(self.version)
             if columns is None:
