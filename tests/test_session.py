@@ -201,3 +201,20 @@ def test_decoded_mdf_channel_without_unit_for_a_physical_quantity_is_refused(tmp
     (tmp_path / "p.toml").write_text('model = "m"\nname = "M"\n[channels]\nboost_pressure = "gear_raw"\n')
     with pytest.raises(UnitError, match="boost_pressure.*no unit"):
         load_session(path, load_profile(tmp_path / "p.toml"))
+
+
+@pytest.mark.parametrize("fmt", ["blf", "mf4"])
+def test_every_raw_format_gives_the_same_session(tmp_path, fmt):
+    """The simulator writes one drive in several formats: the decoded channels agree with the candump one."""
+    from telemetry.simulate.run import SimConfig, simulate_log
+    from telemetry.simulate.writers import FORMATS
+
+    profile = load_profile(DATA.parent.parent.parent / "dbc" / "bmw_m4_gt3.toml")
+    ref_path, path = tmp_path / "ref.log", tmp_path / f"car{FORMATS[fmt]}"
+    simulate_log(SimConfig(model="bmw_m4_gt3", out=ref_path, fmt="candump", duration_s=4.0))
+    simulate_log(SimConfig(model="bmw_m4_gt3", out=path, fmt=fmt, duration_s=4.0))
+    ref, got = load_session(ref_path, profile), load_session(path, profile)
+    assert set(got.channels) == set(ref.channels) and got.start == ref.start
+    for name, ch in ref.channels.items():
+        assert np.array_equal(got.channels[name].value, ch.value), name
+        np.testing.assert_allclose(got.channels[name].time, ch.time, atol=2e-5)
