@@ -165,7 +165,7 @@ class TextLogFile(LogFile):
         head = self._stream.read(self.HEAD_BYTES)
         self._stream.seek(0)
         if _looks_binary(head):
-            raise self.corrupt(f"not a {self.format} text log: the file starts with binary data", offset=0,
+            raise self.corrupt(f"the file starts with binary data, not {self.format} text", offset=0,
                                fix="check the file type; give it its real extension")
         self._recognised = 0
         self._header(head.decode("latin-1"))
