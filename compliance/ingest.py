@@ -328,6 +328,8 @@ class _Context:
     event_info: EventInfo | None
     progress: Progress | None
     check: Callable | None = None   # replaces check_logs (compliance.fleet computes it in workers)
+    entries: Mapping[str, Entry] = field(default_factory=dict)     # the entry list given, by car
+    entries_written: set[str] = field(default_factory=set)         # events whose whole entry list is stored
 
 
 def _log_record(ctx: _Context, new: _NewLog, source: Any | None) -> st.LogRecord:
@@ -359,6 +361,11 @@ def _write_metadata(conn, ctx: _Context, meta: LogMeta) -> None:
     e = meta.entry
     st.upsert_entry(conn, meta.event, meta.car, team=e.team, model=e.model, class_=e.class_, drivers=e.drivers,
                     actor=who)
+    if meta.event not in ctx.entries_written:     # the whole field, so reports can list cars without a log
+        for other in ctx.entries.values():
+            st.upsert_entry(conn, meta.event, other.car, team=other.team, model=other.model, class_=other.class_,
+                            drivers=other.drivers, actor=who)
+        ctx.entries_written.add(meta.event)
 
 
 def _group_logs(conn, event: str, session: str, car: str) -> dict[str, tuple[str, str]]:
@@ -506,10 +513,10 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
     ``check_logs`` (same call): ``compliance.fleet.ingest_parallel`` judges the cars in worker processes."""
     from .bulletins import load_bulletins
 
-    ctx = _Context(store, config.actor(actor), reason, command, event_info, progress, check)
     entries = dict(event_info.entries) if event_info else {}
     if entry_list:
         entries.update(read_entry_list(entry_list))
+    ctx = _Context(store, config.actor(actor), reason, command, event_info, progress, check, entries)
     outcomes: dict[int, IngestOutcome] = {}
 
     def done(i: int, outcome: IngestOutcome) -> None:

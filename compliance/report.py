@@ -62,6 +62,7 @@ class SessionReport:
     db: str
     bulletin_filter: str | None = None
     problems: tuple[str, ...] = field(default_factory=tuple)   # integrity problems of the cited originals
+    unjudged: tuple[Mapping[str, Any], ...] = ()   # entries without a verdict here: {car, team, model, status}
 
     @property
     def verdict(self) -> str | None:
@@ -119,6 +120,13 @@ def build_report(store: Store, event: str, session: str, *, car: str | None = No
             sql += " AND r.bulletin_id = ?"
             params.append(bulletin)
         runs = _dicts(conn.execute(sql, params))
+        unjudged = [] if car else _dicts(conn.execute(
+            f"""SELECT e.car, e.team, e.model,
+                   CASE WHEN EXISTS (SELECT 1 FROM logs l WHERE l.event = e.event AND l.session = ? AND l.car = e.car)
+                        THEN 'logs stored, not judged' ELSE 'no log' END AS status
+               FROM entries e WHERE e.event = ? AND e.car NOT IN (SELECT car FROM {view} WHERE event = ? AND
+               session = ?{' AND bulletin_id = ?' if bulletin else ''})""",
+            [session, event, event, session, *([bulletin] if bulletin else [])]))
         logs_by_run: dict[str, list[dict]] = {}
         for r in runs:
             logs_by_run[r["run_id"]] = _dicts(conn.execute(
@@ -144,7 +152,8 @@ def build_report(store: Store, event: str, session: str, *, car: str | None = No
                               r["runs_total"]))
     return SessionReport(ev[0], se[0], tuple(cars), utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), tool_version(),
                          report_command(event, session, car=car, fmt=fmt, out=out, db=str(store.db),
-                                        bulletin=bulletin), str(store.db), bulletin, tuple(problems))
+                                        bulletin=bulletin), str(store.db), bulletin, tuple(problems),
+                         tuple(sorted(unjudged, key=lambda u: _car_key(u["car"]))))
 
 
 # -- evidence from the store ----------------------------------------------------------------------------------
@@ -226,6 +235,7 @@ def to_json(report: SessionReport) -> str:
                                                                                  "entry_model", "entry_class"}}),
                   "logs": _jsonable([{k: v for k, v in log_.items() if k != "position"} for log_ in c.logs]),
                   "check": c.verdict} for c in report.cars],
+        "unjudged": [dict(u) for u in report.unjudged],
     }
     return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
@@ -248,6 +258,9 @@ def to_csv(report: SessionReport) -> str:
                              r.get("exceedance_count", ""), r.get("max_exceedances", ""), c.run["bulletin_id"],
                              c.run["bulletin_sha256"], c.run["profile_sha256"], c.run["tool_version"],
                              c.run["run_id"], ";".join(log_["sha256"] for log_ in c.logs)])
+    for u in report.unjudged:
+        writer.writerow([report.event["event"], report.session["session"], u["car"], u["team"] or "",
+                         u["model"] or "", "", u["status"], *[""] * (len(CSV_COLUMNS) - 7)])
     return buf.getvalue()
 
 
@@ -292,6 +305,9 @@ def _matrix_html(report: SessionReport) -> str:
                          if x else "-")
         cells += [_e(c.run["bulletin_id"]), f"<code>{_e(c.run['run_id'][:12])}</code>"]
         rows.append(cells)
+    for u in report.unjudged:
+        rows.append([_e(u["car"]), _e(u["team"]), _e(u["model"]), "", f"<span class='incomplete'>"
+                     f"{_e(u['status'])}</span>", *["-"] * len(rules), "", ""])
     return _table(["car", "team", "model", "class", "verdict", *[f"{r} (count/allowed)" for r in rules],
                    "bulletin", "run"], rows)
 

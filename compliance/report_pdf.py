@@ -282,6 +282,8 @@ def to_pdf(report: SessionReport, store: Store | None = None, *, max_traces: int
                      *[f"{by_rule[r]['verdict']} {by_rule[r].get('exceedance_count', '')}/"
                        f"{by_rule[r].get('max_exceedances', '')}" if r in by_rule else "-" for r in rules],
                      c.run["bulletin_id"]])
+    for u in report.unjudged:
+        rows.append([u["car"], u["team"], u["model"], "", u["status"], *["-"] * len(rules), ""])
     widths = [12, 46, 40, 20, 24, *[30] * len(rules), 0]
     widths[-1] = max(20.0, 267 - sum(widths))
     _table(pdf, ["car", "team", "model", "class", "verdict", *rules, "bulletin"], rows, widths,

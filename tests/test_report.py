@@ -97,3 +97,18 @@ def test_changed_original_is_flagged_in_the_report(tmp_path):
     report = build_report(store, "ev", "race")
     assert report.problems and "stored original changed" in report.problems[0]
     assert "stored original changed" in render(report, "html").decode()
+
+
+def test_entries_without_a_verdict_are_listed_not_dropped(tmp_path):
+    store = st.open_store(tmp_path / "r.duckdb")
+    (tmp_path / "entries.csv").write_text("car,team,model,class,drivers\n7,A,store_test_turbo,Pro,X\n"
+                                          "8,B,store_test_turbo,Pro,Y\n9,C,store_test_turbo,Pro,Z\n")
+    ingest_logs(store, [write_log(tmp_path / "car7.log", seconds=5)], profile=str(PROFILE), bulletin=BULLETIN_R1,
+                entry_list=tmp_path / "entries.csv")
+    ingest_logs(store, [write_log(tmp_path / "car8.log", car="8", seconds=5, seed=8)], profile=str(PROFILE),
+                entry_list=tmp_path / "entries.csv")                      # no bulletin: stored, not judged
+    report = build_report(store, "ev", "race")
+    assert [c.car for c in report.cars] == ["7"]
+    assert [(u["car"], u["status"]) for u in report.unjudged] == [("8", "logs stored, not judged"), ("9", "no log")]
+    assert "no log" in render(report, "html").decode() and "\nev,race,9,C," in to_csv(report)
+    assert json.loads(render(report, "json"))["unjudged"][0]["car"] == "8"
