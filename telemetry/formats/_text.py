@@ -162,6 +162,13 @@ class TextLogFile(LogFile):
     def __init__(self, path) -> None:
         super().__init__(path)
         self._stream = self._own(open_bytes(path))
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
         head = self._stream.read(self.HEAD_BYTES)
         self._stream.seek(0)
         if _looks_binary(head):

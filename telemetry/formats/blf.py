@@ -76,6 +76,17 @@ class BlfLog(LogFile):
     def __init__(self, path) -> None:
         super().__init__(path)
         self._f = self._own(open_bytes(path))
+        try:
+            self._read_header()
+        except BaseException:
+            self.close()
+            raise
+        self._types: Counter[int] = Counter()
+        self._objects = 0
+        self._bad_channels: set[int] = set()
+        self._bad_channel_count = 0
+
+    def _read_header(self) -> None:
         head = self._f.read(FILE_HEADER.size)
         if len(head) < FILE_HEADER.size or head[:4] != b"LOGG":
             raise self.corrupt("not a BLF file (no LOGG signature at the start)", offset=0,
@@ -90,10 +101,6 @@ class BlfLog(LogFile):
             if len(_read_upto(self._f, skip)) < skip:
                 raise self.corrupt(f"the file header claims {self.header_size} bytes, past the end of the file",
                                    offset=4)
-        self._types: Counter[int] = Counter()
-        self._objects = 0
-        self._bad_channels: set[int] = set()
-        self._bad_channel_count = 0
 
     # -- top level ---------------------------------------------------------------------------------------
     def _containers(self) -> Iterator[tuple[bytes, int]]:

@@ -1,0 +1,145 @@
+"""The numpy BLF reader: frame-for-frame equal to python-can on what python-can reads right, and honest about
+what it does not (truncation, zero-size objects, unknown objects, top-level objects, header count)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import can
+import numpy as np
+import pytest
+from _can_parity import assert_same_frames, sample_messages
+
+from telemetry.errors import CorruptLog
+from telemetry.formats import open_log, read_frames
+
+
+def _write_blf(path, messages, **kwargs):
+    with can.BLFWriter(path, **kwargs) as w:
+        for m in messages:
+            w.on_message_received(m)
+
+
+@pytest.mark.parametrize("compression", [6, 0])
+def test_blf_matches_python_can_frame_for_frame(tmp_path, compression):
+    msgs = sample_messages(3000)
+    msgs.insert(50, can.Message(timestamp=msgs[50].timestamp, is_error_frame=True, arbitration_id=0x55,
+                                dlc=0, channel=1))
+    path = tmp_path / "mixed.blf"
+    _write_blf(path, msgs, compression_level=compression)
+    ours = read_frames(path)
+    theirs = list(can.BLFReader(path))
+    assert_same_frames(ours, theirs, origin=0.0 if ours.start is None else None, tol=2e-6)
+    assert ours.is_fd.sum() == sum(m.is_fd for m in msgs)
+    assert not [f for f in ours.findings if f.kind not in ("other_objects",)]
+
+
+def test_blf_chunks_are_bounded_and_join_to_the_whole(tmp_path):
+    path = tmp_path / "many.blf"
+    _write_blf(path, sample_messages(5000, fd=False))
+    with open_log(path) as lf:
+        sizes = [len(c) for c in lf.chunks(max_frames=700)]
+    assert max(sizes) <= 700 and sum(sizes) == 5000
+
+
+def test_truncated_blf_reports_truncation_and_keeps_every_whole_frame(tmp_path):
+    path = tmp_path / "full.blf"
+    _write_blf(path, sample_messages(4000, fd=False), compression_level=0)
+    raw = path.read_bytes()
+    cut = tmp_path / "cut.blf"
+    cut.write_bytes(raw[:len(raw) - 1000])
+    ours = read_frames(cut)
+    whole = read_frames(path)
+    kinds = [f.kind for f in ours.findings]
+    assert "truncated" in kinds
+    assert 0 < len(ours) < len(whole)
+    # every frame read is the frame at that place in the complete file
+    np.testing.assert_array_equal(ours.arbitration_id, whole.arbitration_id[:len(ours)])
+    np.testing.assert_array_equal(ours.data[:, :8], whole.data[:len(ours), :8])
+    # python-can reads the same whole frames but says nothing
+    assert len(list(can.BLFReader(cut))) <= len(ours)
+
+
+def test_truncated_compressed_container_is_reported(tmp_path):
+    path = tmp_path / "full.blf"
+    _write_blf(path, sample_messages(2000, fd=False))
+    cut = tmp_path / "cut.blf"
+    cut.write_bytes(path.read_bytes()[:-300])
+    ours = read_frames(cut)
+    assert "truncated" in [f.kind for f in ours.findings]
+    assert len(ours) > 0
+
+
+def _file_header(objects: int, size: int) -> bytes:
+    header = struct.pack("<4sLBBBBBBBBQQLL8H8H", b"LOGG", 144, 5, 1, 0, 0, 4, 0, 0, 0, size, size, objects, 0,
+                         2024, 6, 0, 28, 16, 30, 0, 0, 2024, 6, 0, 28, 17, 30, 0, 0)
+    return header + bytes(144 - len(header))
+
+
+def _can_object(channel: int, ident: int, data: bytes, ts_ns: int) -> bytes:
+    body = struct.pack("<LHHQ", 2, 0, 0, ts_ns) + struct.pack("<HBBL8s", channel, 0, len(data), ident,
+                                                              data.ljust(8, b"\0"))
+    return struct.pack("<4sHHLL", b"LOBJ", 32, 1, 16 + len(body), 1) + body
+
+
+def test_top_level_objects_without_containers_are_read(tmp_path):
+    objs = _can_object(1, 0x123, b"\x01\x02", 1_000_000) + _can_object(2, 0x80000456, b"\x03", 2_000_000)
+    path = tmp_path / "toplevel.blf"
+    path.write_bytes(_file_header(2, 144 + len(objs)) + objs)
+    fr = read_frames(path)
+    assert len(fr) == 2
+    assert fr.arbitration_id.tolist() == [0x123, 0x456]
+    assert fr.is_extended.tolist() == [False, True]
+    assert fr.bus.tolist() == [0, 1]
+    np.testing.assert_allclose(fr.timestamp, [0.001, 0.002])
+    assert fr.start is not None and fr.start.year == 2024
+    assert len(list(can.BLFReader(path))) == 0     # python-can drops them
+
+
+def test_zero_object_size_is_refused_with_its_offset(tmp_path):
+    bad = struct.pack("<4sHHLL", b"LOBJ", 32, 1, 0, 1) + bytes(32)
+    path = tmp_path / "zero.blf"
+    path.write_bytes(_file_header(1, 144 + len(bad)) + bad)
+    with pytest.raises(CorruptLog) as err:
+        read_frames(path)
+    assert err.value.offset == 144 and "impossible size 0" in str(err.value)
+
+
+def test_zero_object_size_inside_a_container_is_refused(tmp_path):
+    inner = _can_object(1, 0x10, b"\x01", 10) + struct.pack("<4sHHLL", b"LOBJ", 32, 1, 0, 1) + bytes(16)
+    data = zlib.compress(inner)
+    container = struct.pack("<4sHHLL", b"LOBJ", 16, 1, 32 + len(data), 10) + struct.pack("<H6xL4x", 2,
+                                                                                        len(inner)) + data
+    container += bytes(-len(container) % 4)
+    path = tmp_path / "zero_inner.blf"
+    path.write_bytes(_file_header(2, 144 + len(container)) + container)
+    with pytest.raises(CorruptLog, match="impossible size"):
+        read_frames(path)
+
+
+def test_unknown_objects_are_counted_and_header_count_checked(tmp_path):
+    unknown = struct.pack("<4sHHLL", b"LOBJ", 32, 1, 40, 160) + bytes(24)
+    objs = _can_object(1, 0x1, b"\x01", 5) + unknown
+    path = tmp_path / "unknown.blf"
+    path.write_bytes(_file_header(5, 144 + len(objs)) + objs)
+    fr = read_frames(path)
+    kinds = {f.kind: f for f in fr.findings}
+    assert len(fr) == 1
+    assert "type 160 x1" in kinds["unknown_object"].detail
+    assert "says 5 objects" in kinds["count_mismatch"].detail
+
+
+def test_not_a_blf_is_refused(tmp_path):
+    path = tmp_path / "fake.blf"
+    path.write_bytes(b"LOGX" + bytes(300))
+    with pytest.raises(CorruptLog, match="no LOGG signature"):
+        read_frames(path)
+
+
+def test_lobj_inside_a_payload_does_not_confuse_the_object_walk(tmp_path):
+    msgs = [can.Message(timestamp=1.0 + i, arbitration_id=i, data=b"xLOBJxyz", channel=0) for i in range(50)]
+    path = tmp_path / "lobj.blf"
+    _write_blf(path, msgs)
+    fr = read_frames(path)
+    assert len(fr) == 50 and all(bytes(r) == b"xLOBJxyz" for r in fr.data[:, :8])
