@@ -42,7 +42,9 @@ def open_bytes(path: Path) -> BinaryIO:
     raw = open(path, "rb")  # noqa: SIM115 - the LogFile owns and closes it
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
-        return _GzipStream(filename=str(path), fileobj=raw, mode="rb")  # type: ignore[return-value]
+        stream = _GzipStream(filename=str(path), fileobj=raw, mode="rb")
+        stream.myfileobj = raw      # GzipFile.close() closes ``myfileobj`` (not a caller's ``fileobj``)
+        return stream  # type: ignore[return-value]
     raw.seek(0)
     return raw
 
