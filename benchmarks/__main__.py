@@ -29,6 +29,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--minutes", type=float, default=2.0,
                     help="simulated log length for the format and memory rows (default 2; the targets are 60)")
     ap.add_argument("--formats", nargs="+", default=list(SUFFIX), choices=list(SUFFIX))
+    ap.add_argument("--reference-minutes", type=float,
+                    help="time the references on a shorter log and scale them by frames (default: same log)")
     ap.add_argument("--memory-minutes", type=float, nargs="*", default=None,
                     help="log lengths for the memory rows (default: --minutes; 60 1440 = the targets)")
     ap.add_argument("--cars", type=int, default=4, help="cars in the fleet row (default 4)")
@@ -43,7 +45,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 def run_all(args: argparse.Namespace, folder: Path) -> list[Row]:
     rows: list[Row] = []
     if "check" in args.only:
-        rows += bench_check.run(args.minutes, args.formats, folder)
+        rows += bench_check.run(args.minutes, args.formats, folder, reference_minutes=args.reference_minutes)
     if "memory" in args.only:
         minutes = args.memory_minutes if args.memory_minutes else [args.minutes]
         rows += bench_memory.run(minutes, folder)
