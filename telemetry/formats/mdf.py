@@ -9,10 +9,13 @@ channel group), never per frame. Groups are joined in time order. Remote and err
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import logging
+import sys
 import warnings
+import zlib
 from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
@@ -31,24 +34,38 @@ FRAME_GROUPS = {"CAN_DataFrame": 0, "CAN_RemoteFrame": FLAG_REMOTE, "CAN_ErrorFr
 
 
 def _load(path: Path):
+    """Open with asammdf. asammdf raises many kinds of exception on damaged files (and its half-built object
+    then fails again in ``__del__``); every one becomes a one-line ``CorruptLog``."""
     from asammdf import MDF
+
+    from ..errors import CorruptLog
     with open(path, "rb") as f:
         magic = f.read(8)
+    gz = magic[:2] == b"\x1f\x8b"
+    if gz:
+        try:
+            with gzip.open(path, "rb") as g:
+                payload = g.read()
+        except (OSError, EOFError, zlib.error) as err:
+            raise CorruptLog(f"the gzip stream is damaged or cut short ({err})", path=path,
+                             fix="copy the log again from the logger; the compressed copy is incomplete") from None
+        magic = payload[:8]
+    if not magic.startswith(b"MDF") and not magic.startswith(b"UnFinMF"):
+        raise CorruptLog("not an MDF file (no MDF/UnFinMF identification block)", path=path, offset=0,
+                         fix="check the file is an ASAM MDF file, or give it its real extension")
+    problem = None
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _unraisable: None     # asammdf's __del__ on a half-built object
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if magic[:2] == b"\x1f\x8b":
-                with gzip.open(path, "rb") as g:
-                    return MDF(io.BytesIO(g.read()))
-            if not magic.startswith(b"MDF") and not magic.startswith(b"UnFinMF"):
-                from ..errors import CorruptLog
-                raise CorruptLog("not an MDF file (no MDF/UnFinMF identification block)", path=path, offset=0,
-                                 fix="check the file is an ASAM MDF file, or give it its real extension")
-            return MDF(path)
-    except (OSError, ValueError, KeyError, IndexError, AssertionError, EOFError) as err:
-        from ..errors import CorruptLog
-        raise CorruptLog(f"asammdf cannot read the file ({type(err).__name__}: {str(err)[:120]})", path=path,
-                         fix="the file is damaged or truncated; copy it again from the logger") from err
+            return MDF(io.BytesIO(payload)) if gz else MDF(path)
+    except Exception as err:  # noqa: BLE001 - asammdf's exceptions are not one family
+        problem = f"asammdf cannot read the file ({type(err).__name__}: {str(err)[:120]})"
+    finally:
+        gc.collect()
+        sys.unraisablehook = hook
+    raise CorruptLog(problem, path=path, fix="the file is damaged or truncated; copy it again from the logger")
 
 
 def open_mdf(path: Path) -> LogFile:
@@ -75,6 +92,11 @@ class MdfBusLog(LogFile):
         self.start = _start(mdf)
         if mdf.version < "4.00":
             self.format = "mdf"
+        with open(path, "rb") as f:
+            if f.read(7) == b"UnFinMF":
+                self.add(Finding("unfinalised", "the MF4 file is not finalised (as loggers leave it while "
+                                 "recording): its data is read to the end of the file, so a cut file cannot be "
+                                 "told from a complete one"))
 
     def _group_columns(self, name: str, group: int, index: int, extra: int):
         """One channel group's frames. Each field is fetched on its own (one bulk array per field): bit fields
