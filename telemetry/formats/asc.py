@@ -28,6 +28,7 @@ from ..frames import (
     FLAG_REMOTE,
     Finding,
 )
+from ._base import FindingCounter
 from ._text import SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_float, to_int
 
 __all__ = ["AscLog", "parse_asc_date"]
@@ -77,6 +78,8 @@ class AscLog(TextLogFile):
     FAST = FAST
 
     def _header(self, head: str) -> None:
+        self._other = FindingCounter("other_events", "time-stamped events that are not CAN frames (other buses, "
+                                     "markers) skipped")
         self._base = 16
         self._relative = False
         self._carry = 0.0
@@ -121,6 +124,10 @@ class AscLog(TextLogFile):
                 "length": count, "data": data}
         return cols, ok & ok_ch & ok_id & ok_dlc & ok_data & (classic | long_classic | fd) & (ch >= 0)
 
+    def _chunks(self, max_frames: int):
+        yield from super()._chunks(max_frames)
+        self.add(self._other.finding())
+
     def _post(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self._relative and len(cols["timestamp"]):
             ts = np.cumsum(cols["timestamp"]) + self._carry
@@ -142,9 +149,10 @@ class AscLog(TextLogFile):
         if tokens[1].upper() == "CANFD":
             return self._canfd(ts, tokens[2:])
         if not tokens[1].isdigit():
-            if tokens[1].lower() in ("lin", "li", "flexray", "fr", "most", "eth", "sv:", "ev:", "sv", "ev"):
-                return None
-            raise ValueError("unknown event")
+            # a time-stamped event of another bus or kind (MOST "M1", LIN "Li", FlexRay, Ethernet, system
+            # variables, markers...): not a CAN frame; counted, not silently dropped
+            self._other.add(line=line_no, example=line)
+            return None
         bus = int(self._bus(np.int64(int(tokens[1]))))
         rest = tokens[2:]
         if not rest:
