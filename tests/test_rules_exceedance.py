@@ -129,3 +129,14 @@ def test_values_before_the_first_key_sample_are_not_judged():
              "boost_pressure": channel("boost_pressure", t, np.full(len(t), 3.0))}
     (e,) = evaluate(spec, chans).exceedances
     assert e.start_s == t[6]
+
+
+def test_power_against_a_speed_step_table_uses_the_speed_at_each_power_sample():
+    spec = RuleSpec("power", "power", "kW", (400.0, 380.0), "vehicle_speed", "speed_kmh", (0.0, 200.0), "step",
+                    tolerance=2.0, min_duration_s=0.5)
+    t = np.round(np.arange(0, 10.0, 0.01), 6)
+    speed = np.where(t < 5.0, 180.0, 210.0)
+    power = np.full(len(t), 390.0)              # under 400 + 2 below 200 km/h, over 380 + 2 above
+    chans = {"vehicle_speed": channel("vehicle_speed", t[::5], speed[::5]), "power": channel("power", t, power)}
+    (e,) = evaluate(spec, chans).exceedances
+    assert (e.start_s, e.end_s, e.limit, e.excess) == (5.0, 9.99, 380.0, 10.0)
