@@ -163,6 +163,8 @@ def _frozen(channel: Channel, session: Session, needed: set[str]) -> list[Qualit
     padded = np.concatenate(([False], link, [False])).astype(np.int8)
     edges = np.diff(padded)
     first, last = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    long = (t[last] - t[first - 1]) > FROZEN_S
+    first, last = first[long], last[long]
     # the car must be changing state meanwhile (engine speed, or vehicle speed for engine speed itself): a
     # steady state such as the pit-lane limiter legitimately holds many channels still
     reference, needed_change = ("vehicle_speed", CHANGE_KMH) if channel.name == "engine_speed" else (
