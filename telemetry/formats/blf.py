@@ -6,7 +6,7 @@ ends, plus up to 7 bytes of padding), and the CAN objects are decoded as columns
 walk over the objects is used only for a stream where the vectorised chain check fails (a ``LOBJ`` inside a
 payload). Objects at top level (no container, as CANlog writes them) are read too.
 
-Read: CAN_MESSAGE (1), CAN_MESSAGE2 (86), CAN_ERROR_EXT (73), CAN_FD_MESSAGE (100), CAN_FD_MESSAGE_64 (101).
+Read: CAN_MESSAGE (1), CAN_MESSAGE2 (86), CAN_ERROR (2, which python-can skips), CAN_ERROR_EXT (73), CAN_FD_MESSAGE (100), CAN_FD_MESSAGE_64 (101).
 Field layouts follow python-can 4.6 (which follows Toby Lorenz' vector_blf).
 
 Findings: truncated file or container (every whole frame before it is returned), zero or impossible object
@@ -37,9 +37,9 @@ FILE_HEADER = struct.Struct("<4sLBBBBBBBBQQLL8H8H")
 OBJ_BASE = struct.Struct("<4sHHLL")
 CONTAINER = struct.Struct("<H6xL4x")
 
-CAN_MESSAGE, LOG_CONTAINER, CAN_ERROR_EXT, CAN_MESSAGE2 = 1, 10, 73, 86
+CAN_MESSAGE, CAN_ERROR, LOG_CONTAINER, CAN_ERROR_EXT, CAN_MESSAGE2 = 1, 2, 10, 73, 86
 CAN_FD_MESSAGE, CAN_FD_MESSAGE_64 = 100, 101
-CAN_TYPES = (CAN_MESSAGE, CAN_MESSAGE2, CAN_ERROR_EXT, CAN_FD_MESSAGE, CAN_FD_MESSAGE_64)
+CAN_TYPES = (CAN_MESSAGE, CAN_MESSAGE2, CAN_ERROR, CAN_ERROR_EXT, CAN_FD_MESSAGE, CAN_FD_MESSAGE_64)
 #: object types vector_blf documents (1..127 except its "Unknown115"); others are reported as unknown
 KNOWN_TYPES = frozenset(range(1, 128)) - {115}
 CAN_MSG_EXT = 0x80000000
@@ -341,9 +341,13 @@ class BlfLog(LogFile):
         tflags = rec["tflags"]
         ts = raw_ts * np.where(tflags == 1, 1e-5, 1e-9)
         flags = np.zeros(len(pos), np.uint8)
-        ident = rec["id"].astype(np.uint32)
+        ident = rec["id"].astype(np.uint32) if "id" in rec.dtype.names else np.zeros(len(pos), np.uint32)
         channel = rec["channel"].astype(np.int64)
-        if otype in (CAN_MESSAGE, CAN_MESSAGE2):
+        if otype == CAN_ERROR:       # no identifier, no payload
+            flags |= FLAG_ERROR
+            length = np.zeros(len(pos), np.uint8)
+            data = np.zeros((len(pos), 8), np.uint8)
+        elif otype in (CAN_MESSAGE, CAN_MESSAGE2):
             flags[(rec["mflags"] & 0x80) != 0] |= FLAG_REMOTE
             length = np.minimum(rec["dlc"], 8)
             data = rec["data"]
@@ -396,6 +400,7 @@ _LAYOUTS = {
                         ["u1", "u1", "u1", "<u4", "<u4", "u1", ("u1", 64)], [0, 1, 2, 4, 12, 35, 40]),
 }
 _LAYOUTS[CAN_MESSAGE2] = _LAYOUTS[CAN_MESSAGE]
+_LAYOUTS[CAN_ERROR] = (4, ["channel"], ["<u2"], [0])
 
 
 def _systemtime(st: tuple[int, ...]) -> datetime | None:
