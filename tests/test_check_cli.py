@@ -123,7 +123,9 @@ def test_profile_missing_a_needed_channel_exits_2(capsys, cdata, logs):
     assert "fuel_flow" in err and "profile_test_turbo_no_fuel.toml" in err and "[channels]" in err
 
 
-@pytest.mark.parametrize(("name", "content"), [("empty.log", b""), ("car7.xyz", b"(1.0) can0 100#00\n")])
+@pytest.mark.parametrize(("name", "content"), [
+    ("empty.log", b""), ("car7.xyz", b"(1.0) can0 100#00\n"), ("garbage.blf", bytes(range(256)) * 4),
+    ("garbage.log", bytes(range(32, 127)) * 20)])
 def test_unreadable_log_exits_2(capsys, cdata, tmp_path, name, content):
     bad = tmp_path / name
     bad.write_bytes(content)
@@ -132,13 +134,14 @@ def test_unreadable_log_exits_2(capsys, cdata, tmp_path, name, content):
     assert name in err and err.count("\n") == 1
 
 
-def test_log_with_no_understandable_line_cannot_certify_and_exits_3(capsys, cdata, tmp_path):
-    bad = tmp_path / "garbage.log"
-    bad.write_bytes(bytes(range(32, 127)) * 20)
-    code, out, _ = _check(capsys, cdata, bad, extra=["--json"])
+def test_log_without_the_needed_messages_cannot_certify_and_exits_3(capsys, cdata, tmp_path):
+    log = write_log(tmp_path / "chassis_only.log", gaps=[(0.0, 1e9)])     # no ENGINE frame at all
+    code, out, _ = _check(capsys, cdata, log, extra=["--json"])
     assert code == 3
     d = json.loads(out)
-    assert {f["check"] for f in d["data_quality"]} >= {"missing", "skipped_line"}
+    assert {r["rule"]: r["verdict"] for r in d["rules"]} == {"boost": "incomplete", "fuel_flow": "incomplete"}
+    assert {(f["check"], f["channel"]) for f in d["data_quality"]} >= {
+        ("missing", "boost_pressure"), ("missing", "engine_speed"), ("missing", "fuel_flow")}
 
 
 def test_missing_log_exits_2(capsys, cdata, tmp_path):
