@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cantools
@@ -129,3 +130,17 @@ def test_unit_that_cannot_be_converted(log, tmp_path, capsys):
     (tmp_path / "p.toml").write_text(text)
     line = _error(capsys, ["decode", str(log), "--profile", str(tmp_path / "p.toml")])
     assert "furlongs" in line and "boost_pressure" in line
+
+
+def test_decoded_channel_mdf_rows_have_no_bus(tmp_path, capsys):
+    from telemetry.simulate.writers import DecodedGroup, write_mdf_decoded
+
+    t = np.arange(0.0, 1.0, 0.1)
+    write_mdf_decoded(tmp_path / "d.mf4", [DecodedGroup("E", t, (("nmot", 5000.0 + 0 * t, "1/min"),))],
+                      datetime(2025, 6, 28, tzinfo=UTC))
+    (tmp_path / "p.toml").write_text('model = "m"\nname = "M"\n[channels]\nengine_speed = "nmot"\n')
+    out = tmp_path / "d.csv"
+    assert main(["decode", str(tmp_path / "d.mf4"), "--profile", str(tmp_path / "p.toml"), "--out", str(out)]) == 0
+    table = pcsv.read_csv(out).to_pydict()
+    assert set(table["bus"]) == {-1} and set(table["channel"]) == {"engine_speed"}
+    assert table["value"] == [5000.0] * 10
