@@ -31,6 +31,16 @@ NOTES = {
     "classic line), python-can cuts it to 8",
     "CANBUSlogs/Yaris_09/revlog.csv": "python-can cannot read this dialect (ID,Data Bytes; no time column)",
     "vector_blf/events_from_converter/test_GlobalMarker.blf": "python-can raises on the GlobalMarker object",
+    "vector_blf/events_from_converter/sources/test_CanMessage.asc": "ours: python-can loses the frame after the "
+    "second `// version` comment; Vector's converter made 2 frames of it (test_CanMessage.blf)",
+    "vector_blf/events_from_converter/sources/test_CanErrorFrame.asc": "ours: the file is one `ErrorFrame` line "
+    "without a header; python-can needs the header; Vector's converter made a CAN_ERROR object of it",
+    "vector_blf/events_from_converter/sources/test_CanErrorFrameExt.asc": "ours: as test_CanErrorFrame.asc "
+    "(tab before `ECC:`)",
+    "vector_blf/events_from_converter/test_CanErrorFrame.blf": "ours: a CAN_ERROR (type 2) object is an error "
+    "frame; python-can skips the type",
+    "vector_blf/events_from_binlog/test_CanErrorFrame.blf": "ours: two CAN_ERROR (type 2) objects; python-can "
+    "skips the type",
 }
 
 

@@ -165,7 +165,8 @@ class AscLog(TextLogFile):
         if len(rest) < 3:
             raise ValueError("frame line too short")
         if rest[1].lower() not in ("rx", "tx"):
-            if rest[1].lower() in ("sv", "ev"):
+            if not any(t.lower() in ("rx", "tx") for t in rest):     # e.g. a global marker, a system variable
+                self._other.add(line=line_no, example=line)
                 return None
             raise ValueError(f"unknown direction {rest[1]!r}")
         kind = rest[2].lower()
