@@ -208,3 +208,20 @@ def test_debug_shows_the_traceback_instead_of_one_line(cdata, tmp_path):
     with pytest.raises(TelemetryError):
         main(["--debug", "check", str(bad), "--profile", str(cdata / "profile_test_turbo.toml"),
               "--bulletin", str(cdata / "bulletin_cli.toml")])
+
+
+def test_json_is_byte_identical_across_processes_with_different_hash_seeds(cdata, logs):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):
+        run = subprocess.run(
+            [sys.executable, "-c", "import sys; from compliance.cli import main; sys.exit(main(sys.argv[1:]))",
+             "check", str(logs["overboost_and_gap"]), "--profile", str(cdata / "profile_test_turbo.toml"),
+             "--bulletin", str(cdata / "bulletin_cli.toml"), "--json"],
+            capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed}, check=False)
+        assert run.returncode == 1, run.stderr
+        outs.append(run.stdout)
+    assert outs[0] == outs[1]
