@@ -5,8 +5,9 @@ Checks (each finding: check, channel, start_s, end_s, severity, detail):
 - ``missing``: a channel a rule needs is absent or empty (error); a channel the profile maps but no data
   arrived for, not needed by any rule (warning).
 - ``gap``: two consecutive frames of a message further apart than ``GAP_FACTOR`` times the message's own cycle
-  time (from the DBC, ``MessageTrace.cycle_time_s``); for a channel no traced message feeds (decoded-channel
-  MDF, derived channels), ``GAP_FACTOR`` times the channel's median sample interval. A message or channel that
+  time (from the DBC, ``MessageTrace.cycle_time_s``; the message's median interval when the DBC gives none);
+  for a channel no traced message feeds (decoded-channel MDF, derived channels), ``GAP_FACTOR`` times the
+  channel's median sample interval. A message or channel that
   starts late or stops early counts too (gap from 0, or to the end of the session).
 - ``frozen``: a continuous channel holding exactly the same value for longer than ``FROZEN_S`` while the engine
   runs (engine_speed above ``RUNNING_RPM``), the car moves (vehicle_speed above ``MOVING_KMH``, when logged)
@@ -101,13 +102,16 @@ def _trace_channels(trace: MessageTrace) -> list[str]:
 def _message_checks(trace: MessageTrace, needed: set[str], end_s: float) -> list[QualityFinding]:
     out: list[QualityFinding] = []
     channels = _trace_channels(trace)
-    if trace.cycle_time_s and trace.cycle_time_s > 0:
-        threshold = GAP_FACTOR * trace.cycle_time_s
-        for a, b in _gaps(trace.time, threshold, end_s):
+    cycle, what = trace.cycle_time_s, "cycle"
+    if not cycle or cycle <= 0:               # the DBC gives no cycle time: the message's own median interval
+        cycle = float(np.median(np.diff(trace.time))) if len(trace.time) > 2 else 0.0
+        what = "median interval"
+    if cycle > 0:
+        for a, b in _gaps(trace.time, GAP_FACTOR * cycle, end_s):
             for ch in channels:
                 out.append(_finding("gap", ch, a, b, needed,
                                     f"no {trace.name} frame on bus {trace.bus} for {b - a:.3f} s "
-                                    f"(cycle {trace.cycle_time_s * 1000:g} ms)"))
+                                    f"({what} {cycle * 1000:.3g} ms)"))
     for check, events, what in (("counter", trace.counter_skips, "rolling-counter skip"),
                                 ("checksum", trace.checksum_failures, "checksum failure")):
         for a, b, n in _groups(np.asarray(events, dtype=np.float64)):

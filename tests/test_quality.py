@@ -152,3 +152,13 @@ def test_steady_state_on_the_pit_lane_limiter_is_not_frozen():
     s = session({"engine_speed": (t, rpm), "vehicle_speed": (t, speed),
                  "wheel_speed_rl": (t, np.where(limiter, 60.02, speed + 0.1))})
     assert check_quality(s, None, ["wheel_speed_rl", "engine_speed"]) == []
+
+
+def test_message_without_a_dbc_cycle_time_uses_its_median_interval():
+    t = _t()
+    keep = (t < 20.0) | (t >= 22.0)
+    trace = MessageTrace("LOG_Pressures", 0, t[keep], None, signals=("boost_pressure",))
+    s = session({**_running(t), "boost_pressure": (t[keep], _boost(t[keep]))},
+                messages={"0:LOG_Pressures": trace})
+    (f,) = check_quality(s, None, ["boost_pressure"])
+    assert (f.check, f.severity) == ("gap", "error") and "median interval 10 ms" in f.detail
