@@ -168,12 +168,14 @@ class Session:
         return self.settle(expect)
 
     def settle(self, expect: str | None = None) -> str:
-        """Wait until Streamlit has finished its script runs: no running indicator and the page text unchanged
-        over two looks (and containing ``expect``, when given). Returns that text."""
+        """Wait until Streamlit's script run is over (``stApp``'s ``data-test-script-state`` is ``notRunning``)
+        and the page text is unchanged over two looks (and contains ``expect``, when given). Returns that text."""
+        app = self.page.locator("[data-testid='stApp']")
         last, deadline = None, time.monotonic() + PAGE_TIMEOUT_MS / 1000
         while time.monotonic() < deadline:
             self.page.wait_for_timeout(400)
-            if self.page.locator("[data-testid='stStatusWidget']").is_visible():
+            if app.get_attribute("data-test-script-state") != "notRunning":
+                last = None
                 continue
             text = self.text()
             if text == last and (expect is None or expect in text):
@@ -182,6 +184,11 @@ class Session:
         raise AssertionError(f"the page did not settle{' on ' + repr(expect) if expect else ''}: {last}")
 
     def shot(self, name: str) -> None:
+        skeletons = self.page.locator("[data-testid='stSkeleton']")   # data grids still loading
+        deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+        while skeletons.count() and time.monotonic() < deadline:
+            self.page.wait_for_timeout(300)
+        self.page.wait_for_timeout(1000)          # charts paint after their data arrives
         self.page.screenshot(path=str(self.server["shots"] / f"{name}.png"))
 
     def text(self) -> str:
@@ -198,8 +205,8 @@ def _mentions(token: str, text: str) -> bool:
 
 def test_technical_staff_see_the_matrix_and_an_exceedance_plot(browser, server):
     s = Session(browser, server, "tech")
-    text = s.settle("3 exceedance(s), 1 allowed")
-    assert "Infringements" in text
+    s.settle("3 exceedance(s), 1 allowed")
+    s.page.get_by_text("Infringements", exact=True).wait_for()
     s.shot("01-overview-technical")
     charts = s.page.locator("[data-testid='stPlotlyChart']")
     charts.first.wait_for()
@@ -210,8 +217,8 @@ def test_technical_staff_see_the_matrix_and_an_exceedance_plot(browser, server):
     charts.first.scroll_into_view_if_needed()
     s.page.wait_for_timeout(500)
     s.shot("02-overview-evidence")
-    text = s.goto("Car and run detail", "Car and run detail", "Car #417")
-    assert "Provenance" in text and "samples in view" in text
+    text = s.goto("Car and run detail", "Car and run detail", "samples in view")
+    assert "Car #417" in text and "Provenance" in text
     s.shot("03-car-detail")
     s.goto("BoP bulletins", "BoP bulletins", "What changed")
     s.shot("04-bop")
@@ -255,7 +262,7 @@ def test_a_team_never_sees_another_teams_cars(browser, server):
     s = Session(browser, server, "red")
     pages = [("Session overview", "Session overview"), ("Car and run detail", "Car and run detail"),
              ("BoP bulletins", "BoP bulletins"), ("Fleet", "Fleet")]
-    texts = [s.settle("Car")]
+    texts = [s.settle("exceedance(s), 1 allowed")]
     s.shot("08-overview-team")
     for link, heading in pages[1:]:
         texts.append(s.goto(link, heading))
