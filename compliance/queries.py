@@ -38,7 +38,7 @@ __all__ = [
     "NotFound", "Filters", "RuleCell", "MatrixRow", "RunDetail", "BulletinInfo",
     "open_for", "filter_options", "session_matrix", "matrix_rules", "car_runs", "run_detail", "exceedance_windows",
     "entry_list", "sessions_of", "bulletins", "bulletin", "bulletin_changes", "fleet_models", "audit_rows",
-    "audit_status", "verdict_json", "Trace", "RuleEvidence", "decimate_minmax", "channel_trace", "limit_trace",
+    "audit_status", "audit_actions", "verdict_json", "Trace", "RuleEvidence", "decimate_minmax", "channel_trace", "limit_trace",
     "rule_evidence", "power_curve", "fleet_envelope", "steward_report",
 ]
 
@@ -585,3 +585,10 @@ def steward_report(viewer: Viewer, store: Store, event: str, session: str, *, ca
         if seen is None:
             raise NotFound(f"no car {car!r} you may see in {event}/{session}", fix="pick one of your cars")
     return render(build_report(store, event, session, car=car, fmt=fmt), fmt, store)
+
+
+def audit_actions(viewer: Viewer, store: Store) -> list[str]:
+    """The distinct actions in the audit log (for its filter)."""
+    require(viewer, "audit")
+    with store.reading() as conn:
+        return [a for (a,) in conn.execute("SELECT DISTINCT action FROM audit_log ORDER BY 1").fetchall()]

@@ -93,10 +93,13 @@ def test_entry_list_is_filtered_for_teams(store):
 def test_audit_log_is_for_staff_only(store):
     assert q.audit_rows(TECH, store, limit=2)[0]["seq"] > 1
     assert q.audit_status(CHIEF, store)["ok"] is True
+    assert {"log.store", "run.write"} <= set(q.audit_actions(TECH, store))
     with pytest.raises(AuthError):
         q.audit_rows(RED, store)
     with pytest.raises(AuthError):
         q.audit_status(BLUE, store)
+    with pytest.raises(AuthError):
+        q.audit_actions(BLUE, store)
 
 
 def test_run_detail_carries_provenance_exceedances_and_logs(store):

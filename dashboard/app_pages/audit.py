@@ -30,7 +30,7 @@ else:
         st.write(f"- {problem}")
 
 c1, c2 = st.columns([2, 1])
-action = c1.selectbox("Action", [None, "log.store", "run.write", "metadata.update"], key="audit_action",
+action = c1.selectbox("Action", [None, *q.audit_actions(viewer, store)], key="audit_action",
                       format_func=lambda a: "all actions" if a is None else a)
 limit = c2.number_input("Rows", min_value=10, max_value=5000, value=200, step=50, key="audit_limit")
 rows = q.audit_rows(viewer, store, action=action, limit=int(limit))
