@@ -75,11 +75,11 @@ def _read_frames_file(path: Path, profile: Profile, messages: set[str] | None,
                       progress: Progress | None, done: int) -> _File:
     from .formats import open_log
 
-    sha = _sha256(path)
-    size = path.stat().st_size
     databases = profile.databases()
     integrity = {i.message: i for i in profile.integrity}
-    with open_log(path) as lf:
+    with open_log(path) as lf:   # refuses missing files, folders and unknown formats before anything is read
+        sha = _sha256(path)
+        size = path.stat().st_size
         if lf.kind == "channels":
             chans = lf.channels()
             firsts = [float(c.time[0]) for c in chans if len(c)]

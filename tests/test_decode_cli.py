@@ -144,3 +144,10 @@ def test_decoded_channel_mdf_rows_have_no_bus(tmp_path, capsys):
     table = pcsv.read_csv(out).to_pydict()
     assert set(table["bus"]) == {-1} and set(table["channel"]) == {"engine_speed"}
     assert table["value"] == [5000.0] * 10
+
+
+def test_log_that_is_a_folder_or_of_unknown_format(tmp_path, capsys):
+    (tmp_path / "folder.blf").mkdir()
+    assert "directory" in _error(capsys, ["decode", str(tmp_path / "folder.blf"), "--profile", PROFILE])
+    (tmp_path / "x.xyz").write_bytes(b"\x00" * 10)
+    assert "unknown log format" in _error(capsys, ["decode", str(tmp_path / "x.xyz"), "--profile", PROFILE])
