@@ -127,10 +127,25 @@ def load_database(path: str | Path, *, profile: str | Path | None = None, key: s
     except Exception as err:
         inner = getattr(err, _DB_SUFFIXES[suffix], None) or err
         line = getattr(inner, "line", None)
-        text = str(inner).strip().strip('"').splitlines()[0] if str(inner).strip() else type(inner).__name__
-        raise DbcError(f"{where}cannot parse: {text}", path=path,
-                       place=f"line {line}" if line is not None else None,
-                       fix="correct the syntax there (cantools must be able to load the file)") from None
+        text = " ".join(str(inner).replace('"', "").split()) or type(inner).__name__
+        raise DbcError(f"{where}cannot load: {text}", path=path,
+                       place=f"line {line}" if line is not None else None, fix=_db_fix(path, text)) from None
+
+
+def _db_fix(path: Path, text: str) -> str:
+    """The most likely repair for a database cantools refuses."""
+    if "more than 11 bits" in text:
+        return "a 29-bit id must be marked extended (BO_ id + 0x80000000 in a DBC); otherwise correct the id"
+    if "unused VAL_" in text:
+        return "remove the VAL_ line or add the signal it names"
+    if path.suffix.lower() == ".dbc":
+        try:
+            head = path.read_text("cp1252", errors="replace")
+        except OSError:
+            head = ""
+        if "BS_:" not in head or "BU_:" not in head:
+            return "add the BS_: and BU_: sections before the first BO_ (cantools requires them)"
+    return "correct the file there so that cantools can load it"
 
 
 # ------------------------------------------------------------------------------------------------- profiles

@@ -164,3 +164,16 @@ def test_percentage_without_unit_in_the_dbc_is_taken_as_percent(tmp_path):
 def test_profile_path_that_is_a_directory(tmp_path):
     with pytest.raises(ProfileError, match="cannot read the profile"):
         load_profile(tmp_path)
+
+
+@pytest.mark.parametrize(("rel", "fix"), [
+    ("kona-ev-dbc/pcan.dbc", "add the BS_: and BU_: sections"),
+    ("opendbc/tesla_can.dbc", "remove the VAL_ line"),
+    ("opendbc/fca_giorgio.dbc", "must be marked extended"),
+])
+def test_corpus_databases_cantools_refuses_get_a_specific_fix(corpus_dir, rel, fix):
+    from telemetry.profiles import load_database
+
+    with pytest.raises(DbcError) as err:
+        load_database(corpus_dir / rel)
+    assert fix in str(err.value) and rel.split("/")[-1] in str(err.value)
