@@ -105,13 +105,15 @@ def server(tmp_path_factory):
     shots = folder / "screenshots"
     shots.mkdir()
     yield {"base": base, "upload": upload, "secret": secret, "shots": shots}
-    proc.terminate()
+    proc.terminate()                 # bopwatch dashboard exec'd Streamlit: this is the server itself
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
     server_log.close()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the dashboard still listens after SIGTERM"
     target = os.environ.get("BOPWATCH_SCREENSHOTS")
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)

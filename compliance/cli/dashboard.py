@@ -1,6 +1,6 @@
 """``bopwatch dashboard``: serve the Streamlit dashboard on a store.
 
-Runs ``streamlit run dashboard/app.py`` in a child process with XSRF and CORS protection on, an upload size limit,
+Replaces itself (``exec``) with ``streamlit run dashboard/app.py`` with XSRF and CORS protection on, an upload size limit,
 no file watcher and no usage statistics; the store path, the accounts file and the upload limit reach the app
 through environment variables (``BOPWATCH_DB``, ``BOPWATCH_ACCOUNTS``, ``BOPWATCH_MAX_UPLOAD_MB``).
 Precedence for each: argument > environment variable > default (the store path through
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -94,11 +93,10 @@ def run(args: argparse.Namespace) -> int:
         raise ComplianceError(f"--max-upload-mb {max_mb} is not positive", fix="give a size in MB, e.g. 50")
     env = dict(os.environ, BOPWATCH_DB=str(db), BOPWATCH_ACCOUNTS=str(accounts),
                BOPWATCH_MAX_UPLOAD_MB=str(max_mb))
-    print(f"bopwatch dashboard: store {db}, accounts {accounts}, http://{address}:{port}", file=sys.stderr)
-    proc = subprocess.Popen(streamlit_command(port=port, address=address, max_upload_mb=max_mb), env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=10)
-        return 130
+    print(f"bopwatch dashboard: store {db}, accounts {accounts}, http://{address}:{port}", file=sys.stderr,
+          flush=True)
+    # Replace this process with Streamlit: signals (Ctrl-C, SIGTERM from a supervisor) reach the server itself
+    # and no orphaned server can outlive the command.
+    cmd = streamlit_command(port=port, address=address, max_upload_mb=max_mb)
+    os.execve(cmd[0], cmd, env)
+    return 0  # pragma: no cover - execve does not return
