@@ -9,6 +9,7 @@ system, the child and what it waited for) are kept: on a busy machine the CPU-ti
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 MODEL = "bmw_m4_gt3"
 PROFILE = ROOT / "dbc" / f"{MODEL}.toml"
 
@@ -168,7 +170,12 @@ def check_json(child: Child, what: str) -> dict:
     """The ``check --json`` object a child printed; exit 0, 1 and 3 are verdicts, anything else a failure."""
     if child.returncode not in (0, 1, 3):
         raise RuntimeError(f"{what} failed (exit {child.returncode}): {child.stderr.strip()[-2000:]}")
-    return json.loads(child.stdout)
+    # asammdf 8.8 prints "<x> MB/s cc=.. vv=.." on stdout when loading a data block takes over 10 s (a busy
+    # machine): skip such lines before the JSON object
+    start = child.stdout.find("{")
+    if start > 0:
+        log.warning("%s: stdout carried text before the JSON: %r", what, child.stdout[:start][:200])
+    return json.JSONDecoder().raw_decode(child.stdout[max(start, 0):])[0]
 
 
 def format_table(rows: list[Row]) -> str:
