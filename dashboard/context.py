@@ -66,17 +66,23 @@ def _oidc_configured() -> bool:
 
 def current_viewer() -> Viewer | None:
     """The logged-in viewer, or None (never logged in, expired, or account removed: the login is dropped)."""
+    try:
+        known = accounts()
+    except AuthError as err:          # no or invalid accounts file: nobody can be logged in
+        st.session_state.pop(_LOGIN, None)
+        st.session_state[_NOTICE] = str(err)
+        return None
     session = st.session_state.get(_LOGIN)
     if session is None and _oidc_configured() and st.user.is_logged_in:
         try:
-            session = start_session(viewer_for_identity(accounts(), st.user.get("email")), time.time())
+            session = start_session(viewer_for_identity(known, st.user.get("email")), time.time())
         except AuthError as err:
             st.session_state[_NOTICE] = str(err)
             return None
     if session is None:
         return None
     try:
-        session = check_session(accounts(), session, time.time())
+        session = check_session(known, session, time.time())
     except AuthError as err:
         st.session_state.pop(_LOGIN, None)
         st.session_state[_NOTICE] = str(err)
@@ -111,7 +117,7 @@ def login_page() -> None:
             time.sleep(min(2.0 * (fails - 2), 10.0))
         try:
             viewer = authenticate(accounts(), username, password)
-        except AuthError as err:
+        except AuthError as err:             # wrong password, or no usable accounts file
             st.session_state[_FAILS] = fails + 1
             st.error(str(err))
         else:

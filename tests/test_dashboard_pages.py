@@ -203,3 +203,11 @@ def test_an_expired_session_returns_to_the_login_page(env):
     at.run()
     assert at.title[0].value == "bopwatch"
     assert "expired" in at.warning[0].value
+
+
+def test_without_an_accounts_file_nobody_gets_in(env, monkeypatch, tmp_path):
+    monkeypatch.setenv("BOPWATCH_ACCOUNTS", str(tmp_path / "missing.toml"))
+    at = _login("tech")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "bopwatch"
+    assert "accounts file not found" in at.warning[0].value
