@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 from ..frames import Frames
 from ._base import FindingCounter, LogFile, frames_from_columns, open_bytes
 
-__all__ = ["TextLogFile", "SlowFrame", "iter_blocks", "lines_array", "string_parts", "hex_to_uint",
+__all__ = ["TextLogFile", "SlowFrame", "Tokens", "iter_blocks", "lines_array", "string_parts", "hex_to_uint",
+           "hex_to_uint_at",
            "hex_bytes", "to_float", "to_int"]
 
 BLOCK_BYTES = 1 << 24
@@ -78,8 +79,14 @@ def string_parts(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def hex_to_uint(arr: pa.Array, max_digits: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Hex strings to uint64; ``ok`` is False where a string is empty, too long or not hex."""
-    data, starts, lens = string_parts(arr)
+    return hex_to_uint_at(*string_parts(arr), max_digits)
+
+
+def hex_to_uint_at(data: np.ndarray, starts: np.ndarray, lens: np.ndarray, max_digits: int = 8
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``hex_to_uint`` on strings given as (bytes, start, length)."""
     n = len(lens)
+    lens = np.maximum(lens, 0)
     w = max(1, min(max_digits, int(lens.max()) if n else 1))
     j = np.arange(w)
     idx = starts[:, None] + (lens[:, None] - w + j)
@@ -132,6 +139,17 @@ def to_float(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         return out, ok
 
 
+def floats_where(tokens: Tokens, i: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Token ``i`` as float64 on the rows of ``mask`` (cast in C; only those rows, so text elsewhere is fine)."""
+    out = np.zeros(tokens.n)
+    ok = np.zeros(tokens.n, bool)
+    rows = np.flatnonzero(mask)
+    if len(rows):
+        values, good = to_float(tokens.values.take(pa.array(tokens.index(i)[rows])))
+        out[rows], ok[rows] = values, good & np.isfinite(values)
+    return out, ok
+
+
 def to_int(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     values, ok = to_float(arr)
     ok &= np.isfinite(values) & (values == np.floor(values))
@@ -148,6 +166,77 @@ class SlowFrame:
     flags: int
     data: bytes
     length: int | None = None   # defaults to len(data)
+
+
+class Tokens:
+    """The whitespace-separated tokens of every line (split in C by Arrow), addressable by position: token ``i``
+    of every line at once, as (bytes, start, length) numpy views or as an Arrow string array."""
+
+    def __init__(self, lines: pa.Array) -> None:
+        lists = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(lines))
+        self.offsets = lists.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+        self.count = np.diff(self.offsets)
+        self.values = lists.values
+        self.data, self.starts, self.lens = string_parts(self.values)
+        self.n = len(self.count)
+
+    def index(self, i: int | np.ndarray) -> np.ndarray:
+        """Flat index of token ``i`` of each line (clipped; check ``count > i``)."""
+        return np.clip(self.offsets[:-1] + i, 0, max(len(self.lens) - 1, 0))
+
+    def parts(self, i: int | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = self.index(i)
+        if not len(self.lens):
+            z = np.zeros(self.n, np.int64)
+            return self.data, z, z
+        return self.data, self.starts[k], np.where(self.count > i, self.lens[k], 0)
+
+    def compact_hex(self, i: int, skip: np.ndarray, max_bytes: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Token ``i`` after its first ``skip[r]`` characters read as compact hex bytes (``DEADBEEF``)."""
+        data, starts, lens = self.parts(i)
+        starts, lens = starts + skip, np.maximum(lens - skip, 0)
+        count = lens // 2
+        ok = (lens % 2 == 0) & (count <= max_bytes)
+        count = np.minimum(count, max_bytes)
+        width = int(count.max()) if self.n else 0
+        out = np.zeros((self.n, max(width, 8)), np.uint8)
+        if width:
+            k = np.arange(width)
+            pos = np.minimum(starts[:, None] + 2 * k, len(data) - 2)
+            valid = k < count[:, None]
+            hi, lo = HEX_LUT[data[pos]], HEX_LUT[data[pos + 1]]
+            ok &= ~(valid & ((hi == 255) | (lo == 255))).any(axis=1)
+            out[:, :width] = np.where(valid, (hi << 4) | (lo & 15), 0)
+        return out, count.astype(np.uint8), ok
+
+    def text(self, i: int | np.ndarray) -> pa.Array:
+        return self.values.take(pa.array(self.index(i)))
+
+    def equals(self, i: int, word: bytes) -> np.ndarray:
+        data, starts, lens = self.parts(i)
+        ok = lens == len(word)
+        for j, c in enumerate(word):
+            ok &= data[np.minimum(starts + j, len(data) - 1)] == c
+        return ok
+
+    def payload(self, first: int | np.ndarray, count: np.ndarray, max_bytes: int = 64
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Bytes written as 2-digit hex tokens, ``count[r]`` of them from token ``first`` of line ``r``."""
+        count = np.clip(count, 0, max_bytes)
+        width = int(count.max()) if self.n else 0
+        out = np.zeros((self.n, max(width, 8)), np.uint8)
+        ok = self.count >= np.asarray(first) + count
+        if width and len(self.lens):
+            k = np.arange(width)
+            idx = np.clip((self.offsets[:-1] + first)[:, None] + k, 0, len(self.lens) - 1)
+            valid = k < count[:, None]
+            pos = self.starts[idx]
+            hi = HEX_LUT[self.data[np.minimum(pos, len(self.data) - 1)]]
+            lo = HEX_LUT[self.data[np.minimum(pos + 1, len(self.data) - 1)]]
+            bad = valid & ((self.lens[idx] != 2) | (hi == 255) | (lo == 255))
+            ok &= ~bad.any(axis=1)
+            out[:, :width] = np.where(valid, (hi << 4) | (lo & 15), 0)
+        return out, ok
 
 
 class TextLogFile(LogFile):
@@ -201,12 +290,23 @@ class TextLogFile(LogFile):
                                line=first, fix="check the file type; give it its real extension")
         self.add(self._skipped.finding())
 
+    def _fast_tokens(self, tokens: Tokens) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+        """Optional faster path on whitespace tokens: (columns for every line, ok mask); None = use ``FAST``."""
+        return None
+
     def _block(self, block: bytes, first_line: int) -> Frames:
         lines = lines_array(block)
-        fields = pc.extract_regex(lines, self.FAST)
-        matched = fields.is_valid().to_numpy(zero_copy_only=False)
-        rows = np.flatnonzero(matched)
-        cols, ok = self._fast(fields.filter(pa.array(matched))) if len(rows) else ({}, np.zeros(0, bool))
+        by_tokens = self._fast_tokens(Tokens(lines)) if len(lines) else None
+        if by_tokens is not None:
+            cols, ok = by_tokens
+            rows = np.flatnonzero(ok)
+            cols = {k: v[rows] for k, v in cols.items()}
+            ok = np.ones(len(rows), bool)
+        else:
+            fields = pc.extract_regex(lines, self.FAST)
+            matched = fields.is_valid().to_numpy(zero_copy_only=False)
+            rows = np.flatnonzero(matched)
+            cols, ok = self._fast(fields.filter(pa.array(matched))) if len(rows) else ({}, np.zeros(0, bool))
         if len(rows):       # out-of-range values go to the careful parser, which reports the line
             ok = ok & _in_range(cols["timestamp"], cols["bus"], cols["arbitration_id"])
         if len(rows) and not ok.all():

@@ -213,3 +213,56 @@ class AscLog(TextLogFile):
         if len(payload) != n:
             raise ValueError(f"CANFD data length {n} but {len(payload)} bytes")
         return SlowFrame(ts, bus, ident, flags, payload)
+
+
+def _fast_tokens(self, tokens):
+    """Classic ``ts ch id[x] Rx|Tx d dlc b0 .. b(n-1) [Length = ...]`` lines with DLC 0..8, hex base; every other
+    line (CANFD, error, remote, FD written as ``d`` lines, odd spacing) through the per-line parser."""
+    from ._text import Tokens, floats_where, hex_to_uint_at  # noqa: F401
+    if self._base != 16:
+        return None
+    data, s3, l3 = tokens.parts(3)
+    d4 = tokens.equals(4, b"d")
+    rxtx = (l3 == 2) & np.isin(data[np.minimum(s3, len(data) - 1)], (ord("R"), ord("T"))) & np.isin(
+        data[np.minimum(s3 + 1, len(data) - 1)], (ord("x"), ord("X")))
+    shape = (tokens.count >= 6) & d4 & rxtx
+    dlc, ok_dlc = hex_to_uint_at(*tokens.parts(5), 2)
+    dlc = dlc.astype(np.int64)
+    shape &= ok_dlc & (dlc <= 8)
+    n = np.where(shape, dlc, 0)
+    payload, ok_data = tokens.payload(6, n, 8)
+    # the token after the payload must not be one more data byte (DLC 13 with 8 bytes, FD as d lines...)
+    _, sn, ln = tokens.parts(6 + n)
+    after = np.where(tokens.count > 6 + n, ln, 0)
+    nxt_hex = (after == 2) & (HEX_LUT_ASC[data[np.minimum(sn, len(data) - 1)]] != 255) & (
+        HEX_LUT_ASC[data[np.minimum(sn + 1, len(data) - 1)]] != 255)
+    shape &= ok_data & ~nxt_hex
+    ts, ok_ts = floats_where(tokens, 0, shape)
+    ch_data, s1, l1 = tokens.parts(1)
+    ch, ok_ch = _small_int(ch_data, s1, l1)
+    _, s2, l2 = tokens.parts(2)
+    last = data[np.clip(s2 + l2 - 1, 0, len(data) - 1)]
+    ext = (last == ord("x")) | (last == ord("X"))
+    ident, ok_id = hex_to_uint_at(data, s2, l2 - ext, 8)
+    flags = np.where(ext, FLAG_EXTENDED, 0).astype(np.uint8)
+    cols = {"timestamp": ts, "bus": self._bus(ch), "arbitration_id": ident, "flags": flags,
+            "length": n.astype(np.uint8), "data": payload}
+    return cols, shape & ok_ts & ok_ch & ok_id & (ch >= 0)
+
+
+def _small_int(data, starts, lens, max_digits: int = 3):
+    """Decimal tokens of up to ``max_digits`` digits as int64 (numpy)."""
+    w = max_digits
+    j = np.arange(w)
+    idx = np.clip(starts[:, None] + (lens[:, None] - w + j), 0, len(data) - 1)
+    valid = j >= (w - lens[:, None])
+    digit = data[idx].astype(np.int64) - ord("0")
+    ok = (lens > 0) & (lens <= w) & ~(valid & ((digit < 0) | (digit > 9))).any(axis=1)
+    value = (np.where(valid, digit, 0) * (10 ** (w - 1 - j))).sum(axis=1)
+    return value, ok
+
+
+HEX_LUT_ASC = np.full(256, 255, np.uint8)
+for _i, _c in enumerate(b"0123456789abcdefABCDEF"):
+    HEX_LUT_ASC[_c] = _i
+AscLog._fast_tokens = _fast_tokens

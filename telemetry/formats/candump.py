@@ -99,3 +99,35 @@ class CandumpLog(TextLogFile):
         if len(payload) > 8:
             raise ValueError(f"classic CAN payload of {len(payload)} bytes")
         return SlowFrame(ts, bus, ident, flags, payload)
+
+
+def _fast_tokens(self, tokens):
+    """``(sec.frac) can0 ID#DATA``: three tokens; everything else (FD ``##``, remote ``#R``) per line."""
+    from ._text import floats_where, hex_to_uint_at
+    data, s0, l0 = tokens.parts(0)
+    last = np.minimum(s0 + np.maximum(l0 - 1, 0), len(data) - 1)
+    shape = (tokens.count == 3) & (l0 > 2) & (data[np.minimum(s0, len(data) - 1)] == ord("(")) & (data[last] == ord(")"))
+    ts_text = pc.utf8_slice_codeunits(tokens.values.take(pa.array(tokens.index(0)[shape])), 1, -1)
+    ts = np.zeros(tokens.n)
+    ok_ts = np.zeros(tokens.n, bool)
+    if shape.any():
+        from ._text import to_float
+        values, good = to_float(ts_text)
+        ts[shape], ok_ts[shape] = values - self._sec0, good & np.isfinite(values)
+    del floats_where
+    _, s2, l2 = tokens.parts(2)
+    hash_at = pc.find_substring(tokens.text(2), "#").to_numpy(zero_copy_only=False).astype(np.int64)
+    has = shape & (hash_at > 0)
+    ident, ok_id = hex_to_uint_at(data, s2, np.where(has, hash_at, 0), 8)
+    payload, length, ok_data = tokens.compact_hex(2, np.where(has, hash_at + 1, l2), 8)
+    ch = tokens.text(1).dictionary_encode()
+    lut = np.array([self._bus_of(s) for s in ch.dictionary.to_pylist()] or [0], np.int64)
+    bus = lut[ch.indices.to_numpy(zero_copy_only=False)]
+    flags = np.where(hash_at > 3, FLAG_EXTENDED, 0).astype(np.uint8)
+    flags[(ident & CAN_ERR_FLAG) != 0] |= FLAG_ERROR
+    ident = np.where(flags & FLAG_EXTENDED, ident & 0x1FFFFFFF, ident & 0x7FF)
+    cols = {"timestamp": ts, "bus": bus, "arbitration_id": ident, "flags": flags, "length": length, "data": payload}
+    return cols, has & ok_ts & ok_id & ok_data
+
+
+CandumpLog._fast_tokens = _fast_tokens

@@ -185,3 +185,59 @@ class TrcLog(TextLogFile):
         if len(payload) != n:
             raise ValueError(f"length {n} but {len(payload)} data bytes")
         return SlowFrame(ts, bus, ident, flags, payload)
+
+
+def _fast_tokens(self, tokens):
+    """Data lines by token position from the column layout; remote, status and error lines per line."""
+    from ._text import floats_where, hex_to_uint_at
+    cols = self.columns
+    if "D" not in cols or "I" not in cols or "O" not in cols:
+        return None
+    pos = {c: i for i, c in enumerate(cols)}
+    first = pos["D"]
+    data = tokens.data
+    shape = tokens.count >= first
+    flags = np.zeros(tokens.n, np.uint8)
+    if "T" in cols:
+        good = np.zeros(tokens.n, bool)
+        for name, bits in {"DT": 0, "Rx": 0, "Tx": 0, **FD_TYPES}.items():
+            hit = tokens.equals(pos["T"], name.encode())
+            flags[hit] = bits
+            good |= hit
+        shape &= good
+    _, si, li = tokens.parts(pos["I"])
+    ident, ok_id = hex_to_uint_at(data, si, li, 8)
+    flags[li > 4] |= FLAG_EXTENDED
+    fd = (flags & FLAG_FD) != 0
+    if "l" in pos:
+        n, ok_n = _dec(*tokens.parts(pos["l"]))
+    else:
+        dlc, ok_n = _dec(*tokens.parts(pos["L"]))
+        dlc = np.clip(dlc, 0, 15)
+        n = np.where(fd, DLC_TO_LENGTH[dlc], np.minimum(dlc, 8))
+    n = np.where(shape & ok_n, n, 0).astype(np.int64)
+    shape &= ok_n & (tokens.count == first + n) & (~fd | np.isin(n, DLC_TO_LENGTH))
+    payload, ok_data = tokens.payload(first, n, 64)
+    ts, ok_ts = floats_where(tokens, pos["O"], shape & ok_data)
+    if "B" in pos:
+        bus, ok_bus = _dec(*tokens.parts(pos["B"]))
+        ok_bus &= bus >= 1
+        bus = bus - 1
+    else:
+        bus, ok_bus = np.zeros(tokens.n, np.int64), np.ones(tokens.n, bool)
+    out = {"timestamp": ts / 1000.0, "bus": bus, "arbitration_id": ident, "flags": flags,
+           "length": n.astype(np.uint8), "data": payload}
+    return out, shape & ok_data & ok_ts & ok_id & ok_bus
+
+
+def _dec(data, starts, lens, w: int = 3):
+    """Decimal tokens of up to ``w`` digits as int64; ``ok`` False for anything else."""
+    j = np.arange(w)
+    idx = np.clip(starts[:, None] + (lens[:, None] - w + j), 0, len(data) - 1)
+    valid = j >= (w - lens[:, None])
+    digit = data[idx].astype(np.int64) - ord("0")
+    ok = (lens > 0) & (lens <= w) & ~(valid & ((digit < 0) | (digit > 9))).any(axis=1)
+    return np.where(ok, (np.where(valid, digit, 0) * (10 ** (w - 1 - j))).sum(axis=1), -1), ok
+
+
+TrcLog._fast_tokens = _fast_tokens
