@@ -33,6 +33,14 @@ def _copy_slowly(text: str, dest: Path, pieces: int = 6, pause_s: float = 0.12) 
             time.sleep(pause_s)
 
 
+def _finish(proc: subprocess.Popen, timeout_s: float = 120) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
+
+
 def _wait_for_logs(db: Path, n: int, timeout_s: float = 60) -> None:
     store = st.open_store(db)
     end = time.monotonic() + timeout_s
@@ -52,8 +60,9 @@ def test_files_dropped_slowly_are_ingested_exactly_once_while_a_reader_runs(tmp_
     st.open_store(db)
     cmd = [BOPWATCH, "watch", str(inbox), "--db", str(db), "--profile", str(PROFILE), "--bulletin",
            str(BULLETIN_R1), "--settle", "0.6", "--poll-interval", "0.1"] + (["--poll"] if mode == "poll" else [])
+    stop = tmp_path / "stop-reading"
     watcher = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    reader = subprocess.Popen([sys.executable, str(WORKER), "read", str(db), "8"], stdout=subprocess.PIPE,
+    reader = subprocess.Popen([sys.executable, str(WORKER), "read", str(db), str(stop)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     cars = ["7", "8", "9", "10"]
     finals = {}
@@ -65,16 +74,17 @@ def test_files_dropped_slowly_are_ingested_exactly_once_while_a_reader_runs(tmp_
             Path(f"{log}.meta.json").write_text(json.dumps({"event": "ev", "session": "race", "car": car}))
             finals[car] = sha256_file(log)
         (inbox / "race" / ".car11.log.part").write_text("a copy in progress under a temporary name")
-        _wait_for_logs(db, len(cars))
+        _wait_for_logs(db, len(cars), timeout_s=240)
         time.sleep(1.0)   # anything processed twice would show up now
     finally:
+        stop.touch()
         watcher.send_signal(signal.SIGTERM)
-        out, err = watcher.communicate(timeout=30)
-        r_out, r_err = reader.communicate(timeout=60)
+        out, err = _finish(watcher)
+        r_out, r_err = _finish(reader)
     assert watcher.returncode == 1, err        # an infringing car among them; SIGTERM is a clean stop
     assert "lock" not in err.lower() and "error" not in err.lower(), err
     assert reader.returncode == 0 and "lock" not in r_err.lower(), r_err
-    assert json.loads(r_out)["reads"] > 5
+    assert json.loads(r_out)["reads"] >= 2
     lines = [json.loads(x) for x in out.splitlines()]
     assert sorted(x["car"] for x in lines) == sorted(cars)
     assert all(x["status"] == "checked" and x["sha256"] == finals[x["car"]] for x in lines), lines
