@@ -173,3 +173,16 @@ def test_workers_default_to_every_core_and_the_environment_overrides(monkeypatch
     monkeypatch.setenv("BOPWATCH_WORKERS", "many")
     with pytest.raises(ComplianceError, match="BOPWATCH_WORKERS"):
         default_workers()
+
+
+def test_ingest_cli_takes_workers_and_prints_one_line_per_log(field, tmp_path, capsys):
+    from compliance.cli import main
+
+    logs, bulletin = field
+    code = main(["ingest", *map(str, logs), "--profile", str(PROFILE), "--bulletin", str(bulletin),
+                 "--db", str(tmp_path / "cli.duckdb"), "--workers", "2"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["car"] for line in lines] == ["7", "11", "23"]
+    assert {line["status"] for line in lines} == {"checked"}
+    assert code == {"compliant": 0, "infringement": 1, "incomplete": 3}[
+        max((line["verdict"] for line in lines), key=["compliant", "incomplete", "infringement"].index)]
