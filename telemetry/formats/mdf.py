@@ -63,7 +63,8 @@ def _load(path: Path):
     except Exception as err:  # noqa: BLE001 - asammdf's exceptions are not one family
         problem = f"asammdf cannot read the file ({type(err).__name__}: {str(err)[:120]})"
     finally:
-        gc.collect()
+        if problem is not None:
+            gc.collect()     # the half-built MDF object goes now, while its __del__ noise is muted
         sys.unraisablehook = hook
     raise CorruptLog(problem, path=path, fix="the file is damaged or truncated; copy it again from the logger")
 
@@ -99,22 +100,24 @@ class MdfBusLog(LogFile):
                                  "told from a complete one"))
 
     def _group_columns(self, name: str, group: int, index: int, extra: int):
-        """One channel group's frames. Each field is fetched on its own (one bulk array per field): bit fields
-        (BusChannel, IDE, Dir...) share bytes, and only asammdf's per-channel ``get`` applies their bit offsets,
-        masks and conversions."""
-        field: dict[str, np.ndarray] = {}
-        timestamps = None
+        """One channel group's frames, one bulk array per field. Fields are fetched as channels, not from the
+        raw record: bit fields (BusChannel, IDE, Dir...) share bytes, and only asammdf's per-channel read applies
+        their bit offsets, masks and conversions (some loggers store a field as a constant through a linear
+        conversion of a zero-bit raw value, e.g. BusChannel = 0 * raw + 1). ``select`` reads the group's data
+        blocks once for all fields."""
+        keys, wanted = [], []
         for key in ("ID", "IDE", "BusChannel", "DLC", "DataLength", "DataBytes", "EDL", "BRS", "ESI"):
             where = [i for g, i in self._mdf.channels_db.get(f"{name}.{key}", ()) if g == group]
-            if not where:
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                # physical values: some loggers store a field as a constant through a linear conversion with a
-                # zero-bit raw value (e.g. BusChannel = 0 * raw + 1)
-                sig = self._mdf.get(f"{name}.{key}", group=group, index=where[0], raw=key == "DataBytes")
-            field[key] = sig.samples
-            timestamps = sig.timestamps
+            if where:
+                keys.append(key)
+                wanted.append((f"{name}.{key}", group, where[0]))
+        if not wanted:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            signals = self._mdf.select(wanted)
+        field = {key: sig.samples for key, sig in zip(keys, signals, strict=True)}
+        timestamps = signals[0].timestamps
         if timestamps is None or not len(timestamps):
             return None
         n = len(timestamps)
