@@ -82,7 +82,8 @@ def test_overview_shows_the_matrix_and_the_evidence_of_an_infringement(env):
     assert at.title[0].value == "Session overview"
     matrix = at.dataframe[0].value
     assert list(matrix["car"]) == ["#417", "#528", "#639", "#750"]
-    assert matrix.loc[0, "boost"] == "INFRINGEMENT 3/1"
+    assert matrix.loc[0, "boost"] == "✗ 3/1" and matrix.loc[2, "fuel_flow"] == "? 0/0"
+    assert matrix.loc[1, "fuel_flow"] == "-" and matrix.loc[0, "verdict"] == "INFRINGEMENT"
     assert at.metric[0].value == "1"                        # infringements
     assert at.selectbox(key="ov_ev_run").value == "rerun417" + "0" * 24
     assert "3 exceedance(s), 1 allowed" in at.error[0].value

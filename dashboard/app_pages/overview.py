@@ -42,26 +42,39 @@ m2.metric("Incomplete (cannot certify)", counts["incomplete"])
 m3.metric("Compliant", counts["compliant"])
 m4.metric("Entered, no log", counts[None])
 
+_MARK = {"infringement": "✗", "compliant": "✓", "incomplete": "?"}
+
+
+def _cell(cell: q.RuleCell) -> str:
+    """Compact rule cell: mark, exceedances counted / allowed (e.g. ``✗ 9/5``)."""
+    mark = _MARK.get(cell.verdict, cell.verdict)
+    return f"{mark} {cell.count}/{cell.allowance}" if cell.count is not None else mark
+
+
 table = pd.DataFrame([{
     "car": f"#{r.car}", **({} if session else {"session": r.session}), "team": r.team or "", "model": r.model or "", "class": r.klass or "",
     "verdict": (r.verdict or "no log").upper(),
-    **{rule: (r.rules[rule].text if rule in r.rules else "-") for rule in rules},
+    **{rule: _cell(r.rules[rule]) if rule in r.rules else "-" for rule in rules},
 } for r in rows])
 
 
 def _colour(value: object) -> str:
     text = str(value)
-    if text.startswith("INFRINGEMENT"):
+    if text.startswith(("INFRINGEMENT", "✗")):
         return "background-color: #f8d0cc; color: #7b1d13; font-weight: 600"
-    if text.startswith("INCOMPLETE"):
+    if text.startswith(("INCOMPLETE", "?")):
         return "background-color: #fdebc8; color: #6b4a00"
-    if text.startswith(("OK", "COMPLIANT")):
+    if text.startswith(("COMPLIANT", "✓")):
         return "background-color: #d8f0dc; color: #1d5c2b"
     return ""
 
 
-st.caption("Each rule cell: verdict, exceedances counted / allowed. Select a cell to see its evidence.")
-picked = st.dataframe(table.style.map(_colour, subset=["verdict", *rules]), hide_index=True,
+st.caption("Rule cells: ✗ infringement, ? incomplete (cannot certify), ✓ compliant, then exceedances counted / "
+           "allowed; - the bulletin sets no such rule for the model. Select a cell to see its evidence.")
+widths = {"car": 50, "session": 80, "team": 140, "model": 150, "class": 50, "verdict": 110}
+columns = {name: st.column_config.TextColumn(name, width=px) for name, px in widths.items()}
+columns.update({rule: st.column_config.TextColumn(rule, width=75) for rule in rules})
+picked = st.dataframe(table.style.map(_colour, subset=["verdict", *rules]), hide_index=True, column_config=columns,
                       on_select="rerun", selection_mode="single-cell", key="ov_matrix", width="stretch")
 
 # A selected cell chooses the car and rule of the evidence panel (which can also be chosen directly).
