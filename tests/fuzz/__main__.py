@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"python -m tests.fuzz --inputs {args.inputs} --seed {args.seed}"
           + "".join(f" --format {f}" for f in args.format or ()) + f"  ({report.seconds:.0f} s, "
-          f"{args.timeout:g} s per input, {args.memory} MB per worker)")
+          f"{args.timeout:g} s per input, {args.memory} MB per worker)"
+          + (f"; INTERRUPTED after {report.total} inputs" if report.interrupted else ""))
     print(report.table())
     for fmt, why in sorted(report.skipped.items()):
         print(f"not fuzzed: {fmt}: {why}")

@@ -208,7 +208,7 @@ def _inner_mutation(inner: bytes, rng: random.Random) -> bytes:
 
 def blf_inner(data: bytes, rng: random.Random) -> bytes:
     """Inflate a log container, damage its objects, deflate it again with consistent container fields."""
-    containers = [o for o in _blf_objects(data) if o[2] == 10 and o[1] >= 32]
+    containers = [o for o in _blf_objects(data) if o[2] == 10 and o[1] >= 32 and o[0] + 32 <= len(data)]
     if not containers:
         return blf_object_size(data, rng)
     off, size, _ = rng.choice(containers)
@@ -530,6 +530,10 @@ def mutate(fmt: str, data: bytes, rng: random.Random, inner: str | None = None) 
                 data, name = gz_inner(data, rng, choices), f"gz_inner[{inner}]"
         else:
             m = rng.choice(MUTATORS[fmt])
-            data, name = m(data, rng), m.__name__
+            try:
+                data, name = m(data, rng), m.__name__
+            except (struct.error, IndexError, ValueError, zlib.error):
+                # a structure-aware mutator that met structure an earlier mutation broke: damage bytes instead
+                data, name = flip_bits(data, rng), f"flip_bits(after {m.__name__})"
         names.append(name)
     return data, names

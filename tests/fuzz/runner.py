@@ -64,6 +64,7 @@ class Report:
     crashers: list[Outcome] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)     # format -> why it was not fuzzed
     seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def total(self) -> int:
@@ -318,6 +319,8 @@ def fuzz(inputs: int, *, seed: int = 0, formats: tuple[str, ...], workdir: Path,
                     yield index, fmt, str(path), str(workdir), names
 
             pool.run(jobs(), record)
+    except KeyboardInterrupt:       # Ctrl-C / SIGINT: stop and report what was fuzzed so far
+        report.interrupted = True
     finally:
         pool.close()
     report.seconds = time.monotonic() - started
