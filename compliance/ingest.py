@@ -288,8 +288,17 @@ def find_profile(model_or_path: str, profiles: str | Path | None = None) -> Path
 
 # -- judging one car's session --------------------------------------------------------------------------------
 def run_key(log_shas: Iterable[str], profile_sha: str, bulletin_sha: str, tool_version: str) -> str:
+    """Same logs, profile (with its DBCs: see :func:`_profile_key`), bulletin and tool version: same key."""
     text = "\n".join([*sorted(log_shas), profile_sha, bulletin_sha, tool_version])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _profile_key(profile: Any) -> str:
+    """The profile's hash folded with its DBC files' hashes: editing a DBC changes the decoding, so the key."""
+    dbcs = [d.sha256 for d in getattr(profile, "dbcs", ())]
+    if not dbcs:
+        return profile.sha256
+    return hashlib.sha256("\n".join([profile.sha256, *dbcs]).encode()).hexdigest()
 
 
 def _set_id(log_shas: Iterable[str], profile_sha: str) -> str:
@@ -391,15 +400,38 @@ def _expected_bulletins(conn, shas: Sequence[str], bulletins: Sequence[Any]) -> 
         return list(bulletins)
 
 
+_PROFILES: dict[Path, tuple[tuple, Any]] = {}
+
+
+def _profile_stamp(path: Path, profile: Any) -> tuple:
+    files = [path, *(Path(d.file) for d in profile.dbcs)]
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+
+
+def _cached_profile(path: Path) -> Any:
+    """``load_profile`` once per process while neither the profile nor its DBC files change (a watcher or a
+    whole event reuses a few profiles; parsing DBCs dominates a duplicate's cost)."""
+    from telemetry import load_profile
+
+    path = Path(path).resolve()
+    cached = _PROFILES.get(path)
+    try:
+        if cached is not None and _profile_stamp(path, cached[1]) == cached[0]:
+            return cached[1]
+    except OSError:
+        pass
+    profile = load_profile(path)
+    _PROFILES[path] = (_profile_stamp(path, profile), profile)
+    return profile
+
+
 def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path: Path,
                  bulletins: Sequence[Any]) -> tuple[str, str | None, str | None, str | None]:
     """Judge (event, session, car) over every stored log plus ``new``; returns (status, verdict, run_id,
     bulletin id). Repeats when another process added a log of the same car's session meanwhile."""
-    from telemetry import load_profile
-
     from .check import check_logs
 
-    profile = load_profile(profile_path)
+    profile = _cached_profile(profile_path)
     tool = st.tool_version()
     new_by_sha = {n.sha256: n for n in new}
     for _ in range(20):
@@ -408,7 +440,7 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
             names = {sha: name for sha, (_, name) in stored.items()}
             names.update({n.sha256: n.path.name for n in new})
             shas = sorted(names, key=lambda s: (names[s], s))
-            keys = [run_key(shas, profile.sha256, b.sha256, tool) for b in _expected_bulletins(conn, shas, bulletins)]
+            keys = [run_key(shas, _profile_key(profile), b.sha256, tool) for b in _expected_bulletins(conn, shas, bulletins)]
             row = conn.execute(f"SELECT run_id, verdict, bulletin_id FROM runs WHERE run_key IN "
                                f"({', '.join('?' * len(keys))}) ORDER BY created_at DESC LIMIT 1",
                                keys).fetchone() if keys else None
@@ -423,14 +455,15 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
         extra = {"lap_length_m": info.track_length_m, "track_category": info.track_category} if info else {}
         result = (ctx.check or check_logs)(paths, profile, list(bulletins), progress=ctx.progress, **extra)
         verdict = result.verdict.to_dict()
-        key = run_key(shas, profile.sha256, result.bulletin.sha256, tool)
+        key = run_key(shas, _profile_key(profile), result.bulletin.sha256, tool)
         folder = ctx.store.channels_dir(meta.event, meta.session, meta.car)
-        parquet, _ = write_channels_parquet(result.session.channels, folder, _set_id(shas, profile.sha256))
+        parquet, _ = write_channels_parquet(result.session.channels, folder, _set_id(shas, _profile_key(profile)))
         sources = {s.sha256: s for s in result.session.sources}
         record = st.RunRecord(
             uuid.uuid4().hex, key, meta.event, meta.session, meta.car, tuple(shas), verdict, ctx.reason,
             str(profile_path), result.bulletin.path, ctx.command, ctx.store.relative(parquet),
-            result.session.start, result.session.duration_s, _summaries(result.session.channels))
+            result.session.start, result.session.duration_s, _summaries(result.session.channels),
+            tuple(d.sha256 for d in getattr(profile, "dbcs", ())))
         with ctx.store.writing() as conn:
             _write_metadata(conn, ctx, meta)
             for n in new:
@@ -500,6 +533,21 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+def _parse_isolated(stored: Path, name: Path) -> None:
+    """Read the log once in a child process with time and memory limits (``telemetry.isolate``), so a file that
+    hangs or crashes a parser fails alone, with an error naming it, instead of taking the ingest or the watcher
+    down. A file the reader refuses cleanly is left to the judge, which reports it as before."""
+    from telemetry.errors import TelemetryError
+    from telemetry.isolate import IsolationError, inspect_isolated
+
+    try:
+        inspect_isolated(stored)
+    except IsolationError as err:
+        raise type(err)(err.problem, path=name, fix=err.fix) from None
+    except TelemetryError:
+        pass
+
+
 def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | None = None,
                 session: str | None = None, car: str | None = None, profile: str | None = None,
                 bulletin: str | Path | Sequence[str | Path] | None = None, entry_list: str | Path | None = None,
@@ -534,6 +582,7 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                                 logger_serial=logger_serial)
             sha = sha256_file(p)
             stored, sha, _ = store_original(p, store.layout.originals, sha)
+            _parse_isolated(stored, p)
             groups.setdefault((meta.event, meta.session, meta.car), []).append((i, _NewLog(sha, p, stored, meta)))
         except (ComplianceError, OSError) as err:
             done(i, IngestOutcome(str(p), "error", error=str(err)))

@@ -403,6 +403,7 @@ class RunRecord:
     session_start: datetime | None = None
     duration_s: float | None = None
     channels: tuple[ChannelSummary, ...] = ()
+    dbc_shas: tuple[str, ...] = ()      # SHA-256 of each DBC file the profile loaded, in profile order
 
 
 _KEYS = {"events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car")}
@@ -508,12 +509,16 @@ def insert_run(conn: duckdb.DuckDBPyConnection, rec: RunRecord, actor: str) -> N
         if not part:
             raise StoreError(f"the verdict lacks {key}", place=f"run {rec.run_id}",
                              fix="every stored result must name its profile and bulletin with their hashes")
-    conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    conn.execute("INSERT INTO runs (run_id, run_key, event, session, car, model, profile_path, profile_sha256, "
+                 "bulletin_id, bulletin_path, bulletin_sha256, tool_name, tool_version, verdict, verdict_json, "
+                 "verdict_sha256, log_count, session_start, duration_s, channels_path, reason, command, created_at, "
+                 "created_by, dbc_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                 "?, ?)",
                  [rec.run_id, rec.run_key, rec.event, rec.session, rec.car, profile["model"], rec.profile_path,
                   profile["sha256"], bulletin["id"], rec.bulletin_path, bulletin["sha256"],
                   tool.get("name", "bopwatch"), tool.get("version", tool_version()), verdict, text, verdict_sha,
                   len(rec.log_shas), _naive_utc(rec.session_start), rec.duration_s, rec.channels_path,
-                  rec.reason, rec.command, utcnow(), actor])
+                  rec.reason, rec.command, utcnow(), actor, list(rec.dbc_shas) or None])
     conn.executemany("INSERT INTO run_logs VALUES (?, ?, ?)",
                      [[rec.run_id, i, sha] for i, sha in enumerate(rec.log_shas)])
     rules = [[rec.run_id, r["rule"], r["verdict"], r.get("exceedance_count"), r.get("max_exceedances"),
@@ -543,7 +548,7 @@ def insert_run(conn: duckdb.DuckDBPyConnection, rec: RunRecord, actor: str) -> N
         "run_key": rec.run_key, "event": rec.event, "session": rec.session, "car": rec.car,
         "logs": list(rec.log_shas), "verdict": verdict, "verdict_sha256": verdict_sha,
         "bulletin": {"id": bulletin["id"], "sha256": bulletin["sha256"]},
-        "profile": {"model": profile["model"], "sha256": profile["sha256"]},
+        "profile": {"model": profile["model"], "sha256": profile["sha256"], "dbc_sha256": list(rec.dbc_shas)},
         "tool_version": tool.get("version", tool_version()), "reason": rec.reason,
         "counts": {"rules": len(rules), "exceedances": len(exc), "quality": len(qual), "channels": len(chans)}})
 

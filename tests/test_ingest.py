@@ -157,3 +157,40 @@ def test_recheck_refuses_a_changed_original(tmp_path, capsys):
     assert main(["recheck", "--event", "ev", "--session", "race", "--bulletin", str(BULLETIN_R2),
                  "--db", str(db)]) == 2
     assert "stored original changed" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_profile_cache_reloads_when_the_profile_or_its_dbc_changes(tmp_path):
+    import shutil
+    import time as _time
+
+    from compliance.ingest import _cached_profile
+
+    for name in ("store_test_turbo.toml", "store_test.dbc"):
+        shutil.copy(PROFILE.parent / name, tmp_path / name)
+    first = _cached_profile(tmp_path / "store_test_turbo.toml")
+    assert _cached_profile(tmp_path / "store_test_turbo.toml") is first
+    _time.sleep(0.01)
+    dbc = tmp_path / "store_test.dbc"
+    dbc.write_text(dbc.read_text().replace('"rpm"', '"1/min"'))
+    second = _cached_profile(tmp_path / "store_test_turbo.toml")
+    assert second is not first and second.dbcs[0].sha256 != first.dbcs[0].sha256
+
+
+def test_an_edited_dbc_makes_a_new_run_and_runs_record_dbc_hashes(tmp_path, capsys):
+    import shutil
+
+    for name in ("store_test_turbo.toml", "store_test.dbc"):
+        shutil.copy(PROFILE.parent / name, tmp_path / name)
+    profile = tmp_path / "store_test_turbo.toml"
+    log = write_log(tmp_path / "car7.log")
+    db = tmp_path / "s.duckdb"
+    args = ["ingest", str(log), "--profile", str(profile), "--bulletin", str(BULLETIN_R1), "--db", str(db)]
+    main(args)
+    dbc = tmp_path / "store_test.dbc"
+    dbc.write_text(dbc.read_text().replace("SG_ Throttle : 32|8@1+ (0.5,0)", "SG_ Throttle : 32|8@1+ (0.4,0)"))
+    capsys.readouterr()
+    main(args)
+    assert json.loads(capsys.readouterr().out)["status"] == "checked"
+    with st.open_store(db).reading() as conn:
+        rows = conn.execute("SELECT dbc_sha256 FROM runs ORDER BY created_at").fetchall()
+    assert len(rows) == 2 and rows[0][0] != rows[1][0] and len(rows[1][0][0]) == 64
