@@ -29,6 +29,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -310,22 +311,61 @@ def _call_key(paths: Iterable[Any], profile: Any, bulletins: Iterable[Any], kwar
 
 @dataclass(slots=True)
 class _Prefetched:
-    """The checker ``ingest_logs`` calls: the result computed by a worker for exactly these inputs, else (inputs
-    not planned, e.g. a log arrived meanwhile) a local check, so results never depend on the plan."""
+    """The checker ``ingest_logs`` calls: waits for the worker's result for exactly these inputs, else (inputs
+    not planned, e.g. a log arrived meanwhile) judges locally, so results never depend on the plan."""
 
-    results: dict[tuple, JobResult]
+    futures: dict[tuple, Any]
     local: int = 0
 
     def __call__(self, paths, profile, bulletins, **kwargs):
         from .check import check_logs
 
-        res = self.results.pop(_call_key(paths, profile, bulletins, kwargs), None)
-        if res is None:
+        future = self.futures.pop(_call_key(paths, profile, bulletins, kwargs), None)
+        if future is None:
             self.local += 1
             return check_logs(paths, profile, bulletins, **kwargs)
+        res = future.result()
         if res.error is not None:
             raise ComplianceError(res.error)
         return _unship(res.result, bulletins)
+
+
+class _Here:
+    """A job run in this process when its result is asked for (the ``workers=1`` case)."""
+
+    def __init__(self, job: CheckJob) -> None:
+        self.job = job
+
+    def result(self) -> JobResult:
+        return run_job(self.job)
+
+
+@contextmanager
+def _submitter(workers: int | None, scheduler: Any, n_jobs: int) -> Iterator[Callable[[CheckJob, int], Any]]:
+    """``submit(job, i) -> future`` (``.result()`` gives the JobResult) on the cluster, a pool, or here."""
+    if scheduler is not None:
+        from distributed import Client
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler, set_as_default=False)
+        try:
+            yield lambda job, i: client.submit(run_job, job, key=f"bopwatch-check-{job.key}-{i}", pure=False)
+        finally:
+            if client is not scheduler:
+                client.close()
+        return
+    n = default_workers() if workers is None else int(workers)
+    if n <= 1 or n_jobs <= 1:
+        yield lambda job, i: _Here(job)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["compliance.fleet", "compliance.check", "telemetry.session"])
+    pool = ProcessPoolExecutor(max_workers=min(n, n_jobs), mp_context=ctx)
+    try:
+        yield lambda job, i: pool.submit(run_job, job)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def ingest_parallel(store: Any, paths: Sequence[str | Path], *, workers: int | None = None,
@@ -333,9 +373,10 @@ def ingest_parallel(store: Any, paths: Sequence[str | Path], *, workers: int | N
     """``compliance.ingest.ingest_logs`` with every car's check computed in parallel (same outcomes, same store).
 
     Three steps: a planning pass of ``ingest_logs`` records which (logs, profile, bulletins) each car's session
-    will be judged with (it stores the originals and judges nothing: no run is written); the workers judge
-    those; a second ``ingest_logs`` pass writes the store from this process, taking each verdict from the
-    workers (one writer, as DuckDB wants). A car whose inputs changed in between is judged locally.
+    will be judged with (it stores the originals and judges nothing: no run is written); every car is submitted
+    to the workers; a second ``ingest_logs`` pass writes the store from this process, car by car as each result
+    arrives (one writer, as DuckDB wants; JSON lines keep streaming). A car whose inputs changed in between is
+    judged locally.
     ``options`` are ``ingest_logs``'s keyword arguments (``on_outcome`` is only called in the second pass)."""
     from .ingest import ingest_logs
 
@@ -347,19 +388,18 @@ def ingest_parallel(store: Any, paths: Sequence[str | Path], *, workers: int | N
         ingest_logs(store, paths, check=planner, **plan_options)
     finally:
         logging.getLogger("compliance.ingest").removeFilter(quiet)
-    jobs, keys = [], {}
+    jobs, keys = [], []
     for call_paths, profile, bulletins, kwargs in planner.calls:
-        job = CheckJob(call_paths, str(profile.path), tuple(b.path for b in bulletins),
-                       car=Path(call_paths[0]).stem[:12], lap_length_m=kwargs.get("lap_length_m"),
-                       track_category=kwargs.get("track_category"), keep_result=True)
-        jobs.append(job)
-        keys[job.key] = _call_key(call_paths, profile, bulletins, kwargs)
+        jobs.append(CheckJob(call_paths, str(profile.path), tuple(b.path for b in bulletins),
+                             car=Path(call_paths[0]).stem[:12], lap_length_m=kwargs.get("lap_length_m"),
+                             track_category=kwargs.get("track_category"), keep_result=True))
+        keys.append(_call_key(call_paths, profile, bulletins, kwargs))
     log.info("ingest: %d car session(s) to judge on %s", len(jobs),
              scheduler if scheduler is not None else f"{workers or default_workers()} worker(s)")
-    prefetched = _Prefetched({})
-    for res in run_jobs(jobs, workers=workers, scheduler=scheduler, progress=progress):
-        prefetched.results[keys[res.job.key]] = res
-    outcomes = ingest_logs(store, paths, check=prefetched, **options)
+    with _submitter(workers, scheduler, len(jobs)) as submit:
+        # every job is submitted now; the second pass writes each car as soon as its result is in, in order
+        prefetched = _Prefetched({key: submit(job, i) for i, (job, key) in enumerate(zip(jobs, keys, strict=True))})
+        outcomes = ingest_logs(store, paths, check=prefetched, progress=progress, **options)
     if prefetched.local:
         log.info("ingest: %d car session(s) judged locally (inputs changed after planning)", prefetched.local)
     return outcomes
