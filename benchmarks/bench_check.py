@@ -160,6 +160,7 @@ def run(minutes: float, formats: list[str], folder: Path, *, reference: bool = T
                 note += f"; reference failed: {ref.stderr.strip().splitlines()[-1][:100]}"
         rows.append(Row(case, frames, ours.seconds, ours.peak_rss_mb, REFERENCES[fmt], ref_seconds,
                         f">= {TARGETS[fmt]:g}x", note, ours.cpu_seconds, ref_cpu))
+        print(json.dumps(rows[-1].to_dict()), file=sys.stderr, flush=True)  # each row as soon as it is measured
     return rows
 
 
