@@ -41,15 +41,17 @@ def test_isolated_read_frames_returns_the_same_frames(log_file):
 
 def test_a_spinning_parser_is_stopped_at_the_time_limit(log_file):
     started = time.monotonic()
-    with pytest.raises(ParseTimeout, match=r"parser exceeded 1.5 s") as err:
+    with pytest.raises(ParseTimeout, match=r"parser exceeded \d+(\.\d+)? s of (CPU|wall-clock) time") as err:
         run_isolated("_isolate_targets:spin", log_file, timeout_s=1.5)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 4 * 1.5 + 5
     assert err.value.path == str(log_file) and str(log_file) in str(err.value)
 
 
 def test_a_parser_waiting_without_cpu_is_stopped_by_the_wall_clock(log_file):
-    with pytest.raises(ParseTimeout):
+    started = time.monotonic()
+    with pytest.raises(ParseTimeout, match=r"parser exceeded 4 s of wall-clock time \(1 s of CPU time allowed\)"):
         run_isolated("_isolate_targets:sleep", log_file, 60, timeout_s=1.0)
+    assert time.monotonic() - started < 15
 
 
 def test_a_parser_allocating_past_the_limit_is_refused_naming_the_limit(log_file):
