@@ -172,8 +172,8 @@ class Tokens:
     """The whitespace-separated tokens of every line (split in C by Arrow), addressable by position: token ``i``
     of every line at once, as (bytes, start, length) numpy views or as an Arrow string array."""
 
-    def __init__(self, lines: pa.Array) -> None:
-        lists = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(lines))
+    def __init__(self, lines: pa.Array, max_splits: int | None = None) -> None:
+        lists = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(lines), max_splits=max_splits)
         self.offsets = lists.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
         self.count = np.diff(self.offsets)
         self.values = lists.values
@@ -208,6 +208,40 @@ class Tokens:
             ok &= ~(valid & ((hi == 255) | (lo == 255))).any(axis=1)
             out[:, :width] = np.where(valid, (hi << 4) | (lo & 15), 0)
         return out, count.astype(np.uint8), ok
+
+    def spaced_hex(self, i: int, count: np.ndarray, max_bytes: int = 8) -> tuple[np.ndarray, np.ndarray]:
+        """``count[r]`` bytes written ``12 34 AB`` (single spaces) at the start of token ``i`` (the unsplit rest
+        of the line); ``ok`` is False when they are not there or one more hex byte follows them."""
+        data, starts, lens = self.parts(i)
+        top = len(data) - 1
+        count = np.clip(count, 0, max_bytes)
+        width = int(count.max()) if self.n else 0
+        out = np.zeros((self.n, max(width, 8)), np.uint8)
+        need = np.where(count > 0, 3 * count - 1, 0)
+        ok = lens >= need
+        if width:
+            k = np.arange(width)
+            pos = starts[:, None] + 3 * k
+            valid = k < count[:, None]
+            hi, lo = HEX_LUT[data[np.minimum(pos, top)]], HEX_LUT[data[np.minimum(pos + 1, top)]]
+            sep = data[np.minimum(pos + 2, top)]
+            bad = valid & ((hi == 255) | (lo == 255) | ((k < count[:, None] - 1) & (sep != 32)))
+            ok &= ~bad.any(axis=1)
+            out[:, :width] = np.where(valid, (hi << 4) | (lo & 15), 0)
+        # what follows the bytes: nothing, or whitespace and then not another hex byte
+        more = lens > need
+        after = starts + need
+        gap = np.where(count > 0, after, starts)
+        c0 = data[np.minimum(gap, top)]
+        ws = (c0 == 32) | (c0 == 9)
+        nxt = np.where(count > 0, after + 1, starts)
+        rest = starts + lens
+        b0, b1 = HEX_LUT[data[np.minimum(nxt, top)]], HEX_LUT[data[np.minimum(nxt + 1, top)]]
+        end2 = nxt + 2
+        c2 = data[np.minimum(end2, top)]
+        another = (nxt + 2 <= rest) & (b0 != 255) & (b1 != 255) & ((end2 >= rest) | (c2 == 32) | (c2 == 9))
+        ok &= ~more | (((count == 0) | ws) & ~another)
+        return out, ok
 
     def text(self, i: int | np.ndarray) -> pa.Array:
         return self.values.take(pa.array(self.index(i)))
@@ -246,6 +280,7 @@ class TextLogFile(LogFile):
     cannot be understood), and optionally ``_header(head_text)`` to read the start time and settings."""
 
     FAST: str = ""
+    TOKEN_SPLITS: int | None = None     # split lines into at most this many + 1 tokens on the token path
     HEAD_BYTES = 1 << 16
 
     def __init__(self, path) -> None:
@@ -296,7 +331,7 @@ class TextLogFile(LogFile):
 
     def _block(self, block: bytes, first_line: int) -> Frames:
         lines = lines_array(block)
-        by_tokens = self._fast_tokens(Tokens(lines)) if len(lines) else None
+        by_tokens = self._fast_tokens(Tokens(lines, self.TOKEN_SPLITS)) if len(lines) else None
         if by_tokens is not None:
             cols, ok = by_tokens
             rows = np.flatnonzero(ok)

@@ -74,6 +74,7 @@ def parse_asc_date(text: str) -> datetime | None:
 
 
 class AscLog(TextLogFile):
+    TOKEN_SPLITS = 6
     format = "asc"
     FAST = FAST
 
@@ -230,13 +231,9 @@ def _fast_tokens(self, tokens):
     dlc = dlc.astype(np.int64)
     shape &= ok_dlc & (dlc <= 8)
     n = np.where(shape, dlc, 0)
-    payload, ok_data = tokens.payload(6, n, 8)
-    # the token after the payload must not be one more data byte (DLC 13 with 8 bytes, FD as d lines...)
-    _, sn, ln = tokens.parts(6 + n)
-    after = np.where(tokens.count > 6 + n, ln, 0)
-    nxt_hex = (after == 2) & (HEX_LUT_ASC[data[np.minimum(sn, len(data) - 1)]] != 255) & (
-        HEX_LUT_ASC[data[np.minimum(sn + 1, len(data) - 1)]] != 255)
-    shape &= ok_data & ~nxt_hex
+    payload, ok_data = tokens.spaced_hex(6, n, 8)
+    shape &= (tokens.count > 6) | (n == 0)
+    shape &= ok_data
     ts, ok_ts = floats_where(tokens, 0, shape)
     ch_data, s1, l1 = tokens.parts(1)
     ch, ok_ch = _small_int(ch_data, s1, l1)
@@ -262,7 +259,4 @@ def _small_int(data, starts, lens, max_digits: int = 3):
     return value, ok
 
 
-HEX_LUT_ASC = np.full(256, 255, np.uint8)
-for _i, _c in enumerate(b"0123456789abcdefABCDEF"):
-    HEX_LUT_ASC[_c] = _i
 AscLog._fast_tokens = _fast_tokens
