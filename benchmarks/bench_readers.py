@@ -102,6 +102,16 @@ def generate(folder: Path, fmt: str, minutes: float, rate: float, seed: int = 1)
     return path
 
 
+def _generate_in_child(folder: Path, fmt: str, minutes: float, rate: float) -> Path:
+    """Generate in a child process: the frames held while writing would otherwise raise this process's RSS
+    high-water mark, which Linux passes on to every reader child forked after it."""
+    child = run_child([sys.executable, "-m", "benchmarks.bench_readers", "--generate-only", fmt, "--dir",
+                       str(folder), "--minutes", str(minutes), "--rate", str(rate)], cwd=Path(__file__).parent.parent)
+    if child.returncode != 0:
+        raise RuntimeError(f"generating the {fmt} log failed: {child.stderr.strip()[-500:]}")
+    return Path(child.stdout.strip().splitlines()[-1])
+
+
 def _child(script: str, path: Path) -> dict:
     child = run_child(python_argv(script, str(path)))
     if child.returncode != 0:
@@ -142,13 +152,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", type=Path, action="append", help="measure this file instead (repeatable)")
     ap.add_argument("--dir", type=Path, help="keep generated logs here (reused on the next run)")
     ap.add_argument("--json", action="store_true", help="rows as JSON lines")
+    ap.add_argument("--generate-only", metavar="FORMAT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.generate_only:
+        print(generate(args.dir, args.generate_only, args.minutes, args.rate))
+        return 0
     rows = []
     with tempfile.TemporaryDirectory(prefix="bopwatch-readers-") as tmp:
         folder = args.dir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         jobs = ([(p, FORMAT_OF[p.suffix.lower()]) for p in args.log] if args.log
-                else [(generate(folder, f, args.minutes, args.rate), f) for f in args.formats])
+                else [(_generate_in_child(folder, f, args.minutes, args.rate), f) for f in args.formats])
         for path, fmt in jobs:
             row = measure(path, fmt)
             rows.append(row)
