@@ -533,6 +533,11 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+def _has_log_row(store: st.Store, sha: str) -> bool:
+    with store.reading() as conn:
+        return conn.execute("SELECT count(*) FROM logs WHERE sha256 = ?", [sha]).fetchone()[0] > 0
+
+
 def _parse_isolated(stored: Path, name: Path) -> None:
     """Read the log once in a child process with time and memory limits (``telemetry.isolate``), so a file that
     hangs or crashes a parser fails alone, with an error naming it, instead of taking the ingest or the watcher
@@ -582,7 +587,8 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                                 logger_serial=logger_serial)
             sha = sha256_file(p)
             stored, sha, _ = store_original(p, store.layout.originals, sha)
-            _parse_isolated(stored, p)
+            if not _has_log_row(store, sha):      # a stored log was read safely before: no second trial run
+                _parse_isolated(stored, p)
             groups.setdefault((meta.event, meta.session, meta.car), []).append((i, _NewLog(sha, p, stored, meta)))
         except (ComplianceError, OSError) as err:
             done(i, IngestOutcome(str(p), "error", error=str(err)))
