@@ -152,7 +152,7 @@ def run(minutes: float, formats: list[str], folder: Path, *, reference: bool = T
             ref = run_child(reference_argv(fmt, ref_log))
             if ref.returncode == 0:
                 if ref_log != log:
-                    scale = frames / json.loads(ref.stdout)["frames"]
+                    scale = frames / json.loads(ref.stdout.strip().splitlines()[-1])["frames"]
                     note += f"; reference timed on {reference_minutes:g} min and scaled x{scale:.2f} (frames)"
                 ref_seconds, ref_cpu = ref.seconds * scale, ref.cpu_seconds * scale
                 note += f"; reference peak RSS {ref.peak_rss_mb:.0f} MB"
