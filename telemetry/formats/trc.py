@@ -96,6 +96,7 @@ class TrcLog(TextLogFile):
                 columns = LAYOUTS["1.1"]
         self.columns = columns
         self.FAST = _fast_pattern(columns)
+        self.TOKEN_SPLITS = columns.index("D") if "D" in columns else None
         if self.start is None and self.version != "1.0":
             self.add(Finding("no_start", "the file has no $STARTTIME; times are relative"))
         if self.start is None:   # 1.0: "Start time: 18.12.2021 14:28:07.062"
@@ -216,8 +217,11 @@ def _fast_tokens(self, tokens):
         dlc = np.clip(dlc, 0, 15)
         n = np.where(fd, DLC_TO_LENGTH[dlc], np.minimum(dlc, 8))
     n = np.where(shape & ok_n, n, 0).astype(np.int64)
-    shape &= ok_n & (tokens.count == first + n) & (~fd | np.isin(n, DLC_TO_LENGTH))
-    payload, ok_data = tokens.payload(first, n, 64)
+    # the payload is the unsplit rest of the line (TOKEN_SPLITS): exactly n single-spaced bytes, nothing after
+    _, _, rest_len = tokens.parts(first)
+    exact = np.where(n > 0, (tokens.count == first + 1) & (rest_len == 3 * n - 1), tokens.count == first)
+    shape &= ok_n & exact & (~fd | np.isin(n, DLC_TO_LENGTH))
+    payload, ok_data = tokens.spaced_hex(first, n, 64)
     ts, ok_ts = floats_where(tokens, pos["O"], shape & ok_data)
     if "B" in pos:
         bus, ok_bus = _dec(*tokens.parts(pos["B"]))
