@@ -176,6 +176,8 @@ def make_input(index: int, seed: int, fmt: str, seeds: list[Seed], folder: Path)
 # -- the loop -----------------------------------------------------------------------------------------------------------
 def _crash_name(out: Outcome, suffix: str) -> str:
     kind = out.detail.split(":")[0] if out.status == "crash" else "hang"
+    if kind.startswith("worker died"):      # "worker died (signal SIGSEGV)" -> "sigsegv"
+        kind = kind.rstrip(")").split()[-1]
     return f"{out.format}_{kind.lower()}_{out.index:06d}{suffix}"
 
 
