@@ -155,15 +155,25 @@ def write_bulletin(folder: Path, models: tuple[str, ...] = (MODEL,)) -> Path:
 def simulate(folder: Path, fmt: str, minutes: float, *, model: str = MODEL, seed: int = 1, name: str = "car",
              bulletin: Path | None = None) -> Path:
     """Write a simulated ``minutes``-long log of ``model`` in ``fmt`` (once: an existing file is reused)."""
-    from telemetry.simulate.run import SimConfig, simulate_log
-
     out = folder / f"{name}-{model}-{minutes:g}min-s{seed}{SUFFIX[fmt]}"
     if out.exists() and out.with_name(out.name + ".truth.json").exists():
         return out
     bulletin = bulletin or write_bulletin(folder)
-    simulate_log(SimConfig(model=model, out=out, fmt=fmt, duration_s=minutes * 60.0, seed=seed,
-                           bulletin=bulletin, profile=ROOT / "dbc" / f"{model}.toml"))
+    # in a child process: a forked child starts with its parent's peak RSS (Linux keeps ru_maxrss across fork and
+    # exec), so the benchmark process must stay small for the children's peak RSS to be their own
+    subprocess.run([sys.executable, "-c", _SIMULATE, str(out), fmt, str(minutes * 60.0), str(seed), str(bulletin),
+                    str(ROOT / "dbc" / f"{model}.toml"), model], check=True, stdout=subprocess.DEVNULL)
     return out
+
+
+_SIMULATE = """
+import sys
+from pathlib import Path
+from telemetry.simulate.run import SimConfig, simulate_log
+out, fmt, seconds, seed, bulletin, profile, model = sys.argv[1:]
+simulate_log(SimConfig(model=model, out=Path(out), fmt=fmt, duration_s=float(seconds), seed=int(seed),
+                       bulletin=Path(bulletin), profile=Path(profile)))
+"""
 
 
 def check_json(child: Child, what: str) -> dict:
