@@ -56,8 +56,14 @@ def iter_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[tu
 
 
 def lines_array(block: bytes) -> pa.LargeStringArray:
-    """One Arrow string per line (each keeping its trailing newline), zero-copy over ``block``."""
+    """One Arrow string per line (each keeping its trailing newline), zero-copy over ``block``. Bytes >= 0x80
+    (never part of a frame line, and invalid UTF-8 for Arrow) are seen as ``?``, so such lines fall to the careful
+    parser, which reads the original bytes and reports them."""
     raw = np.frombuffer(block, np.uint8)
+    high = raw >= 0x80
+    if high.any():
+        raw = np.where(high, np.uint8(ord("?")), raw)
+        block = raw.tobytes()
     ends = np.flatnonzero(raw == 10) + 1
     offsets = np.empty(len(ends) + 1, np.int64)
     offsets[0] = 0
