@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import time
+import zlib
 
 import pytest
 from _store_support import write_log
@@ -92,13 +93,18 @@ def test_a_missing_file_is_a_file_not_found_error_as_in_process(tmp_path):
 
 
 def test_python_can_looping_forever_on_a_zero_size_blf_object_is_stopped(tmp_path):
-    """python-can 4.6's BLFReader never returns on a log container whose object size is 0: the reason ingest
+    """python-can 4.6's BLFReader never returns on an object of size 0 inside a log container: the reason ingest
     parses in a child with a time limit."""
-    header = struct.pack("<4sLBBBBBBBBQQLL8H8H", b"LOGG", 144, 5, 0, 0, 0, 2, 6, 8, 1, 176, 176, 1, 0,
+    inner = struct.pack("<4sHHLL", b"LOBJ", 16, 1, 0, 1) + b"\0" * 32       # a CAN_MESSAGE claiming size 0
+    packed = zlib.compress(inner)
+    size = 32 + len(packed)
+    container = (struct.pack("<4sHHLL", b"LOBJ", 16, 1, size, 10) + struct.pack("<H6xL4x", 2, len(inner)) + packed
+                 + b"\0" * (size % 4))
+    total = 144 + len(container)
+    header = struct.pack("<4sLBBBBBBBBQQLL8H8H", b"LOGG", 144, 5, 0, 0, 0, 2, 6, 8, 1, total, total, 1, 0,
                          *([0] * 16))
     path = tmp_path / "zero_size.blf"
-    path.write_bytes(header + b"\0" * (144 - len(header)) + struct.pack("<4sHHLL", b"LOBJ", 16, 1, 0, 10)
-                     + b"\0" * 16)
+    path.write_bytes(header + b"\0" * (144 - len(header)) + container)
     with pytest.raises(ParseTimeout):
         run_isolated("_isolate_targets:python_can_frames", path, timeout_s=3)
     with pytest.raises(CorruptLog, match="impossible size 0"):      # our reader refuses it at once
