@@ -184,6 +184,8 @@ class Tokens:
         self.count = np.diff(self.offsets)
         self.values = lists.values
         self.data, self.starts, self.lens = string_parts(self.values)
+        if not len(self.data):      # readers clip positions to len(data) - 1: never an empty buffer
+            self.data = np.zeros(1, np.uint8)
         self.n = len(self.count)
 
     def index(self, i: int | np.ndarray) -> np.ndarray:
