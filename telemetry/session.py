@@ -173,7 +173,12 @@ def _order(files: list[_File]) -> tuple[list[_File], list[float], datetime | Non
         prev_end = off + f.last
     origin = min(off + f.first for f, off in zip(ordered, offsets, strict=True)) if ordered else 0.0
     offsets = [off - origin for off in offsets]
-    start = None if ref is None else ref + timedelta(seconds=origin - base)
+    try:
+        start = None if ref is None else ref + timedelta(seconds=origin - base)
+    except OverflowError:   # absurd time stamps (e.g. a damaged line 10^11 s away): no absolute start
+        start = None
+        findings.append(Finding("bad_start", f"the first time stamp lies {origin - base:.6g} s from the file's "
+                                             "start, outside the calendar; the session has no absolute start"))
     if ordered and ordered[0].start is None:
         start = None  # time 0 is in a file without an absolute start: its absolute time is not known
     return ordered, offsets, start, findings
