@@ -78,7 +78,10 @@ def open_mdf(path: Path) -> LogFile:
 
 
 def _start(mdf):
-    start = getattr(mdf.header, "start_time", None)
+    try:
+        start = getattr(mdf.header, "start_time", None)
+    except (ValueError, OverflowError):     # a damaged time zone offset (over 24 h) or date
+        return None
     if start is None:
         return None
     return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
@@ -157,7 +160,12 @@ class MdfBusLog(LogFile):
         parts = []
         for name, extra in FRAME_GROUPS.items():
             for group, index in self._mdf.channels_db.get(name, ()):
-                cols = self._group_columns(name, group, index, extra)
+                try:
+                    cols = self._group_columns(name, group, index, extra)
+                except Exception as err:  # noqa: BLE001 - asammdf's exceptions (and damaged shapes) are not one family
+                    raise self.corrupt(f"channel group {group} ({name}) cannot be read: {type(err).__name__}: "
+                                       f"{err}", fix="the file is damaged or truncated; copy it again from the "
+                                       "logger") from None
                 if cols is not None:
                     parts.append(cols)
         others = [n for n in ("LIN_Frame", "FLX_Frame", "ETH_Frame") if n in self._mdf.channels_db]
