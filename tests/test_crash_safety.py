@@ -52,13 +52,13 @@ def test_sigkill_during_ingest_never_leaves_a_half_written_run(tmp_path):
     for attempt in range(6):
         # kill once the ingest has reported some cars (so it dies mid-way), at a varying delay after that
         proc = subprocess.Popen(_command(db, logs), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                                text=True)   # killed below: nothing outlives the attempt
+                                text=True, start_new_session=True)   # its own process group: killed whole below
         for _ in range(1 + attempt % (len(CARS) - 1)):
             if not proc.stdout.readline():
                 break
         time.sleep(0.07 * attempt)
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate()
+        os.killpg(proc.pid, signal.SIGKILL)      # the ingest and any child it started (e.g. a trial parse)
+        proc.communicate(timeout=120)
         runs, n_logs = _state(db)
         seen.append(len(runs))
     print("runs after each kill:", seen)
