@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from _store_support import BULLETIN_R1, PROFILE, write_log
 
 from compliance import audit
@@ -43,6 +44,7 @@ def _state(db):
     return runs, logs
 
 
+@pytest.mark.slow    # about a minute: seven ingest processes
 def test_sigkill_during_ingest_never_leaves_a_half_written_run(tmp_path):
     logs = [write_log(tmp_path / f"car{car}.log", car=car, exceedances=i, seconds=6, seed=i)
             for i, car in enumerate(CARS)]
