@@ -17,6 +17,7 @@ import sys
 import warnings
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from datetime import UTC
 from pathlib import Path
 
@@ -87,6 +88,18 @@ def _start(mdf):
     return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
 
 
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """asammdf warns, and prints its block throughput to stdout when a read is slow; stdout belongs to the
+    CLI (``check --json``), so both go to the debug log instead."""
+    sink = io.StringIO()
+    with warnings.catch_warnings(), redirect_stdout(sink):
+        warnings.simplefilter("ignore")
+        yield
+    if sink.getvalue():
+        log.debug("asammdf: %s", sink.getvalue().strip())
+
 class MdfBusLog(LogFile):
     format = "mf4"
 
@@ -116,8 +129,7 @@ class MdfBusLog(LogFile):
                 wanted.append((f"{name}.{key}", group, where[0]))
         if not wanted:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _quiet():
             signals = self._mdf.select(wanted)
         field = {key: sig.samples for key, sig in zip(keys, signals, strict=True)}
         timestamps = signals[0].timestamps
@@ -208,8 +220,7 @@ class MdfChannelsLog(LogFile):
                 if i == master or not ch.name:
                     continue
                 try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
+                    with _quiet():
                         sig = mdf.get(group=g, index=i)
                         if sig.samples.dtype.kind not in "iufb":
                             sig = mdf.get(group=g, index=i, raw=True)
