@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from telemetry.formats import inspect_log
+from telemetry.isolate import inspect_isolated
 
 from . import EXIT_OK
 from ._progress import progress_bar
@@ -26,12 +28,31 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
                     "and integrity findings. Exit 0 when read, 2 when unreadable.")
     p.add_argument("log", metavar="LOG", help="log file (BLF, ASC, candump .log, TRC, CSV, MF4, MDF; .gz accepted)")
     p.add_argument("--json", action="store_true", help="print one JSON object (SPEC §4)")
+    p.add_argument("--isolate", choices=("auto", "always", "never"), default="auto",
+                   help="read the file in a child process with time and memory limits, so a parser crash or "
+                        "hang is one error line (auto: for MDF files, read by asammdf, which can crash on damaged "
+                        "files; limits from BOPWATCH_PARSE_TIMEOUT_S / BOPWATCH_PARSE_MEMORY_MB)")
     p.set_defaults(func=run)
 
 
+_MDF_SUFFIXES = {".mf4", ".mdf", ".dat", ".mf3"}
+
+
+def _isolate(path: str, mode: str) -> bool:
+    if mode != "auto":
+        return mode == "always"
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return bool(suffixes) and suffixes[-1] in _MDF_SUFFIXES
+
+
 def run(args: argparse.Namespace) -> int:
-    with progress_bar(not args.json) as progress:
-        info = inspect_log(args.log, progress=progress)
+    if _isolate(args.log, args.isolate):
+        info = inspect_isolated(args.log)
+    else:
+        with progress_bar(not args.json) as progress:
+            info = inspect_log(args.log, progress=progress)
     if args.json:
         print(json.dumps(info.to_dict(), indent=2))
         return EXIT_OK

@@ -1,0 +1,30 @@
+"""``bopwatch inspect`` reads MDF files (asammdf) in an isolated child: a parser crash is one error line, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compliance.cli import main
+
+OPEN = Path(__file__).parent / "fuzz_regressions" / "open"
+
+
+def test_asammdf_segfault_is_one_error_line_and_exit_2(capsys):
+    assert main(["inspect", str(OPEN / "mf4_asammdf_segfault.mf4")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "mf4_asammdf_segfault.mf4" in err[0] and "SIGSEGV" in err[0]
+
+
+def test_asammdf_hang_is_stopped_by_the_time_limit(capsys, monkeypatch):
+    monkeypatch.setenv("BOPWATCH_PARSE_TIMEOUT_S", "3")
+    assert main(["inspect", str(OPEN / "mf4_asammdf_hangs.mf4")]) == 2
+    assert "exceeded 3 s" in capsys.readouterr().err
+
+
+def test_a_sound_mf4_reads_the_same_isolated_or_not(capsys):
+    sample = Path(__file__).parent.parent / "sample_logs" / "race" / "car32.mf4"
+    outputs = []
+    for mode in ("always", "never"):
+        assert main(["inspect", str(sample), "--json", "--isolate", mode]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and '"frames":' in outputs[0]
