@@ -49,6 +49,31 @@ _ALIASES: dict[str, str] = {
     "kw": "kW", "w": "W", "hp": "hp", "ps": "metric_horsepower", "m": "m", "km": "km",
 }
 
+#: pint expression -> (dimension, factor to that dimension's SI unit) for the linear units loggers use. Conversions
+#: between two of these skip pint (whose registry costs ~0.9 s of start-up per process); pint's own definitions
+#: give the same factors (tests/test_units.py checks every pair against pint).
+_LINEAR: dict[str, tuple[str, float]] = {
+    "rpm": ("rotation", 1.0),
+    "Pa": ("pressure", 1.0), "hPa": ("pressure", 1e2), "mbar": ("pressure", 1e2), "kPa": ("pressure", 1e3),
+    "bar": ("pressure", 1e5), "MPa": ("pressure", 1e6), "psi": ("pressure", 6894.757293168361),
+    "kg/s": ("mass_flow", 1.0), "g/s": ("mass_flow", 1e-3), "kg/h": ("mass_flow", 1.0 / 3600.0),
+    "g/h": ("mass_flow", 1e-3 / 3600.0),
+    "N*m": ("torque", 1.0), "kN*m": ("torque", 1e3),
+    "m/s": ("speed", 1.0), "km/h": ("speed", 1.0 / 3.6), "mph": ("speed", 0.44704),
+    "W": ("power", 1.0), "kW": ("power", 1e3),
+    "m": ("length", 1.0), "km": ("length", 1e3),
+    "": ("ratio", 1.0), "percent": ("ratio", 0.01),
+}
+
+
+def _linear(src: str, dst: str) -> float | None:
+    """The factor from ``src`` to ``dst`` when both are known linear units of one dimension, else None."""
+    a, b = _LINEAR.get(src), _LINEAR.get(dst)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    return a[1] / b[1]
+
+
 def normalise(unit: str | None) -> str:
     """The pint expression for a unit as DBC/MDF files spell it (``""`` for dimensionless)."""
     text = (unit or "").strip()
@@ -110,6 +135,9 @@ def convert(values: np.ndarray, from_unit: str | None, to_unit: str | None, *,
     values = np.asarray(values, dtype=np.float64)
     if src == dst:
         return values
+    factor = _linear(src, dst)
+    if factor is not None:
+        return values * factor
     path, place = _describe(profile, channel, signal)
     ureg = registry()
     try:

@@ -55,3 +55,17 @@ def test_unconvertible_unit_names_profile_channel_signal_and_units():
 def test_dimension_mismatch_is_refused():
     assert not can_convert("kPa", "kg/h")
     assert can_convert("psi", "bar")
+
+
+def test_table_conversions_agree_with_pint_for_every_pair():
+    from telemetry import units
+
+    ureg = units.registry()
+    values = np.array([0.0, 1.0, 2.5, -3.75, 1234.5])
+    for src, (dim, _) in units._LINEAR.items():
+        for dst, (dim2, _) in units._LINEAR.items():
+            if dim != dim2 or src == dst:
+                continue
+            expected = ureg.Quantity(values, src or "dimensionless").to(dst or "dimensionless").magnitude
+            np.testing.assert_allclose(units.convert(values, src, dst), expected, rtol=1e-12, atol=1e-12,
+                                       err_msg=f"{src} -> {dst}")
