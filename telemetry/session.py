@@ -7,7 +7,6 @@ file without a start goes right after the file given before it (reported as a ``
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,12 +45,6 @@ class _File:
     checks: dict = field(default_factory=dict)    # (bus, message) -> list of (time, counter, crc_ok) per chunk
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _needed_messages(profile: Profile, wanted: Iterable[str]) -> set[str]:
@@ -73,12 +66,12 @@ def _wanted_channels(profile: Profile, channels: Iterable[str] | None) -> list[s
 
 def _read_frames_file(path: Path, profile: Profile, messages: set[str] | None,
                       progress: Progress | None, done: int) -> _File:
-    from .formats import open_log
+    from .formats import open_log, sha256_file
 
     databases = profile.databases()
     integrity = {i.message: i for i in profile.integrity}
     with open_log(path) as lf:   # refuses missing files, folders and unknown formats before anything is read
-        sha = _sha256(path)
+        sha = sha256_file(path)
         size = path.stat().st_size
         if lf.kind == "channels":
             chans = lf.channels()

@@ -18,7 +18,7 @@ from ..errors import CorruptLog, TelemetryError, UnsupportedFormat
 from ..frames import Frames, concat_frames
 from ._base import LogFile
 
-__all__ = ["LogFile", "open_log", "read_frames", "inspect_log", "SUFFIXES", "format_of"]
+__all__ = ["LogFile", "open_log", "read_frames", "inspect_log", "sha256_file", "SUFFIXES", "format_of"]
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,8 @@ def _empty(lf: LogFile) -> Frames:
     return empty_frames(start=lf.start)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """SHA-256 of the bytes on disk (compressed bytes for .gz), read in 4 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 22), b""):
@@ -131,7 +132,7 @@ def inspect_log(path: str | Path, progress: Progress | None = None) -> SourceInf
             ends = [float(c.time[-1]) for c in channels if len(c)]
             begins = [float(c.time[0]) for c in channels if len(c)]
             duration = (max(ends) - min(begins)) if ends else 0.0
-            return SourceInfo(str(p), _sha256(p), lf.format, p.stat().st_size, None, (), None, lf.start,
+            return SourceInfo(str(p), sha256_file(p), lf.format, p.stat().st_size, None, (), None, lf.start,
                               duration, tuple(lf.findings))
         n = 0
         buses: set[int] = set()
@@ -147,7 +148,7 @@ def inspect_log(path: str | Path, progress: Progress | None = None) -> SourceInf
             if progress is not None:
                 progress(n, None, f"reading {p.name}")
         duration = (t_max - t_min) if n else 0.0
-        return SourceInfo(str(p), _sha256(p), lf.format, p.stat().st_size, n, tuple(sorted(buses)), len(ids),
+        return SourceInfo(str(p), sha256_file(p), lf.format, p.stat().st_size, n, tuple(sorted(buses)), len(ids),
                           lf.start, duration, tuple(lf.findings))
 
 
