@@ -4,10 +4,11 @@ the verdict, the inputs and their hashes, every rule, exceedance and data-qualit
 
 from __future__ import annotations
 
-import html
 import logging
 from pathlib import Path
 
+from ._html import escape as _e
+from ._html import table as _table
 from .bulletins import RULE_NAMES
 from .check import CheckResult
 from .plots import figures_for_rule
@@ -25,17 +26,6 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .incomplete{color:#b7791f;font-weight:bold}.error{color:#c0392b}.warning{color:#b7791f}
 code{font-size:.85rem}
 """
-
-
-def _e(x: object) -> str:
-    return html.escape("" if x is None else str(x))
-
-
-def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
-                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def render_check_report(result: CheckResult, *, max_traces: int = 12) -> str:

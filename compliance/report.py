@@ -11,7 +11,6 @@ and shows tables only). The originals the report cites are re-hashed when it is 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import logging
@@ -25,6 +24,8 @@ import pyarrow.parquet as pq
 
 from telemetry.channels import Channel
 
+from ._html import escape as _e
+from ._html import table as _table
 from .errors import StoreError
 from .evidence import verify_original
 from .store import Store, canonical_json, tool_version, utcnow
@@ -275,17 +276,6 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 code,pre{font-size:.8rem}pre{background:#f6f8fa;padding:.5rem;white-space:pre-wrap;word-break:break-all}
 section.car{border-top:2px solid #444;margin-top:2rem}
 """
-
-
-def _e(x: object) -> str:
-    return html.escape("" if x is None else str(x))
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int] = frozenset()) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
-                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _v(verdict: str | None) -> str:
