@@ -22,6 +22,7 @@ Limits: argument > environment (``BOPWATCH_PARSE_TIMEOUT_S``, ``BOPWATCH_PARSE_M
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from typing import Any
 from .errors import TelemetryError
 
 __all__ = ["IsolationError", "ParseTimeout", "ParseMemoryExceeded", "ParseCrashed", "ParseFailed",
-           "run_isolated", "inspect_isolated", "read_frames_isolated", "limits_for"]
+           "MDF_SUFFIXES", "is_mdf", "run_isolated", "inspect_isolated", "read_frames_isolated", "limits_for"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,18 @@ class ParseFailed(IsolationError):
     """The parser raised an exception that is not a ``TelemetryError``: a bug in bopwatch."""
 
 
+#: suffixes of files read by asammdf, which has crashed and hung on damaged files: isolated by default
+MDF_SUFFIXES = frozenset({".mf4", ".mdf", ".dat", ".mf3"})
+
+
+def is_mdf(path: str | Path) -> bool:
+    """Whether ``path`` names an MDF file (``.gz`` looked through), which ``--isolate auto`` reads in a child."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return bool(suffixes) and suffixes[-1] in MDF_SUFFIXES
+
+
 def _env_float(name: str) -> float | None:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -87,22 +100,27 @@ def _env_float(name: str) -> float | None:
     return value
 
 
-def limits_for(path: str | Path | None, timeout_s: float | None = None,
-               memory_mb: int | None = None) -> tuple[float, int]:
-    """(timeout in seconds, memory in MB) for parsing ``path``: argument > environment > default."""
+def _size_mb(paths: str | Path | Sequence[str | Path] | None) -> float:
+    if paths is None:
+        return 0.0
+    total = 0
+    for p in [paths] if isinstance(paths, str | Path) else paths:
+        with contextlib.suppress(OSError):
+            total += Path(p).stat().st_size
+    return total / 1e6
+
+
+def limits_for(path: str | Path | Sequence[str | Path] | None, timeout_s: float | None = None,
+               memory_mb: int | None = None, *, default_memory_mb: int = DEFAULT_MEMORY_MB) -> tuple[float, int]:
+    """(timeout in seconds, memory in MB) for parsing ``path`` (or several files, their sizes summed): argument >
+    environment > default."""
     if timeout_s is None:
         timeout_s = _env_float("BOPWATCH_PARSE_TIMEOUT_S")
     if timeout_s is None:
-        size_mb = 0.0
-        if path is not None:
-            try:
-                size_mb = Path(path).stat().st_size / 1e6
-            except OSError:
-                size_mb = 0.0
-        timeout_s = BASE_TIMEOUT_S + TIMEOUT_S_PER_MB * size_mb
+        timeout_s = BASE_TIMEOUT_S + TIMEOUT_S_PER_MB * _size_mb(path)
     if memory_mb is None:
         env = _env_float("BOPWATCH_PARSE_MEMORY_MB")
-        memory_mb = int(env) if env is not None else DEFAULT_MEMORY_MB
+        memory_mb = int(env) if env is not None else default_memory_mb
     return float(timeout_s), int(memory_mb)
 
 

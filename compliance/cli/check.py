@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..check import CheckResult, check_logs
-from ..verdict import COMPLIANT, INCOMPLETE, INFRINGEMENT
+from ..check import check_logs
+from ..verdict import COMPLIANT, INCOMPLETE, INFRINGEMENT, Verdict
 from . import EXIT_INCOMPLETE, EXIT_INFRINGEMENT, EXIT_OK
 from ._progress import progress_bar
 
@@ -36,34 +36,71 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
                    help="lap length in metres, to find laps from distance or speed when no lap channel is "
                         "logged (default: the bulletin's track_length_m)")
     p.add_argument("--track-category", metavar="C", help="only bulletins for this track category (A-D, H)")
+    p.add_argument("--isolate", choices=("auto", "always", "never"), default="auto",
+                   help="run the check in a child process with time and memory limits, so a parser crash or "
+                        "hang on a damaged file is one error line and exit 2 (auto: when a log is an MDF file, "
+                        "which asammdf reads; limits from BOPWATCH_PARSE_TIMEOUT_S / BOPWATCH_PARSE_MEMORY_MB, "
+                        f"default 30 s + 2 s per MB of CPU time and {CHECK_MEMORY_MB} MB)")
     p.set_defaults(func=run)
+
+
+#: address-space limit of an isolated check: a 24-hour log needs more than a parse-only child
+CHECK_MEMORY_MB = 8192
+
+def isolate_check(logs: list[str], mode: str) -> bool:
+    """Whether ``check`` runs in an isolated child: always, never, or (auto) when any log is an MDF file."""
+    if mode != "auto":
+        return mode == "always"
+    from telemetry.isolate import is_mdf
+
+    return any(is_mdf(p) for p in logs)
+
+
+def _check_in_child(first: str, logs: list[str], profile: str, bulletins, report: str | None,
+                    lap_length_m: float | None, track_category: str | None) -> Verdict:
+    """The isolated child's work: the whole check (and the HTML report, which needs the channels); only the
+    verdict goes back to the parent."""
+    result = check_logs(logs, profile, bulletins, lap_length_m=lap_length_m, track_category=track_category)
+    if report:
+        from ..check_report import write_check_report
+        write_check_report(result, report)
+    return result.verdict
 
 
 def run(args: argparse.Namespace) -> int:
     bulletins = args.bulletin[0] if len(args.bulletin) == 1 else args.bulletin
-    with progress_bar(not args.json) as progress:
-        result = check_logs(args.logs, args.profile, bulletins, progress=progress,
-                            lap_length_m=args.lap_length, track_category=args.track_category)
-    if args.report:
-        from ..check_report import write_check_report
-        write_check_report(result, args.report)
-    if args.json:
-        sys.stdout.write(result.verdict.to_json())
+    if isolate_check(args.logs, getattr(args, "isolate", "never")):
+        from telemetry.isolate import limits_for, run_isolated
+
+        timeout_s, memory_mb = limits_for(args.logs, default_memory_mb=CHECK_MEMORY_MB)
+        verdict = run_isolated("compliance.cli.check:_check_in_child", args.logs[0], list(args.logs),
+                               args.profile, bulletins, args.report, args.lap_length, args.track_category,
+                               timeout_s=timeout_s, memory_mb=memory_mb,
+                               errors=("compliance.errors:ComplianceError",))
     else:
-        print_verdict(result)
-    return EXIT_BY_VERDICT[result.verdict.verdict]
+        with progress_bar(not args.json) as progress:
+            result = check_logs(args.logs, args.profile, bulletins, progress=progress,
+                                lap_length_m=args.lap_length, track_category=args.track_category)
+        if args.report:
+            from ..check_report import write_check_report
+            write_check_report(result, args.report)
+        verdict = result.verdict
+    if args.json:
+        sys.stdout.write(verdict.to_json())
+    else:
+        print_verdict(verdict)
+    return EXIT_BY_VERDICT[verdict.verdict]
 
 
 def _colour(verdict: str) -> str:
     return {COMPLIANT: "green", INFRINGEMENT: "bold red", INCOMPLETE: "yellow"}.get(verdict, "white")
 
 
-def print_verdict(result: CheckResult) -> None:
+def print_verdict(v: Verdict) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    v = result.verdict
     console = Console(file=sys.stdout, highlight=False, soft_wrap=True,
                       width=None if sys.stdout.isatty() else 160)
     console.print(f"car model  {v.profile['model']}   bulletin {v.bulletin['id']}   "

@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from telemetry.formats import inspect_log
-from telemetry.isolate import inspect_isolated
+from telemetry.isolate import inspect_isolated, is_mdf
 
 from . import EXIT_OK
 from ._progress import progress_bar
@@ -35,16 +34,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-_MDF_SUFFIXES = {".mf4", ".mdf", ".dat", ".mf3"}
-
-
 def _isolate(path: str, mode: str) -> bool:
-    if mode != "auto":
-        return mode == "always"
-    suffixes = [s.lower() for s in Path(path).suffixes]
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes = suffixes[:-1]
-    return bool(suffixes) and suffixes[-1] in _MDF_SUFFIXES
+    return mode == "always" if mode != "auto" else is_mdf(path)
 
 
 def run(args: argparse.Namespace) -> int:

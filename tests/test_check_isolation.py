@@ -1,0 +1,73 @@
+"""``bopwatch check --isolate``: the check runs in a child with limits, so a parser crash or hang on a damaged
+file is one error line and exit 2, while a sound file gets the same verdict (and report) as in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compliance.cli import main
+from compliance.cli.check import isolate_check
+
+ROOT = Path(__file__).parent.parent
+OPEN = Path(__file__).parent / "fuzz_regressions" / "open"
+BULLETINS = ROOT / "sample_logs" / "bulletins"
+
+
+def _check(*argv: str) -> list[str]:
+    return ["check", *argv, "--bulletin", str(BULLETINS)]
+
+
+@pytest.mark.parametrize(("logs", "mode", "expected"), [
+    (["a.blf"], "auto", False), (["a.mf4"], "auto", True), (["a.MF4.gz"], "auto", True),
+    (["a.blf", "b.mdf"], "auto", True), (["a.log"], "always", True), (["a.mf4"], "never", False),
+])
+def test_auto_isolates_sessions_with_an_mdf_file(logs, mode, expected):
+    assert isolate_check(logs, mode) is expected
+
+
+def test_asammdf_segfault_is_one_error_line_and_exit_2(capsys):
+    code = main(_check(str(OPEN / "mf4_asammdf_segfault.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")))
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "mf4_asammdf_segfault.mf4" in err[0] and "SIGSEGV" in err[0]
+
+
+def test_asammdf_hang_is_stopped_by_the_time_limit(capsys, monkeypatch):
+    monkeypatch.setenv("BOPWATCH_PARSE_TIMEOUT_S", "3")
+    code = main(_check(str(OPEN / "mf4_asammdf_hangs.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")))
+    assert code == 2
+    assert "exceeded 3 s" in capsys.readouterr().err
+
+
+def test_a_sound_mf4_gets_the_same_verdict_and_report_isolated_or_not(capsys, tmp_path):
+    log = ROOT / "sample_logs" / "race" / "car32.mf4"
+    outputs = []
+    for mode in ("always", "never"):
+        report = tmp_path / f"{mode}.html"
+        code = main(_check(str(log), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml"), "--json",
+                           "--isolate", mode, "--report", str(report)))
+        assert code == 0
+        outputs.append(capsys.readouterr().out)
+        assert report.stat().st_size > 10_000
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["verdict"] == "compliant"
+
+
+def test_an_infringement_keeps_exit_1_and_the_table_when_isolated(capsys):
+    log = ROOT / "sample_logs" / "race" / "car92.mf4"
+    code = main(_check(str(log), "--profile", str(ROOT / "dbc" / "porsche_911_gt3_r.toml"), "--isolate", "always"))
+    out = capsys.readouterr().out
+    assert code == 1 and "INFRINGEMENT" in out and "fuel_flow" in out
+
+
+def test_a_bulletin_error_in_the_child_is_the_same_one_line_error(capsys, tmp_path):
+    log = ROOT / "sample_logs" / "race" / "car32.mf4"
+    bad = tmp_path / "bulletin.toml"
+    bad.write_text('id = "X"\n', encoding="utf-8")
+    code = main(["check", str(log), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml"), "--bulletin", str(bad),
+                 "--isolate", "always"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "bulletin.toml" in err[0]
