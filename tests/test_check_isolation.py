@@ -1,4 +1,4 @@
-"""``bopwatch check --isolate``: the check runs in a child with limits, so a parser crash or hang on a damaged
+"""``bopwatch check --isolate`` (and ``decode --isolate``): the work runs in a child with limits, so a parser crash or hang on a damaged
 file is one error line and exit 2, while a sound file gets the same verdict (and report) as in-process."""
 
 from __future__ import annotations
@@ -71,3 +71,22 @@ def test_a_bulletin_error_in_the_child_is_the_same_one_line_error(capsys, tmp_pa
                  "--isolate", "always"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "bulletin.toml" in err[0]
+
+
+def test_decode_of_an_asammdf_segfault_is_one_error_line_and_exit_2(capsys):
+    code = main(["decode", str(OPEN / "mf4_asammdf_segfault.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "SIGSEGV" in err[0]
+
+
+def test_decode_writes_the_same_table_isolated_or_not(tmp_path, capsys):
+    log = ROOT / "sample_logs" / "race" / "car32.mf4"
+    tables = []
+    for mode in ("always", "never"):
+        out = tmp_path / f"{mode}.csv"
+        assert main(["decode", str(log), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml"), "--out", str(out),
+                     "--isolate", mode]) == 0
+        tables.append(out.read_bytes())
+        assert f"-> {out}" in capsys.readouterr().err
+    assert tables[0] == tables[1] and tables[0].count(b"\n") > 1000

@@ -34,6 +34,9 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE", help="output file: .parquet or .csv (default: CSV on stdout)")
     p.add_argument("--all-signals", action="store_true",
                    help="also write every decoded DBC signal as Message.Signal (raw physical units)")
+    p.add_argument("--isolate", choices=("auto", "always", "never"), default="auto",
+                   help="decode in a child process with time and memory limits, so a parser crash or hang on a "
+                        "damaged file is one error line and exit 2 (auto: when a log is an MDF file)")
     p.set_defaults(func=run)
 
 
@@ -76,26 +79,60 @@ def write_table(table, out: str | None) -> None:
         pcsv.write_csv(plain, out)
 
 
-def run(args: argparse.Namespace) -> int:
+def decode_to(logs: list[str], profile_path: str, all_signals: bool, out: str | None,
+              progress=None) -> list[str]:
+    """Decode ``logs`` and write the long table to ``out`` (stdout when None); the summary lines for stderr."""
     from telemetry.profiles import load_profile
     from telemetry.session import load_session
 
+    profile = load_profile(profile_path)
+    session = load_session(logs, profile, all_signals=all_signals, progress=progress)
+    table = _table(session, all_signals)
+    write_table(table, out)
+    lines = [f"{table.num_rows} rows, {len(session.channels)} canonical channels"
+             f"{f', {len(session.signals)} DBC signals' if all_signals else ''} -> {out or 'stdout'}"]
+    if session.missing:
+        lines.append(f"no samples for mapped channels: {', '.join(session.missing)}")
+    lines += [f"{src.path}: {f.kind}: {f.detail}" for src in session.sources for f in src.findings]
+    lines += [f"{f.kind}: {f.detail}" for f in session.findings]
+    return lines
+
+
+def _decode_in_child(first: str, logs: list[str], profile_path: str, all_signals: bool, out: str) -> list[str]:
+    return decode_to(logs, profile_path, all_signals, out)
+
+
+def run(args: argparse.Namespace) -> int:
     if args.out is not None and Path(args.out).suffix.lower() not in _SUFFIXES:
         raise ComplianceError(f"unknown output format {Path(args.out).suffix or '(no suffix)'!r}", path=args.out,
                               fix="end --out in .parquet or .csv")
-    profile = load_profile(args.profile)
-    with progress_bar(True) as progress:
-        session = load_session(args.logs, profile, all_signals=args.all_signals, progress=progress)
-    table = _table(session, args.all_signals)
-    write_table(table, args.out)
-    where = args.out or "stdout"
-    print(f"bopwatch decode: {table.num_rows} rows, {len(session.channels)} canonical channels"
-          f"{f', {len(session.signals)} DBC signals' if args.all_signals else ''} -> {where}", file=sys.stderr)
-    if session.missing:
-        print(f"bopwatch decode: no samples for mapped channels: {', '.join(session.missing)}", file=sys.stderr)
-    for src in session.sources:
-        for f in src.findings:
-            print(f"bopwatch decode: {src.path}: {f.kind}: {f.detail}", file=sys.stderr)
-    for f in session.findings:
-        print(f"bopwatch decode: {f.kind}: {f.detail}", file=sys.stderr)
+    from telemetry.isolate import is_mdf
+
+    if args.isolate == "always" or (args.isolate == "auto" and any(is_mdf(p) for p in args.logs)):
+        lines = _run_isolated(args)
+    else:
+        with progress_bar(True) as progress:
+            lines = decode_to(args.logs, args.profile, args.all_signals, args.out, progress)
+    for line in lines:
+        print(f"bopwatch decode: {line}", file=sys.stderr)
     return EXIT_OK
+
+
+def _run_isolated(args: argparse.Namespace) -> list[str]:
+    """The decode in a limited child (``telemetry.isolate``); CSV for stdout goes through a temporary file."""
+    import shutil
+    import tempfile
+
+    from telemetry.isolate import limits_for, run_isolated
+
+    timeout_s, memory_mb = limits_for(args.logs, default_memory_mb=8192)
+    with tempfile.TemporaryDirectory(prefix="bopwatch-decode-") as tmp:
+        out = args.out or str(Path(tmp) / "table.csv")
+        lines = run_isolated("compliance.cli.decode:_decode_in_child", args.logs[0], list(args.logs),
+                             args.profile, args.all_signals, out, timeout_s=timeout_s, memory_mb=memory_mb,
+                             errors=("compliance.errors:ComplianceError",))
+        if args.out is None:
+            with open(out, "rb") as fh:
+                shutil.copyfileobj(fh, sys.stdout.buffer)
+            sys.stdout.flush()
+    return [line.replace(f"-> {out}", "-> stdout") for line in lines] if args.out is None else lines
