@@ -26,6 +26,8 @@ import numpy as np
 from ..channels import Channel
 from ..frames import FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE, Finding, Frames
 from ._base import LogFile, frames_from_columns
+from ._mf4_merge import merge_in_time
+from ._mf4_records import Columns, DamagedBlock, group_reader
 
 __all__ = ["open_mdf", "MdfBusLog", "MdfChannelsLog"]
 
@@ -60,7 +62,10 @@ def _load(path: Path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return MDF(io.BytesIO(payload)) if gz else MDF(path)
+            # process_bus_logging=False: asammdf would read every CAN group's data once at open (twice for
+            # CAN FD) to list the identifiers per bus, for DBC decoding we do not use
+            return (MDF(io.BytesIO(payload), process_bus_logging=False) if gz
+                    else MDF(path, process_bus_logging=False))
     except Exception as err:  # noqa: BLE001 - asammdf's exceptions are not one family
         problem = f"asammdf cannot read the file ({type(err).__name__}: {str(err)[:120]})"
     finally:
@@ -115,7 +120,7 @@ class MdfBusLog(LogFile):
                                  "recording): its data is read to the end of the file, so a cut file cannot be "
                                  "told from a complete one"))
 
-    def _group_columns(self, name: str, group: int, index: int, extra: int):
+    def _group_columns(self, name: str, group: int, extra: int):
         """One channel group's frames, one bulk array per field. Fields are fetched as channels, not from the
         raw record: bit fields (BusChannel, IDE, Dir...) share bytes, and only asammdf's per-channel read applies
         their bit offsets, masks and conversions (some loggers store a field as a constant through a linear
@@ -168,36 +173,56 @@ class MdfBusLog(LogFile):
         return (np.asarray(timestamps, np.float64), np.clip(bus, 0, 255), ident & 0x1FFFFFFF, flags,
                 length, data)
 
+    def _sources(self, max_frames: int) -> list[Iterator[Columns]]:
+        groups = [(name, extra, group) for name, extra in FRAME_GROUPS.items()
+                  for group, _index in self._mdf.channels_db.get(name, ())]
+        per_group = max(1 << 12, max_frames // max(1, len(groups)))
+        sources = []
+        for name, extra, group in groups:
+            with _quiet():
+                reader = group_reader(getattr(self._mdf, "_mdf", self._mdf), group, name, extra, self.path)
+            if reader is None:       # a layout the record reader does not take: asammdf reads the whole group
+                sources.append(self._guarded(name, group, None, self._whole_group(name, group, extra)))
+            else:
+                sources.append(self._guarded(name, group, reader, reader.columns(per_group)))
+        return sources
+
+    def _whole_group(self, name: str, group: int, extra: int) -> Iterator[Columns]:
+        cols = self._group_columns(name, group, extra)
+        if cols is not None:
+            yield cols
+
+    def _guarded(self, name: str, group: int, reader, source: Iterator[Columns]) -> Iterator[Columns]:
+        """The source's chunks; asammdf's output to stdout goes to the debug log and every failure (asammdf's
+        exceptions, damaged blocks) becomes a ``CorruptLog`` naming the file and the channel group."""
+        while True:
+            try:
+                with _quiet():
+                    cols = next(source)
+            except StopIteration:
+                break
+            except DamagedBlock as err:
+                raise self.corrupt(err.problem, offset=err.offset, fix="the file is damaged or truncated; copy it "
+                                   "again from the logger") from None
+            except Exception as err:  # noqa: BLE001 - asammdf's exceptions (and damaged shapes) are not one family
+                raise self.corrupt(f"channel group {group} ({name}) cannot be read: {type(err).__name__}: "
+                                   f"{err}", fix="the file is damaged or truncated; copy it again from the "
+                                   "logger") from None
+            if len(cols[0]):
+                yield cols
+        if reader is not None:
+            for finding in reader.findings:
+                self.add(finding)
+
     def _chunks(self, max_frames: int) -> Iterator[Frames]:
-        parts = []
-        for name, extra in FRAME_GROUPS.items():
-            for group, index in self._mdf.channels_db.get(name, ()):
-                try:
-                    cols = self._group_columns(name, group, index, extra)
-                except Exception as err:  # noqa: BLE001 - asammdf's exceptions (and damaged shapes) are not one family
-                    raise self.corrupt(f"channel group {group} ({name}) cannot be read: {type(err).__name__}: "
-                                       f"{err}", fix="the file is damaged or truncated; copy it again from the "
-                                       "logger") from None
-                if cols is not None:
-                    parts.append(cols)
+        sources = self._sources(max_frames)
         others = [n for n in ("LIN_Frame", "FLX_Frame", "ETH_Frame") if n in self._mdf.channels_db]
         if others:
             self.add(Finding("other_objects", "groups that are not CAN frames skipped: " + ", ".join(others)))
-        if not parts:
-            return
-        width = max(p[5].shape[1] for p in parts)
-        ts = np.concatenate([p[0] for p in parts])
-        order = np.argsort(ts, kind="stable") if len(parts) > 1 else np.arange(len(ts))
-        data = np.zeros((len(ts), width), np.uint8)
-        row = 0
-        for p in parts:
-            data[row:row + len(p[0]), :p[5].shape[1]] = p[5]
-            row += len(p[0])
-        cols = [np.concatenate([p[k] for p in parts])[order] for k in range(5)]
-        data = data[order]
-        for lo in range(0, len(ts), max_frames):
-            sl = slice(lo, lo + max_frames)
-            yield frames_from_columns(*(c[sl] for c in cols), data[sl], self.start)
+        for cols in merge_in_time(sources):
+            for lo in range(0, len(cols[0]), max_frames):
+                sl = slice(lo, lo + max_frames)
+                yield frames_from_columns(*(c[sl] for c in cols), self.start)
 
 
 class MdfChannelsLog(LogFile):
