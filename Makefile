@@ -4,13 +4,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast browser lint bench fuzz clean
+.PHONY: install demo test test-fast browser lint bench fuzz audit clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade pip setuptools
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -38,6 +38,10 @@ bench: install
 
 fuzz: install
 	$(PY) -m tests.fuzz --inputs 10000
+
+# known security advisories of every installed distribution (PyPI JSON API; needs the registry)
+audit: install
+	$(PY) .ci/audit_deps.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
