@@ -41,6 +41,7 @@ _FIXED, _VLSD, _MASTER, _VIRTUAL_MASTER, _VIRTUAL_DATA = 0, 1, 2, 3, 6
 _TEXT_CONVERSIONS = {7, 8, 9, 10, 11}      # value<->text tables: the raw value is what a frame column needs
 _DT_SLICE = 16 << 20                       # an uncompressed DT block is read in slices of about this many bytes
 _LOCATION_FILE = 0
+_INVALIDATION_BIT_VALID = 0x02             # cn_flags: the channel has an invalidation bit
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,23 +112,32 @@ def group_reader(mdf, group: int, name: str, extra_flags: int, path) -> GroupRea
             fields[key] = f
     if not fields:
         return None
-    return GroupReader(mdf, group, name, extra_flags, record_size, time, fields, path)
+    invalid = None            # (byte, bit) of the frame structure's invalidation bit in the record, if it has one
+    cg = grp.channel_group
+    where = [i for g, i in mdf.channels_db.get(name, ()) if g == group]
+    if where and cg.invalidation_bytes_nr and not grp.uses_ld:
+        channel = grp.channels[where[0]]
+        if channel.flags & _INVALIDATION_BIT_VALID and channel.pos_invalidation_bit < 8 * cg.invalidation_bytes_nr:
+            pos = int(channel.pos_invalidation_bit)
+            invalid = (int(cg.samples_byte_nr) + pos // 8, pos % 8)
+    return GroupReader(mdf, group, name, extra_flags, record_size, time, fields, path, invalid)
 
 
 class GroupReader:
     """One channel group's frames, chunk by chunk (``columns``), in record order."""
 
     def __init__(self, mdf, group: int, name: str, extra: int, record_size: int, time: _Field,
-                 fields: dict[str, _Field], path) -> None:
+                 fields: dict[str, _Field], path, invalid: tuple[int, int] | None = None) -> None:
         self.mdf, self.group, self.name, self.extra = mdf, group, name, extra
         self.grp = mdf.groups[group]
         self.record_size, self.time, self.fields, self.path = record_size, time, fields, path
+        self.invalid, self.invalid_count = invalid, 0
         self.cycles = int(self.grp.channel_group.cycles_nr)
         self.findings: list[Finding] = []
 
     def where(self, offset: int | None = None) -> str:
-        at = f" (block at offset {offset})" if offset is not None else ""
-        return f"channel group {self.group} ({self.name}){at}"
+        """The place for messages; a CorruptLog names the block's offset (where its data starts) itself."""
+        return f"channel group {self.group} ({self.name})" + (" data block" if offset is not None else "")
 
     # -- record bytes ------------------------------------------------------------------------------------------
     def _direct(self) -> bool:
@@ -226,6 +236,11 @@ class GroupReader:
                 yield out
         if held:
             yield join_columns(parts)
+        if self.invalid_count:
+            self.findings.append(Finding(
+                "invalid_records", f"{self.where()}: {self.invalid_count} records carry the frame's invalidation "
+                "bit (the logger marks them invalid); they are read as they are, as asammdf counts them",
+                count=self.invalid_count))
         if self.cycles and seen < self.cycles:
             self.findings.append(Finding(
                 "truncated", f"{self.where()}: the data blocks hold {seen} records, the channel group declares "
@@ -247,6 +262,9 @@ class GroupReader:
     def _frames(self, piece: np.ndarray, transposed: bool, first: int) -> Columns:
         fields = self.fields
         n = piece.shape[1] if transposed else piece.shape[0]
+        if self.invalid is not None:
+            byte, bit = self.invalid
+            self.invalid_count += int(np.count_nonzero(_take(piece, transposed, byte, 1).ravel() & (1 << bit)))
         ts = np.asarray(self._value(piece, transposed, self.time, first), np.float64)
         got = {key: self._value(piece, transposed, f, first) for key, f in fields.items() if key != "DataBytes"}
         ident = np.asarray(got["ID"], np.uint64) if "ID" in got else np.zeros(n, np.uint64)
