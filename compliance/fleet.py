@@ -18,7 +18,9 @@ fails carries its error and does not stop the others. With ``scheduler`` (an add
 log, profile, bulletin and output paths (a shared file system). ``workers=1`` runs the jobs in this process.
 
 For ``bopwatch ingest`` the store keeps its single writer: :func:`ingest_parallel` computes every car's check in
-the workers and lets ``compliance.ingest`` write the results from this process (see its docstring).
+the workers (each in an isolated child, which is also the new logs' trial parse; the worker writes the car's
+channel Parquet into the store folder) and lets ``compliance.ingest`` write the rows from this process (see its
+docstring).
 """
 
 from __future__ import annotations
@@ -30,9 +32,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from .errors import ComplianceError
@@ -60,7 +61,10 @@ class CheckJob:
     out: str | None = None
     lap_length_m: float | None = None
     track_category: str | None = None
-    keep_result: bool = False      # ship the whole CheckResult back (what ingest needs to write the store)
+    keep_result: bool = False      # ship back what ingest needs to write the store (compliance.ingest.Judged)
+    isolate: bool = False          # judge in a child with time and memory limits (telemetry.isolate)
+    channels_dir: str | None = None    # write the channels here as <channels_name>.parquet (the store's file)
+    channels_name: str | None = None
 
     @property
     def key(self) -> str:
@@ -80,7 +84,8 @@ class JobResult:
     duration_s: float = 0.0              # logged time judged
     files: tuple[str, ...] = ()          # Parquet files written
     worker: str = ""                     # host:pid that ran it
-    result: Any = None                   # the CheckResult, when the job asked for it
+    result: Any = None                   # what ingest needs (_Shipped), when the job asked for it
+    crashed: bool = False                # the isolated check crashed, hung or ran out of memory
 
     @property
     def ok(self) -> bool:
@@ -103,47 +108,34 @@ def default_workers() -> int:
 
 
 # -- the worker side -----------------------------------------------------------------------------------------
-def _portable(obj: Any) -> tuple[type, dict, tuple[str, ...]]:
-    """A frozen dataclass with its read-only mappings turned into dicts (a mappingproxy does not pickle)."""
-    values, proxied = {}, []
-    for f in fields(obj):
-        v = getattr(obj, f.name)
-        if isinstance(v, MappingProxyType):
-            v = dict(v)
-            proxied.append(f.name)
-        values[f.name] = v
-    return type(obj), values, tuple(proxied)
-
-
-def _restore(portable: tuple[type, dict, tuple[str, ...]]) -> Any:
-    cls, values, proxied = portable
-    return cls(**{k: MappingProxyType(v) if k in proxied else v for k, v in values.items()})
+#: address-space limit of an isolated job (as ``bopwatch check --isolate``: a 24-hour log needs more than a parse)
+JOB_MEMORY_MB = 8192
 
 
 @dataclass(frozen=True, slots=True)
 class _Shipped:
-    """A CheckResult in a form that pickles: the session's mappings as dicts; the bulletin by path and hash."""
+    """What ``compliance.ingest`` keeps of a check, in a form that pickles: the bulletin by path and hash, the
+    channels already written to the store's Parquet file (``parquet``) and summarised."""
 
     verdict: Any
-    session: tuple
     bulletin_path: str
     bulletin_sha256: str
-    laps: Any
-
-
-def _ship(result: Any) -> _Shipped:
-    return _Shipped(result.verdict, _portable(result.session), result.bulletin.path, result.bulletin.sha256,
-                    result.laps)
+    sources: tuple
+    start: Any
+    duration_s: float | None
+    parquet: str
+    summaries: tuple
 
 
 def _unship(shipped: _Shipped, bulletins: Sequence[Any] | None = None) -> Any:
     from .bulletins import load_bulletin
-    from .check import CheckResult
+    from .ingest import Judged
 
     bulletin = next((b for b in bulletins or () if b.sha256 == shipped.bulletin_sha256), None)
     if bulletin is None:
         bulletin = load_bulletin(shipped.bulletin_path)
-    return CheckResult(shipped.verdict, _restore(shipped.session), bulletin, shipped.laps)
+    return Judged(shipped.verdict, bulletin, shipped.sources, shipped.start, shipped.duration_s,
+                  Path(shipped.parquet), shipped.summaries)
 
 
 def _worker_name() -> str:
@@ -151,27 +143,162 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_job(job: CheckJob) -> JobResult:
-    """Judge one job in this process and write its Parquet partition (the function every worker runs)."""
+@dataclass(frozen=True, slots=True)
+class _Done:
+    verdict: dict
+    frames: int
+    duration_s: float
+    files: tuple[str, ...]
+    shipped: _Shipped | None
+
+
+def _judge_job(first: str, job: CheckJob, profile: Any = None) -> _Done:
+    """The job's work (in the worker, or in its isolated child): judge, write its Parquet, summarise.
+    ``profile``: the loaded profile of ``job.profile`` when the caller has it."""
+    from .check import check_logs
+    from .evidence import write_channels_parquet
+    from .ingest import summaries
+
+    bulletins: Any = job.bulletins[0] if len(job.bulletins) == 1 else list(job.bulletins)
+    result = check_logs(list(job.paths), profile or job.profile, bulletins, lap_length_m=job.lap_length_m,
+                        track_category=job.track_category)
+    verdict = result.verdict.to_dict()
+    files = _write_partition(job, result, verdict) if job.out else ()
+    shipped = None
+    if job.keep_result:
+        if not job.channels_dir or not job.channels_name:
+            raise ComplianceError("keep_result needs channels_dir and channels_name",
+                                  fix="name the folder and file for the job's channel Parquet")
+        parquet, _ = write_channels_parquet(result.session.channels, Path(job.channels_dir), job.channels_name)
+        session = result.session
+        shipped = _Shipped(result.verdict, result.bulletin.path, result.bulletin.sha256, tuple(session.sources),
+                           session.start, session.duration_s, str(parquet), summaries(session.channels))
+    frames = sum(s.frames or 0 for s in result.session.sources)
+    return _Done(verdict, frames, float(result.session.duration_s or 0.0), files, shipped)
+
+
+_FIX = "the file is damaged or hostile; ask for the logger's original file"
+_FORK_OK = False     # set in pool workers: single-threaded processes that may fork a child per job
+
+
+def _mark_fork_ok() -> None:
+    global _FORK_OK
+    _FORK_OK = True
+
+
+def _set_limits(timeout_s: float, memory_mb: int) -> None:
+    """CPU time and address space of this (child) process, as ``telemetry.isolate`` sets them."""
+    import math
+    import resource
+
+    cpu = max(1, math.ceil(timeout_s))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    limit = memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _child_result(job: CheckJob, profile: Any) -> tuple[str, Any]:
     from telemetry.errors import TelemetryError
 
-    from .check import check_logs
+    try:
+        return "ok", _judge_job(job.paths[0], job, profile)
+    except MemoryError:
+        return "memory", None
+    except (TelemetryError, ComplianceError, OSError) as err:
+        return "error", err
+    except Exception as err:  # noqa: BLE001 - reported to the parent as ParseFailed, as telemetry.isolate does
+        return "failed", f"{type(err).__name__}: {err}"
+
+
+def _judge_forked(job: CheckJob, timeout_s: float, memory_mb: int) -> _Done:
+    """``_judge_job`` in a forked child of this pool worker, with ``telemetry.isolate``'s limits and errors: the
+    worker has imported the checker and keeps profiles cached, so a job pays no interpreter start-up."""
+    import pickle
+    import signal
+    import tempfile
+
+    from telemetry import isolate
+
+    from .ingest import _cached_profile
+
+    profile = _cached_profile(Path(job.profile))   # loaded once per worker while its files are unchanged
+    with tempfile.TemporaryDirectory(prefix="bopwatch-job-") as tmp:
+        out = Path(tmp, "result")
+        pid = os.fork()
+        if pid == 0:        # the child: limits, the job, one pickled (kind, payload) out; never returns
+            code = 0
+            try:
+                _set_limits(timeout_s, memory_mb)
+                data = pickle.dumps(_child_result(job, profile))
+                Path(tmp, "partial").write_bytes(data)
+                os.replace(Path(tmp, "partial"), out)
+            except BaseException:  # noqa: BLE001 - the parent reports an exit without a result
+                code = 70
+            finally:
+                os._exit(code)
+        wall_s = isolate.WALL_FACTOR * timeout_s
+        deadline = time.monotonic() + wall_s
+        while True:
+            done_pid, status = os.waitpid(pid, os.WNOHANG)
+            if done_pid:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise isolate.ParseTimeout(f"check exceeded {wall_s:g} s of wall-clock time and was stopped",
+                                           path=job.paths[0], fix=_FIX)
+            time.sleep(0.02)
+        code = os.waitstatus_to_exitcode(status)
+        if code == -signal.SIGXCPU:
+            raise isolate.ParseTimeout(f"check exceeded {timeout_s:g} s of CPU time and was stopped",
+                                       path=job.paths[0], fix=f"{_FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S")
+        if not out.exists():
+            what = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code} without a result"
+            raise isolate.ParseCrashed(f"check crashed with {what}", path=job.paths[0], fix=_FIX)
+        kind, payload = pickle.loads(out.read_bytes())
+    if kind == "ok":
+        return payload
+    if kind == "error":
+        raise payload
+    if kind == "memory":
+        raise isolate.ParseMemoryExceeded(f"check exceeded {memory_mb} MB", path=job.paths[0],
+                                          fix=f"{_FIX}, or raise BOPWATCH_PARSE_MEMORY_MB")
+    raise isolate.ParseFailed(f"check failed with {payload}", path=job.paths[0],
+                              fix="this is a bug in bopwatch: report it with the file")
+
+
+def run_job(job: CheckJob) -> JobResult:
+    """Judge one job in this process, or in an isolated child when ``job.isolate`` (the function every worker
+    runs): a forked child in a pool worker, a fresh interpreter elsewhere (Dask workers and this process have
+    threads, which fork does not copy safely)."""
+    from telemetry.errors import TelemetryError
+    from telemetry.isolate import IsolationError, limits_for, run_isolated
 
     t0 = time.perf_counter()
-    bulletins: Any = job.bulletins[0] if len(job.bulletins) == 1 else list(job.bulletins)
     try:
-        result = check_logs(list(job.paths), job.profile, bulletins, lap_length_m=job.lap_length_m,
-                            track_category=job.track_category)
-        verdict = result.verdict.to_dict()
-        files = _write_partition(job, result, verdict) if job.out else ()
+        if job.isolate:
+            timeout_s, memory_mb = limits_for(list(job.paths), default_memory_mb=JOB_MEMORY_MB)
+            if _FORK_OK and hasattr(os, "fork"):
+                done = _judge_forked(job, timeout_s, memory_mb)
+            else:
+                done = run_isolated("compliance.fleet:_judge_job", job.paths[0], job, timeout_s=timeout_s,
+                                    memory_mb=memory_mb, errors=("compliance.errors:ComplianceError",))
+        else:
+            done = _judge_job(job.paths[0], job)
+    except IsolationError as err:
+        log.error("job %s (%s): %s", job.key, ", ".join(job.paths), err)
+        return JobResult(job, error=str(err), seconds=time.perf_counter() - t0, worker=_worker_name(),
+                         crashed=True)
     except (TelemetryError, ComplianceError, OSError, ValueError) as err:
         log.error("job %s (%s): %s", job.key, ", ".join(job.paths), err)
         return JobResult(job, error=f"{type(err).__name__}: {err}" if not isinstance(
             err, TelemetryError | ComplianceError) else str(err), seconds=time.perf_counter() - t0,
             worker=_worker_name())
-    frames = sum(s.frames or 0 for s in result.session.sources)
-    return JobResult(job, verdict, None, time.perf_counter() - t0, frames, float(result.session.duration_s or 0.0),
-                     files, _worker_name(), _ship(result) if job.keep_result else None)
+    return JobResult(job, done.verdict, None, time.perf_counter() - t0, done.frames, done.duration_s, done.files,
+                     _worker_name(), done.shipped)
 
 
 def _partition(root: Path, dataset: str, job: CheckJob) -> Path:
@@ -286,15 +413,34 @@ def run_jobs(jobs: Iterable[CheckJob], workers: int | None = None, scheduler: An
 
 # -- ingest: workers compute, this process writes the store ---------------------------------------------------
 class _Planned(Exception):
-    """Raised by the planning checker: the call is recorded, nothing is judged or written."""
+    """Raised by the planning judge: the call is recorded and submitted, nothing is written."""
+
+
+def _call_key(paths: Iterable[Any], profile: Any, bulletins: Iterable[Any], kwargs: Mapping[str, Any]) -> tuple:
+    return (tuple(str(Path(p).resolve()) for p in paths), profile.sha256,
+            tuple(sorted(getattr(b, "sha256", str(b)) for b in bulletins)),
+            kwargs.get("lap_length_m"), kwargs.get("track_category"), kwargs.get("channels_name"))
+
+
+def _job(paths: Sequence[Any], profile: Any, bulletins: Sequence[Any], kwargs: Mapping[str, Any]) -> CheckJob:
+    return CheckJob(tuple(str(p) for p in paths), str(profile.path), tuple(b.path for b in bulletins),
+                    car=Path(str(paths[0])).stem[:12], lap_length_m=kwargs.get("lap_length_m"),
+                    track_category=kwargs.get("track_category"), keep_result=True, isolate=True,
+                    channels_dir=str(kwargs["channels_dir"]), channels_name=kwargs["channels_name"])
 
 
 @dataclass(slots=True)
 class _Planner:
-    calls: list[tuple[tuple[str, ...], Any, tuple[Any, ...], dict]] = field(default_factory=list)
+    """The judge of the planning pass: submits the car's job at once (workers start while later cars are still
+    being stored) and records its future under the exact inputs."""
+
+    submit: Callable[[CheckJob, int], Any]
+    futures: dict[tuple, Any] = field(default_factory=dict)
 
     def __call__(self, paths, profile, bulletins, **kwargs):
-        self.calls.append((tuple(str(p) for p in paths), profile, tuple(bulletins), kwargs))
+        key = _call_key(paths, profile, bulletins, kwargs)
+        if key not in self.futures:
+            self.futures[key] = self.submit(_job(paths, profile, bulletins, kwargs), len(self.futures))
         raise _Planned("planned")
 
 
@@ -303,28 +449,25 @@ class _Silence(logging.Filter):
         return "_Planned" not in record.getMessage()
 
 
-def _call_key(paths: Iterable[Any], profile: Any, bulletins: Iterable[Any], kwargs: Mapping[str, Any]) -> tuple:
-    return (tuple(str(Path(p).resolve()) for p in paths), profile.sha256,
-            tuple(sorted(getattr(b, "sha256", str(b)) for b in bulletins)),
-            kwargs.get("lap_length_m"), kwargs.get("track_category"))
-
-
 @dataclass(slots=True)
 class _Prefetched:
-    """The checker ``ingest_logs`` calls: waits for the worker's result for exactly these inputs, else (inputs
-    not planned, e.g. a log arrived meanwhile) judges locally, so results never depend on the plan."""
+    """The judge ``ingest_logs`` calls in the writing pass: waits for the worker's result for exactly these
+    inputs, else (inputs not planned, e.g. a log arrived meanwhile) judges here, isolated as the workers do, so
+    results never depend on the plan."""
 
     futures: dict[tuple, Any]
     local: int = 0
 
     def __call__(self, paths, profile, bulletins, **kwargs):
-        from .check import check_logs
+        from .ingest import CheckCrashed
 
         future = self.futures.pop(_call_key(paths, profile, bulletins, kwargs), None)
         if future is None:
             self.local += 1
-            return check_logs(paths, profile, bulletins, **kwargs)
+            future = _Here(_job(paths, profile, bulletins, kwargs))
         res = future.result()
+        if res.crashed:
+            raise CheckCrashed(res.error)
         if res.error is not None:
             raise ComplianceError(res.error)
         return _unship(res.result, bulletins)
@@ -341,7 +484,7 @@ class _Here:
 
 
 @contextmanager
-def _submitter(workers: int | None, scheduler: Any, n_jobs: int) -> Iterator[Callable[[CheckJob, int], Any]]:
+def _submitter(workers: int | None, scheduler: Any) -> Iterator[Callable[[CheckJob, int], Any]]:
     """``submit(job, i) -> future`` (``.result()`` gives the JobResult) on the cluster, a pool, or here."""
     if scheduler is not None:
         from distributed import Client
@@ -354,14 +497,15 @@ def _submitter(workers: int | None, scheduler: Any, n_jobs: int) -> Iterator[Cal
                 client.close()
         return
     n = default_workers() if workers is None else int(workers)
-    if n <= 1 or n_jobs <= 1:
+    if n <= 1:
         yield lambda job, i: _Here(job)
         return
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["compliance.fleet", "compliance.check", "telemetry.session"])
-    pool = ProcessPoolExecutor(max_workers=min(n, n_jobs), mp_context=ctx)
+    ctx.set_forkserver_preload(["compliance.fleet", "compliance.check", "telemetry.session", "telemetry.isolate"])
+    # workers start on the first submissions; each forks a limited child per job (see _judge_forked)
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_mark_fork_ok)
     try:
         yield lambda job, i: pool.submit(run_job, job)
     finally:
@@ -372,34 +516,30 @@ def ingest_parallel(store: Any, paths: Sequence[str | Path], *, workers: int | N
                     scheduler: Any = None, progress: Progress | None = None, **options: Any) -> list[Any]:
     """``compliance.ingest.ingest_logs`` with every car's check computed in parallel (same outcomes, same store).
 
-    Three steps: a planning pass of ``ingest_logs`` records which (logs, profile, bulletins) each car's session
-    will be judged with (it stores the originals and judges nothing: no run is written); every car is submitted
-    to the workers; a second ``ingest_logs`` pass writes the store from this process, car by car as each result
-    arrives (one writer, as DuckDB wants; JSON lines keep streaming). A car whose inputs changed in between is
-    judged locally.
-    ``options`` are ``ingest_logs``'s keyword arguments (``on_outcome`` is only called in the second pass)."""
-    from .ingest import ingest_logs
+    Two passes of ``ingest_logs`` share one :class:`compliance.ingest.Prepared` (each log is hashed and copied
+    once). The planning pass stores the originals and submits each car's check to the workers as soon as its
+    inputs are known; it writes no row. Each worker judges its car in an isolated child (time and memory limits:
+    this is also the trial parse of the car's new logs; a crash makes the writing pass trial-parse them one by
+    one, as the serial path does) and writes the car's channel Parquet into the store folder. The writing pass
+    then writes the rows from this process, car by car as each result arrives (one writer, as DuckDB wants; JSON
+    lines keep streaming). A car whose inputs changed in between is judged here.
+    ``options`` are ``ingest_logs``'s keyword arguments (``on_outcome`` is only called in the writing pass)."""
+    from .ingest import Prepared, ingest_logs
 
-    planner = _Planner()
+    prepared = Prepared(defer_trial=True)
     quiet = _Silence()
     plan_options = {k: v for k, v in options.items() if k != "on_outcome"}
-    logging.getLogger("compliance.ingest").addFilter(quiet)
-    try:
-        ingest_logs(store, paths, check=planner, **plan_options)
-    finally:
-        logging.getLogger("compliance.ingest").removeFilter(quiet)
-    jobs, keys = [], []
-    for call_paths, profile, bulletins, kwargs in planner.calls:
-        jobs.append(CheckJob(call_paths, str(profile.path), tuple(b.path for b in bulletins),
-                             car=Path(call_paths[0]).stem[:12], lap_length_m=kwargs.get("lap_length_m"),
-                             track_category=kwargs.get("track_category"), keep_result=True))
-        keys.append(_call_key(call_paths, profile, bulletins, kwargs))
-    log.info("ingest: %d car session(s) to judge on %s", len(jobs),
-             scheduler if scheduler is not None else f"{workers or default_workers()} worker(s)")
-    with _submitter(workers, scheduler, len(jobs)) as submit:
-        # every job is submitted now; the second pass writes each car as soon as its result is in, in order
-        prefetched = _Prefetched({key: submit(job, i) for i, (job, key) in enumerate(zip(jobs, keys, strict=True))})
-        outcomes = ingest_logs(store, paths, check=prefetched, progress=progress, **options)
+    where = scheduler if scheduler is not None else f"{workers or default_workers()} worker(s)"
+    with _submitter(workers, scheduler) as submit:
+        planner = _Planner(submit)
+        logging.getLogger("compliance.ingest").addFilter(quiet)
+        try:
+            ingest_logs(store, paths, judge=planner, prepared=prepared, **plan_options)
+        finally:
+            logging.getLogger("compliance.ingest").removeFilter(quiet)
+        log.info("ingest: %d car session(s) to judge on %s", len(planner.futures), where)
+        prefetched = _Prefetched(planner.futures)
+        outcomes = ingest_logs(store, paths, judge=prefetched, prepared=prepared, progress=progress, **options)
     if prefetched.local:
-        log.info("ingest: %d car session(s) judged locally (inputs changed after planning)", prefetched.local)
+        log.info("ingest: %d car session(s) judged here (inputs changed after planning)", prefetched.local)
     return outcomes

@@ -29,9 +29,9 @@ from . import store as st
 from .errors import ComplianceError, StoreError
 from .evidence import sha256_file, store_original, verify_original, write_channels_parquet
 
-__all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "read_sidecar", "read_entry_list",
-           "load_event_info", "resolve_meta", "find_profile", "expand_paths", "ingest_logs", "recheck", "run_key",
-           "exit_code"]
+__all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "Judged", "Prepared", "read_sidecar",
+           "read_entry_list", "load_event_info", "resolve_meta", "find_profile", "expand_paths", "ingest_logs",
+           "recheck", "run_key", "exit_code", "judge_here", "summaries"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int | None, str], None]
@@ -305,7 +305,8 @@ def _set_id(log_shas: Iterable[str], profile_sha: str) -> str:
     return hashlib.sha256("\n".join([*sorted(log_shas), profile_sha]).encode()).hexdigest()
 
 
-def _summaries(channels: Mapping[str, Any]) -> tuple[st.ChannelSummary, ...]:
+def summaries(channels: Mapping[str, Any]) -> tuple[st.ChannelSummary, ...]:
+    """Per-channel summary rows of a run (samples, span, min/max/mean of the finite values)."""
     out = []
     for name in sorted(channels):
         ch = channels[name]
@@ -328,6 +329,64 @@ class _NewLog:
     meta: LogMeta
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """What the store keeps of one car's check: the verdict, the bulletin applied, the sources read, and the
+    channels already written to the store's Parquet file (``parquet``) with their summary rows."""
+
+    verdict: Any                      # compliance.verdict.Verdict
+    bulletin: Any                     # compliance.bulletins.Bulletin
+    sources: tuple                    # telemetry SourceInfo per log read
+    start: datetime | None
+    duration_s: float | None
+    parquet: Path
+    summaries: tuple[st.ChannelSummary, ...]
+
+
+def judge_here(paths: Sequence[str | Path], profile: Any, bulletins: Sequence[Any], *, channels_dir: Path,
+               channels_name: str, progress: Progress | None = None, **extra: Any) -> Judged:
+    """Judge in this process (``check_logs``) and write the channels to ``channels_dir/<channels_name>.parquet``:
+    the default judge of :func:`ingest_logs`; ``compliance.fleet`` runs the same in its workers."""
+    from .check import check_logs
+
+    result = check_logs(paths, profile, list(bulletins), progress=progress, **extra)
+    parquet, _ = write_channels_parquet(result.session.channels, Path(channels_dir), channels_name)
+    return Judged(result.verdict, result.bulletin, tuple(result.session.sources), result.session.start,
+                  result.session.duration_s, parquet, summaries(result.session.channels))
+
+
+@dataclass(slots=True)
+class Prepared:
+    """What one ingest learned about its files, kept across the passes of ``compliance.fleet.ingest_parallel``
+    so each log is hashed and copied once per command: ``files`` maps (path, size, mtime) to (sha256, stored
+    original); ``verified`` holds the hashes whose stored original was hashed by this command (copied or
+    verified), so judging does not hash them again; ``untried`` the hashes whose isolated trial parse was left
+    to the judge (``defer_trial``: the fleet's workers judge each car in an isolated child)."""
+
+    files: dict[tuple[str, int, int], tuple[str, Path]] = field(default_factory=dict)
+    verified: set[str] = field(default_factory=set)
+    untried: set[str] = field(default_factory=set)
+    defer_trial: bool = False
+
+    def store(self, store: st.Store, path: Path) -> tuple[str, Path, bool]:
+        """(sha256, stored original, seen before in this command) of ``path``, hashing and copying it once."""
+        info = path.stat()
+        key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
+        known = self.files.get(key)
+        if known is not None and known[1].exists():
+            return known[0], known[1], True
+        sha = sha256_file(path)
+        stored, sha, _ = store_original(path, store.layout.originals, sha)
+        self.files[key] = (sha, stored)
+        self.verified.add(sha)
+        return sha, stored, False
+
+
+class CheckCrashed(ComplianceError):
+    """A judge that ran the check in an isolated child saw it crash, hang or run out of memory (the message
+    says which); :func:`ingest_logs` then trial-parses each untried log to find the bad one."""
+
+
 @dataclass(slots=True)
 class _Context:
     store: st.Store
@@ -336,9 +395,10 @@ class _Context:
     command: str | None
     event_info: EventInfo | None
     progress: Progress | None
-    check: Callable | None = None   # replaces check_logs (compliance.fleet computes it in workers)
+    judge: Callable[..., Judged] | None = None   # replaces judge_here (compliance.fleet judges in workers)
     entries: Mapping[str, Entry] = field(default_factory=dict)     # the entry list given, by car
     entries_written: set[str] = field(default_factory=set)         # events whose whole entry list is stored
+    prepared: Prepared = field(default_factory=Prepared)
 
 
 def _log_record(ctx: _Context, new: _NewLog, source: Any | None) -> st.LogRecord:
@@ -429,8 +489,6 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
                  bulletins: Sequence[Any]) -> tuple[str, str | None, str | None, str | None]:
     """Judge (event, session, car) over every stored log plus ``new``; returns (status, verdict, run_id,
     bulletin id). Repeats when another process added a log of the same car's session meanwhile."""
-    from .check import check_logs
-
     profile = _cached_profile(profile_path)
     tool = st.tool_version()
     new_by_sha = {n.sha256: n for n in new}
@@ -448,21 +506,29 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
             return "duplicate", row[1], row[0], row[2]
         paths = [ctx.store.absolute(stored[sha][0]) if sha in stored else new_by_sha[sha].stored for sha in shas]
         for sha, path in zip(shas, paths, strict=True):    # judge only evidence that is still what was stored
+            if sha in ctx.prepared.verified:               # hashed by this command already (copied or verified)
+                continue
             problem = verify_original(path, sha)
             if problem:
                 raise StoreError(problem, fix="restore the original from a backup; 'bopwatch audit verify' lists all")
+            ctx.prepared.verified.add(sha)
         info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
         extra = {"lap_length_m": info.track_length_m, "track_category": info.track_category} if info else {}
-        result = (ctx.check or check_logs)(paths, profile, list(bulletins), progress=ctx.progress, **extra)
-        verdict = result.verdict.to_dict()
-        key = run_key(shas, _profile_key(profile), result.bulletin.sha256, tool)
-        folder = ctx.store.channels_dir(meta.event, meta.session, meta.car)
-        parquet, _ = write_channels_parquet(result.session.channels, folder, _set_id(shas, _profile_key(profile)))
-        sources = {s.sha256: s for s in result.session.sources}
+        judged = (ctx.judge or judge_here)(
+            paths, profile, list(bulletins), progress=ctx.progress,
+            channels_dir=ctx.store.channels_dir(meta.event, meta.session, meta.car),
+            channels_name=_set_id(shas, _profile_key(profile)), **extra)
+        read = {s.sha256 for s in judged.sources}
+        if read != set(shas):      # the judge read other bytes than the store holds (e.g. a changed original)
+            raise StoreError(f"the check read logs hashing to {sorted(read)}, the store holds {shas}",
+                             path=paths[0], fix="run 'bopwatch audit verify', then ingest again")
+        verdict = judged.verdict.to_dict()
+        key = run_key(shas, _profile_key(profile), judged.bulletin.sha256, tool)
+        sources = {s.sha256: s for s in judged.sources}
         record = st.RunRecord(
             uuid.uuid4().hex, key, meta.event, meta.session, meta.car, tuple(shas), verdict, ctx.reason,
-            str(profile_path), result.bulletin.path, ctx.command, ctx.store.relative(parquet),
-            result.session.start, result.session.duration_s, _summaries(result.session.channels),
+            str(profile_path), judged.bulletin.path, ctx.command, ctx.store.relative(judged.parquet),
+            judged.start, judged.duration_s, judged.summaries,
             tuple(d.sha256 for d in getattr(profile, "dbcs", ())))
         with ctx.store.writing() as conn:
             _write_metadata(conn, ctx, meta)
@@ -474,7 +540,7 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
             now = set(_group_logs(conn, meta.event, meta.session, meta.car))
         status, run_id = ("checked", record.run_id) if existing is None else ("duplicate", existing)
         if now == set(shas):
-            return status, verdict["verdict"], run_id, result.bulletin.id
+            return status, verdict["verdict"], run_id, judged.bulletin.id
         log.info("car %s %s/%s gained logs while it was judged; judging again", meta.car, meta.event,
                  meta.session)
         new = []
@@ -553,23 +619,54 @@ def _parse_isolated(stored: Path, name: Path) -> None:
         pass
 
 
+def _trial_untried(ctx: _Context, items: list[tuple[int, _NewLog]],
+                   done: Callable[[int, IngestOutcome], None], crash: CheckCrashed) -> list[tuple[int, _NewLog]]:
+    """After an isolated check of a car crashed: the trial parse each untried new log would have had, one by one
+    (in isolated children), as the serial path does. Logs that fail it get their error outcome; the others are
+    returned to be judged again. When none fails, the crash is the car's error (raised again)."""
+    from telemetry.isolate import IsolationError
+
+    kept = []
+    failed = False
+    for i, n in items:
+        if n.sha256 in ctx.prepared.untried:
+            try:
+                _parse_isolated(n.stored, n.path)
+            except IsolationError as err:
+                failed = True
+                log.error("%s", err)
+                done(i, IngestOutcome(str(n.path), "error", error=str(err)))
+                continue
+            finally:
+                ctx.prepared.untried.discard(n.sha256)
+        kept.append((i, n))
+    if not failed:
+        raise crash
+    return kept
+
+
 def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | None = None,
                 session: str | None = None, car: str | None = None, profile: str | None = None,
                 bulletin: str | Path | Sequence[str | Path] | None = None, entry_list: str | Path | None = None,
                 event_info: EventInfo | None = None, logger_serial: str | None = None, reason: str = "ingest",
                 command: str | None = None, actor: str | None = None, progress: Progress | None = None,
                 on_outcome: Callable[[IngestOutcome], None] | None = None,
-                check: Callable | None = None) -> list[IngestOutcome]:
+                judge: Callable[..., Judged] | None = None, prepared: Prepared | None = None) -> list[IngestOutcome]:
     """Ingest ``paths``; logs of one (event, session, car) are judged together. One outcome per path, in order;
     a failure of one car's logs is reported in its outcomes and does not stop the others. ``on_outcome`` is
-    called with each outcome as soon as it is final (for JSON lines while a long ingest runs). ``check`` replaces
-    ``check_logs`` (same call): ``compliance.fleet.ingest_parallel`` judges the cars in worker processes."""
+    called with each outcome as soon as it is final (for JSON lines while a long ingest runs).
+
+    For ``compliance.fleet.ingest_parallel``: ``judge`` replaces :func:`judge_here` (same call and result: the
+    cars are judged in worker processes); ``prepared`` carries the hashes and stored copies from one pass to the
+    next, and with ``prepared.defer_trial`` new logs get no trial parse here (the judge checks them isolated; a
+    :class:`CheckCrashed` from it makes this function trial-parse the car's untried logs one by one)."""
     from .bulletins import load_bulletins
 
     entries = dict(event_info.entries) if event_info else {}
     if entry_list:
         entries.update(read_entry_list(entry_list))
-    ctx = _Context(store, config.actor(actor), reason, command, event_info, progress, check, entries)
+    ctx = _Context(store, config.actor(actor), reason, command, event_info, progress, judge, entries,
+                   prepared=prepared if prepared is not None else Prepared())
     outcomes: dict[int, IngestOutcome] = {}
 
     def done(i: int, outcome: IngestOutcome) -> None:
@@ -585,10 +682,13 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                                       fix=f"pass the log it describes ({p.name[:-len('.meta.json')]})")
             meta = resolve_meta(p, event=event, session=session, car=car, entries=entries,
                                 logger_serial=logger_serial)
-            sha = sha256_file(p)
-            stored, sha, _ = store_original(p, store.layout.originals, sha)
-            if not _has_log_row(store, sha):      # a stored log was read safely before: no second trial run
-                _parse_isolated(stored, p)
+            sha, stored, seen = ctx.prepared.store(store, p)
+            if ctx.prepared.defer_trial:      # the judge's isolated check is the trial (no store query here)
+                if not seen:
+                    ctx.prepared.untried.add(sha)
+            elif sha in ctx.prepared.untried or (not seen and not _has_log_row(store, sha)):
+                _parse_isolated(stored, p)      # a stored log was read safely before: no second trial run
+                ctx.prepared.untried.discard(sha)
             groups.setdefault((meta.event, meta.session, meta.car), []).append((i, _NewLog(sha, p, stored, meta)))
         except (ComplianceError, OSError) as err:
             done(i, IngestOutcome(str(p), "error", error=str(err)))
@@ -609,7 +709,15 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                 if model is None:
                     raise ComplianceError(f"no profile for car {ca}", path=new[0].path,
                                           fix="pass --profile, an --entry-list with the model, or a sidecar model")
-                result = _judge_group(ctx, meta, new, find_profile(str(model)), load_bulletins(sources))
+                profile_path, bulletins = find_profile(str(model)), load_bulletins(sources)
+                try:
+                    result = _judge_group(ctx, meta, new, profile_path, bulletins)
+                except CheckCrashed as crash:
+                    items = _trial_untried(ctx, items, done, crash)
+                    if not items:
+                        continue
+                    new = [n for _, n in items]
+                    result = _judge_group(ctx, meta, new, profile_path, bulletins)
             for i, n in items:
                 done(i, IngestOutcome(str(n.path), result[0], n.sha256, ev, se, ca, result[1], result[2],
                                       result[3]))
