@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from ..frames import Frames
 from ._base import FindingCounter, LogFile, frames_from_columns, open_bytes
+from ._fixed import FixedLines, fixed_groups
 
 __all__ = ["TextLogFile", "SlowFrame", "Tokens", "iter_blocks", "lines_array", "string_parts", "hex_to_uint",
            "hex_to_uint_at",
@@ -337,81 +338,118 @@ class TextLogFile(LogFile):
         """Optional faster path on whitespace tokens: (columns for every line, ok mask); None = use ``FAST``."""
         return None
 
+    def _fast_fixed(self, lines: FixedLines) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+        """Optional fastest path on lines of one length (``_fixed``): (columns for every line, ok mask); None =
+        none of these lines (the token path reads them)."""
+        return None
+
     def _block(self, block: bytes, first_line: int) -> Frames:
-        lines = lines_array(block)
-        by_tokens = self._fast_tokens(Tokens(lines, self.TOKEN_SPLITS)) if len(lines) else None
-        if by_tokens is not None:
-            cols, ok = by_tokens
-            rows = np.flatnonzero(ok)
-            cols = {k: v[rows] for k, v in cols.items()}
-            ok = np.ones(len(rows), bool)
-        else:
-            fields = pc.extract_regex(lines, self.FAST)
-            matched = fields.is_valid().to_numpy(zero_copy_only=False)
-            rows = np.flatnonzero(matched)
-            cols, ok = self._fast(fields.filter(pa.array(matched))) if len(rows) else ({}, np.zeros(0, bool))
-        if len(rows):       # out-of-range values go to the careful parser, which reports the line
-            ok = ok & _in_range(cols["timestamp"], cols["bus"], cols["arbitration_id"])
-        if len(rows) and not ok.all():
-            cols = {k: v[ok] for k, v in cols.items()}
-            rows = rows[ok]
-        self._recognised += len(rows)
-        fast_rows = np.zeros(len(lines), bool)
-        fast_rows[rows] = True
-        slow_rows = np.flatnonzero(~fast_rows)
+        raw = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(raw == 10) + 1
+        begins = np.zeros(len(ends), np.int64)
+        begins[1:] = ends[:-1]
+        pieces: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+        done = np.zeros(len(ends), bool)
+        if type(self)._fast_fixed is not TextLogFile._fast_fixed:
+            for rows, matrix in fixed_groups(raw, begins, ends):
+                got = self._fast_fixed(FixedLines(matrix))
+                if got is not None:
+                    self._keep(pieces, done, rows, *got)
+        rest = np.flatnonzero(~done)
+        if len(rest):
+            self._tokens_path(block, rest, pieces, done)
+        slow_rows = np.flatnonzero(~done)
         slow: list[tuple[int, SlowFrame]] = []
-        if len(slow_rows):
-            raw = np.frombuffer(block, np.uint8)
-            ends = np.flatnonzero(raw == 10) + 1
-            begins = np.concatenate(([0], ends[:-1]))
-            for r in slow_rows.tolist():
-                text = block[begins[r]:ends[r]].decode("latin-1").strip()
-                if not text:
-                    continue
-                try:
-                    frame = self._slow(text, first_line + r)
-                    if frame is not None and not (math.isfinite(frame.timestamp) and 0 <= frame.bus <= 255
-                                                  and 0 <= frame.arbitration_id <= 0x1FFFFFFF):
-                        raise ValueError("time stamp not finite, bus outside 0..255 or identifier over 29 bits")
-                except (ValueError, IndexError, KeyError, OverflowError) as err:
-                    self._skipped.add(line=first_line + r, example=f"{text} ({err})" if str(err) else text)
-                    continue
-                self._recognised += 1
-                if frame is not None:
-                    slow.append((r, frame))
+        for r in slow_rows.tolist():
+            text = block[begins[r]:ends[r]].decode("latin-1").strip()
+            if not text:
+                continue
+            try:
+                frame = self._slow(text, first_line + r)
+                if frame is not None and not (math.isfinite(frame.timestamp) and 0 <= frame.bus <= 255
+                                              and 0 <= frame.arbitration_id <= 0x1FFFFFFF):
+                    raise ValueError("time stamp not finite, bus outside 0..255 or identifier over 29 bits")
+                if frame is not None and frame.length is not None and not 0 <= frame.length <= 64:
+                    raise ValueError(f"frame length {frame.length} outside 0..64")
+            except (ValueError, IndexError, KeyError, OverflowError) as err:
+                self._skipped.add(line=first_line + r, example=f"{text} ({err})" if str(err) else text)
+                continue
+            self._recognised += 1
+            if frame is not None:
+                slow.append((r, frame))
         if slow:
-            cols = self._merge(rows, cols, slow)
-        elif not len(rows):
-            cols = _empty_cols()
+            pieces.append((np.array([r for r, _ in slow], np.int64), _slow_cols(slow)))
+        cols = _join(pieces)
         cols = self._post(cols)
         return frames_from_columns(cols["timestamp"], cols["bus"], cols["arbitration_id"], cols["flags"],
                                    cols["length"], cols["data"], self.start)
 
-    @staticmethod
-    def _merge(rows: np.ndarray, cols: dict[str, np.ndarray], slow: list[tuple[int, SlowFrame]]
-               ) -> dict[str, np.ndarray]:
-        m = len(slow)
-        width = max([len(f.data) for _, f in slow] + [cols["data"].shape[1] if cols else 8, 8])
-        extra = {
-            "timestamp": np.array([f.timestamp for _, f in slow], np.float64),
-            "bus": np.array([f.bus for _, f in slow], np.int64),
-            "arbitration_id": np.array([f.arbitration_id for _, f in slow], np.uint64),
-            "flags": np.array([f.flags for _, f in slow], np.uint8),
-            "length": np.array([len(f.data) if f.length is None else f.length for _, f in slow], np.uint8),
-            "data": np.zeros((m, width), np.uint8),
-        }
-        for i, (_, f) in enumerate(slow):
-            extra["data"][i, :len(f.data)] = np.frombuffer(f.data, np.uint8)
-        if not cols:
-            return extra
-        data = np.zeros((len(rows) + m, width), np.uint8)
-        data[:len(rows), :cols["data"].shape[1]] = cols["data"]
-        data[len(rows):] = extra["data"]
-        order = np.argsort(np.concatenate((rows, np.array([r for r, _ in slow]))), kind="stable")
-        merged = {k: np.concatenate((np.asarray(cols[k]).astype(extra[k].dtype), extra[k]))[order]
-                  for k in ("timestamp", "bus", "arbitration_id", "flags", "length")}
-        merged["data"] = data[order]
-        return merged
+    def _keep(self, pieces: list, done: np.ndarray, rows: np.ndarray, cols: dict[str, np.ndarray],
+              ok: np.ndarray) -> None:
+        """Add the ``ok`` rows of a fast path (those a frame can hold; the rest go on to the next path)."""
+        if len(rows):       # out-of-range values go to the careful parser, which reports the line
+            ok = ok & _in_range(cols["timestamp"], cols["bus"], cols["arbitration_id"])
+        keep = np.flatnonzero(ok)
+        if not len(keep):
+            return
+        if len(keep) < len(rows):
+            rows, cols = rows[keep], {k: np.asarray(v)[keep] for k, v in cols.items()}
+        pieces.append((rows, cols))
+        done[rows] = True
+        self._recognised += len(rows)
+
+    def _tokens_path(self, block: bytes, rest: np.ndarray, pieces: list, done: np.ndarray) -> None:
+        """The token path (or the format's regular expression) on lines ``rest`` of the block."""
+        lines = lines_array(block)
+        if len(rest) < len(lines):
+            lines = lines.take(pa.array(rest))
+        by_tokens = self._fast_tokens(Tokens(lines, self.TOKEN_SPLITS)) if len(lines) else None
+        if by_tokens is not None:
+            self._keep(pieces, done, rest, *by_tokens)
+            return
+        fields = pc.extract_regex(lines, self.FAST)
+        matched = fields.is_valid().to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(matched)
+        if len(rows):
+            self._keep(pieces, done, rest[rows], *self._fast(fields.filter(pa.array(matched))))
+
+
+def _slow_cols(slow: list[tuple[int, SlowFrame]]) -> dict[str, np.ndarray]:
+    width = max([len(f.data) for _, f in slow] + [8])
+    cols = {
+        "timestamp": np.array([f.timestamp for _, f in slow], np.float64),
+        "bus": np.array([f.bus for _, f in slow], np.int64),
+        "arbitration_id": np.array([f.arbitration_id for _, f in slow], np.uint64),
+        "flags": np.array([f.flags for _, f in slow], np.uint8),
+        "length": np.array([len(f.data) if f.length is None else f.length for _, f in slow], np.uint8),
+        "data": np.zeros((len(slow), width), np.uint8),
+    }
+    for i, (_, f) in enumerate(slow):
+        cols["data"][i, :len(f.data)] = np.frombuffer(f.data, np.uint8)
+    return cols
+
+
+_DTYPES = {"timestamp": np.float64, "bus": np.int64, "arbitration_id": np.uint64, "flags": np.uint8,
+           "length": np.uint8}
+
+
+def _join(pieces: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> dict[str, np.ndarray]:
+    """The pieces' frames in line order."""
+    if not pieces:
+        return _empty_cols()
+    if len(pieces) == 1:
+        return pieces[0][1]
+    order = np.argsort(np.concatenate([rows for rows, _ in pieces]), kind="stable")
+    joined = {k: np.concatenate([np.asarray(c[k]).astype(t, copy=False) for _, c in pieces])[order]
+              for k, t in _DTYPES.items()}
+    width = max(8, *(c["data"].shape[1] for _, c in pieces))
+    data = np.zeros((len(order), width), np.uint8)
+    at = 0
+    for _, c in pieces:
+        data[at:at + len(c["data"]), :c["data"].shape[1]] = c["data"]
+        at += len(c["data"])
+    joined["data"] = data[order]
+    return joined
 
 
 def _in_range(timestamp: np.ndarray, bus: np.ndarray, ident: np.ndarray) -> np.ndarray:

@@ -29,7 +29,8 @@ from ..frames import (
     Finding,
 )
 from ._base import FindingCounter
-from ._text import SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_float, to_int
+from ._fixed import FixedLines
+from ._text import HEX_LUT, SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_float, to_int
 
 __all__ = ["AscLog", "parse_asc_date"]
 
@@ -124,6 +125,41 @@ class AscLog(TextLogFile):
         cols = {"timestamp": ts, "bus": self._bus(ch), "arbitration_id": ident, "flags": flags,
                 "length": count, "data": data}
         return cols, ok & ok_ch & ok_id & ok_dlc & ok_data & (classic | long_classic | fd) & (ch >= 0)
+
+    def _fast_fixed(self, lines: FixedLines):
+        """Classic ``d`` lines in fixed columns, the same rules as the token path (``_fast_tokens``): DLC 0..8
+        in hex, that many bytes, then nothing or text that does not start with another byte."""
+        if self._base != 16 or len(lines.fields) < 6:
+            return None
+        payload, count, ok = lines.spaced_bytes(6)
+        if count > 8:
+            return None
+        ok = ok & lines.ok
+        for k in range(6):
+            ok &= lines.token(k)[2]
+        if len(lines.fields) > 6 + count:          # text after the bytes (``Length = ...``)
+            if count == 0:
+                return None
+            e = lines.fields[5 + count][1]          # the column after the last byte
+            blank = lines.blank
+            more = ~blank[e:].all(axis=0)
+            c0 = lines.m[e]
+            ok &= ~more | (((c0 == 32) | (c0 == 9)) & ~_another_byte(lines, e + 1))
+        dlc, ok_dlc = lines.hex(5, 2)
+        ok &= ok_dlc & (dlc == count)
+        ok &= lines.equals(4, b"d")
+        d0, d1 = lines.at(lines.token(3)[0]), lines.at(lines.token(3)[0] + 1)
+        ok &= (lines.token(3)[1] == 2) & ((d0 == 82) | (d0 == 84)) & ((d1 == 120) | (d1 == 88))
+        start, length, _ = lines.token(2)
+        last = lines.at(start + length - 1)
+        ext = (last == 120) | (last == 88)
+        ident, ok_id = lines.digits(2, start, start + length - ext, 16, 8)
+        ch, ok_ch = lines.dec(1, 3)
+        ts, ok_ts = lines.number(0)
+        flags = np.where(ext, FLAG_EXTENDED, 0).astype(np.uint8)
+        cols = {"timestamp": ts, "bus": self._bus(ch), "arbitration_id": ident, "flags": flags,
+                "length": np.full(lines.n, count, np.uint8), "data": payload}
+        return cols, ok & ok_id & ok_ch & ok_ts
 
     def _chunks(self, max_frames: int):
         yield from super()._chunks(max_frames)
@@ -245,6 +281,18 @@ def _fast_tokens(self, tokens):
     cols = {"timestamp": ts, "bus": self._bus(ch), "arbitration_id": ident, "flags": flags,
             "length": n.astype(np.uint8), "data": payload}
     return cols, shape & ok_ts & ok_ch & ok_id & (ch >= 0)
+
+
+def _another_byte(lines: FixedLines, p: int) -> np.ndarray:
+    """Lines where columns ``p, p + 1`` hold a hex byte followed by a blank or the end of the text (what the
+    token path's ``spaced_hex`` takes for one more data byte)."""
+    if p + 1 >= lines.width:
+        return np.zeros(lines.n, bool)
+    hexp = (HEX_LUT[lines.m[p]] != 255) & (HEX_LUT[lines.m[p + 1]] != 255)
+    if p + 2 >= lines.width:
+        return hexp
+    c2 = lines.m[p + 2]
+    return hexp & ((c2 == 32) | (c2 == 9) | lines.blank[p + 2:].all(axis=0))
 
 
 def _small_int(data, starts, lens, max_digits: int = 3):

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..frames import DLC_TO_LENGTH, FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE
-from ._text import SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_int
+from ._fixed import FixedLines
+from ._text import HEX_LUT, SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_int
 
 __all__ = ["CandumpLog"]
 
@@ -70,6 +71,41 @@ class CandumpLog(TextLogFile):
                 "data": data}
         return cols, ok & ok_id & ok_data
 
+    def _fast_fixed(self, lines: FixedLines):
+        """``(sec.frac) can0 ID#DATA`` lines in fixed columns, the same rules as the token path. Lines naming an
+        interface not seen before go to the token path, which numbers new names in order of appearance."""
+        if len(lines.fields) != 3:
+            return None
+        names_at, names = lines.text(1)
+        known = np.array([name in self._buses for name in names] + [False])
+        if not known.any():
+            return None
+        a, b = lines.fields[2]
+        hashes = [int(np.count_nonzero(lines.m[j] == 35)) for j in range(a, b)]
+        h = a + int(np.argmax(hashes))
+        width = b - h - 1
+        if width % 2 or width > 16:
+            return None
+        ok = lines.ok & known[names_at] & (lines.m[h] == 35)     # index -1: not one token
+        start, length, ok2 = lines.token(2)
+        ok &= ok2 & (start + length == b) & (start < h)
+        ident, ok_id = lines.digits(2, start, np.full(lines.n, h), 16, 8)
+        pairs = np.arange(h + 1, b, 2)
+        hi, lo = HEX_LUT[lines.m[pairs]], HEX_LUT[lines.m[pairs + 1]]
+        ok &= ~((hi == 255) | (lo == 255)).any(axis=0)
+        payload = np.zeros((lines.n, 8), np.uint8)
+        payload[:, :len(pairs)] = ((hi << 4) | (lo & 15)).T
+        t0, tlen, ok0 = lines.token(0)
+        ok &= ok0 & (tlen > 2) & (lines.at(t0) == 40) & (lines.at(t0 + tlen - 1) == 41)
+        ts, ok_ts = lines.number(0, t0 + 1, t0 + tlen - 1)
+        lut = np.array([self._buses.get(name, 0) for name in names] + [0], np.int64)
+        flags = np.where(h - start > 3, FLAG_EXTENDED, 0).astype(np.uint8)
+        flags[(ident & CAN_ERR_FLAG) != 0] |= FLAG_ERROR
+        ident = np.where(flags & FLAG_EXTENDED, ident & 0x1FFFFFFF, ident & 0x7FF)
+        cols = {"timestamp": ts - self._sec0, "bus": lut[names_at], "arbitration_id": ident,
+                "flags": flags, "length": np.full(lines.n, len(pairs), np.uint8), "data": payload}
+        return cols, ok & ok_id & ok_ts
+
     def _slow(self, line: str, line_no: int) -> SlowFrame | None:
         m = SLOW.match(line)
         if m is None:
@@ -94,6 +130,8 @@ class CandumpLog(TextLogFile):
             return SlowFrame(ts, bus, ident, flags, payload)
         if rest[:1] in ("R", "r"):
             length = int(rest[1:], 16) if len(rest) > 1 else 0
+            if length > 8:      # can-utils writes one digit 0..8 after R
+                raise ValueError(f"remote frame length {rest[1:]!r} over 8")
             return SlowFrame(ts, bus, ident, flags | FLAG_REMOTE, b"", length=length)
         payload = bytes.fromhex(rest)
         if len(payload) > 8:

@@ -27,6 +27,7 @@ from ..frames import (
     FLAG_REMOTE,
     Finding,
 )
+from ._fixed import FixedLines
 from ._text import SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_float, to_int
 
 __all__ = ["TrcLog"]
@@ -146,6 +147,50 @@ class TrcLog(TextLogFile):
         cols = {"timestamp": ts, "bus": bus, "arbitration_id": ident, "flags": flags, "length": count,
                 "data": data}
         return cols, ok & ok_id & ok_data
+
+    def _fast_fixed(self, lines: FixedLines):
+        """Data lines in fixed columns: the same rules as the token path (``_fast_tokens``), column by column."""
+        cols = self.columns
+        if "D" not in cols or cols[-1] != "D" or "I" not in cols or "O" not in cols:
+            return None
+        pos = {c: i for i, c in enumerate(cols)}
+        first = pos["D"]
+        if len(lines.fields) < first:
+            return None
+        payload, count, ok = lines.spaced_bytes(first)
+        if len(lines.fields) != first + count:      # something after the bytes: the token path decides
+            return None
+        ok = ok & lines.ok
+        for k in range(first):                      # one token per column, whatever the column
+            ok &= lines.token(k)[2]
+        flags = np.zeros(lines.n, np.uint8)
+        if "T" in pos:
+            good = np.zeros(lines.n, bool)
+            for name, bits in {"DT": 0, "Rx": 0, "Tx": 0, **FD_TYPES}.items():
+                hit = lines.equals(pos["T"], name.encode())
+                flags[hit] = bits
+                good |= hit
+            ok &= good
+        ident, ok_id = lines.hex(pos["I"], 8)
+        flags[lines.token(pos["I"])[1] > 4] |= FLAG_EXTENDED
+        fd = (flags & FLAG_FD) != 0
+        if "l" in pos:
+            n, ok_n = lines.dec(pos["l"], 3)
+        else:
+            dlc, ok_n = lines.dec(pos["L"], 3)
+            dlc = np.clip(dlc, 0, 15)
+            n = np.where(fd, DLC_TO_LENGTH[dlc], np.minimum(dlc, 8))
+        ok &= ok_n & (n == count) & (~fd | np.isin(n, DLC_TO_LENGTH)) & ok_id
+        ts, ok_ts = lines.number(pos["O"])
+        if "B" in pos:
+            bus, ok_bus = lines.dec(pos["B"], 3)
+            ok &= ok_bus & (bus >= 1)
+            bus = bus - 1
+        else:
+            bus = np.zeros(lines.n, np.int64)
+        out = {"timestamp": ts / 1000.0, "bus": bus, "arbitration_id": ident, "flags": flags,
+               "length": np.full(lines.n, count, np.uint8), "data": payload}
+        return out, ok & ok_ts
 
     def _slow(self, line: str, line_no: int) -> SlowFrame | None:
         if line.startswith(";"):
