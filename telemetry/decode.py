@@ -150,7 +150,8 @@ class _Node:
 
 @dataclass(slots=True)
 class _Plan:
-    message: object                                # cantools Message
+    # no reference to the cantools Message: _PLANS is keyed weakly by the message, and a value referring to its
+    # key would keep every loaded database alive (a leak of ~600 objects per check in a long-lived process)
     root: _Node | None
     reason: str | None                             # why the message cannot be decoded (root is None)
     units: dict[str, str]
@@ -216,13 +217,13 @@ def _compile(message) -> _Plan:
                for s in message.signals}
     muxnames = frozenset(s.name for s in message.signals if s.is_multiplexer)
     if message.is_container:
-        return _Plan(message, None, "container message (AUTOSAR PDU container) is not decoded", units, choices,
+        return _Plan(None, "container message (AUTOSAR PDU container) is not decoded", units, choices,
                      muxnames)
     too_long = [s.name for s in message.signals if s.length > 64]
     if too_long:
-        return _Plan(message, None, f"signal {too_long[0]} is longer than 64 bits", units, choices, muxnames)
+        return _Plan(None, f"signal {too_long[0]} is longer than 64 bits", units, choices, muxnames)
     codec = message._codecs  # cantools' own multiplexer tree: the layout must follow it exactly
-    return _Plan(message, _node(codec, message.length), None, units, choices, muxnames)
+    return _Plan(_node(codec, message.length), None, units, choices, muxnames)
 
 
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -329,9 +330,8 @@ def _decode_node(node: _Node, le, be, data, rows: np.ndarray, ok: np.ndarray,
                 _decode_node(child, le, be, data, sel, ok, out, bad_mux)
 
 
-def _decode_message(plan: _Plan, bus: int, frames: Frames, idx: np.ndarray, words,
+def _decode_message(msg, plan: _Plan, bus: int, frames: Frames, idx: np.ndarray, words,
                     result: dict, short: dict, bad: dict, skipped: dict) -> None:
-    msg = plan.message
     name = msg.name
     if (bus, name) in result or (bus, name) in short or (bus, name) in skipped:
         # two messages of one name (cantools keeps both by id): the later one is told apart by its id
@@ -513,7 +513,7 @@ def decode_frames(frames: Frames, databases, *, messages: Iterable[str] | None =
             continue
         if wanted is not None and msg.name not in wanted:
             continue
-        _decode_message(_plan(msg), bus, frames, idx, words, result, short, bad, skipped)
+        _decode_message(msg, _plan(msg), bus, frames, idx, words, result, short, bad, skipped)
     return Decoded(MappingProxyType(result), MappingProxyType(short), MappingProxyType(bad),
                    MappingProxyType(unknown), MappingProxyType(skipped), frames=n)
 
