@@ -2,9 +2,12 @@
 such as CANedge write them) becomes ``Frames``; MDF 2/3/4 measurements whose channels are already physical
 become ``Channel``s (units as in the file).
 
-Bus logging is read with asammdf's bulk record arrays (one ``get`` of the ``CAN_DataFrame`` structure per
-channel group), never per frame. Groups are joined in time order. Remote and error frames
-(``CAN_RemoteFrame``, ``CAN_ErrorFrame``) are read too. ``BusChannel`` is 1-based in MDF and becomes 0-based.
+Bus logging is read in one chunked pass per channel group (``_mf4_records``: the data blocks read once, the
+frame fields taken from the record bytes with numpy, about 1 Mi frames per chunk), never per frame and never a
+whole group at once; several groups are joined in time order chunk by chunk (``_mf4_merge``). asammdf opens the
+file and gives the layout; a group whose layout the record reader does not take (MDF 3, big-endian fields) is read
+whole through asammdf ``select``. Remote and error frames (``CAN_RemoteFrame``, ``CAN_ErrorFrame``) are read too.
+``BusChannel`` is 1-based in MDF and becomes 0-based.
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ def _quiet() -> Iterator[None]:
     if sink.getvalue():
         log.debug("asammdf: %s", sink.getvalue().strip())
 
+
 class MdfBusLog(LogFile):
     format = "mf4"
 
@@ -121,7 +125,8 @@ class MdfBusLog(LogFile):
                                  "told from a complete one"))
 
     def _group_columns(self, name: str, group: int, extra: int):
-        """One channel group's frames, one bulk array per field. Fields are fetched as channels, not from the
+        """One channel group's frames at once through asammdf (groups the record reader does not take), one
+        bulk array per field. Fields are fetched as channels, not from the
         raw record: bit fields (BusChannel, IDE, Dir...) share bytes, and only asammdf's per-channel read applies
         their bit offsets, masks and conversions (some loggers store a field as a constant through a linear
         conversion of a zero-bit raw value, e.g. BusChannel = 0 * raw + 1). ``select`` reads the group's data
@@ -179,8 +184,12 @@ class MdfBusLog(LogFile):
         per_group = max(1 << 12, max_frames // max(1, len(groups)))
         sources = []
         for name, extra, group in groups:
-            with _quiet():
-                reader = group_reader(getattr(self._mdf, "_mdf", self._mdf), group, name, extra, self.path)
+            try:
+                with _quiet():
+                    reader = group_reader(getattr(self._mdf, "_mdf", self._mdf), group, name, extra, self.path)
+            except Exception:  # noqa: BLE001 - damaged metadata: asammdf's own read below says what is wrong
+                log.debug("channel group %d (%s): no record layout", group, name, exc_info=True)
+                reader = None
             if reader is None:       # a layout the record reader does not take: asammdf reads the whole group
                 sources.append(self._guarded(name, group, None, self._whole_group(name, group, extra)))
             else:
