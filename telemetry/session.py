@@ -17,11 +17,11 @@ from types import MappingProxyType
 import numpy as np
 
 from .channels import CANONICAL, Channel, MessageTrace, Session, SourceInfo
-from .decode import Decoded, DecodedSignal, decode_frames, merge_decoded
+from .decode import DecodedSignal, decode_frames
 from .errors import UnitError
 from .frames import Finding, Frames
-from .integrity import checksum_ok, counter_skips
 from .profiles import ChannelMap, Profile
+from .stream import FileStream, Joined, join
 from .units import convert, normalise
 
 __all__ = ["load_session", "Progress"]
@@ -33,17 +33,15 @@ Progress = Callable[[int, int | None, str], None]
 
 @dataclass(slots=True)
 class _File:
-    """One input file as read: decoded data on the file's own clock (or decoded MDF channels)."""
+    """One input file as read: what its decoded chunks left on the file's own clock (or decoded MDF channels)."""
 
     path: Path
     info: SourceInfo
     start: datetime | None
     first: float                                  # first time stamp on the file's clock
     last: float
-    decoded: Decoded | None = None
+    stream: FileStream | None = None
     mdf: list[Channel] = field(default_factory=list)
-    checks: dict = field(default_factory=dict)    # (bus, message) -> list of (time, counter, crc_ok) per chunk
-
 
 
 
@@ -64,7 +62,17 @@ def _wanted_channels(profile: Profile, channels: Iterable[str] | None) -> list[s
     return [c for c in wanted if c in profile.channels]
 
 
-def _read_frames_file(path: Path, profile: Profile, messages: set[str] | None,
+def _kept_signals(profile: Profile, wanted: Iterable[str]) -> dict[str, set[str]]:
+    """Message name -> the signals the canonical channels ``wanted`` are made of."""
+    keep: dict[str, set[str]] = {}
+    for c in wanted:
+        cm = profile.channels[c]
+        if cm.message:
+            keep.setdefault(cm.message, set()).add(cm.signal_name)
+    return keep
+
+
+def _read_frames_file(path: Path, profile: Profile, messages: set[str] | None, keep: dict[str, set[str]] | None,
                       progress: Progress | None, done: int) -> _File:
     from .formats import open_log, sha256_file
 
@@ -81,8 +89,7 @@ def _read_frames_file(path: Path, profile: Profile, messages: set[str] | None,
             info = SourceInfo(str(path), sha, lf.format, size, None, (), None, lf.start, last - first,
                               tuple(lf.findings))
             return _File(path, info, lf.start, first, last, None, chans)
-        parts: list[Decoded] = []
-        checks: dict = {}
+        stream = FileStream(keep, integrity)
         n = 0
         buses: set[int] = set()
         ids: set[int] = set()
@@ -93,16 +100,15 @@ def _read_frames_file(path: Path, profile: Profile, messages: set[str] | None,
             ids.update(_distinct_ids(chunk))
             first = min(first, float(chunk.timestamp.min()))
             last = max(last, float(chunk.timestamp.max()))
-            decoded = decode_frames(chunk, databases, messages=messages)
-            parts.append(decoded)
-            _collect_checks(chunk, decoded, integrity, checks)
+            stream.add(chunk, decode_frames(chunk, databases, messages=messages))
+            del chunk  # the next chunk is read while this one's frames are released
             if progress is not None:
                 progress(done + n, None, f"decoding {path.name}")
         if n == 0:
             first = last = 0.0
         info = SourceInfo(str(path), sha, lf.format, size, n, tuple(sorted(buses)), len(ids), lf.start,
                           last - first, tuple(lf.findings))
-        return _File(path, info, lf.start, first, last, merge_decoded(parts) if parts else None, [], checks)
+        return _File(path, info, lf.start, first, last, stream, [])
 
 
 def _distinct_ids(chunk: Frames) -> set[int]:
@@ -115,20 +121,6 @@ def _distinct_ids(chunk: Frames) -> set[int]:
         key = chunk.arbitration_id[rest].astype(np.uint64) | (chunk.is_extended[rest].astype(np.uint64) << np.uint64(32))
         out.update(np.unique(key).tolist())
     return out
-
-
-def _collect_checks(chunk: Frames, decoded: Decoded, integrity: dict, checks: dict) -> None:
-    for (bus, name), msg in decoded.messages.items():
-        spec = integrity.get(name)
-        if spec is None:
-            continue
-        counter = msg.signals[spec.counter].value if spec.counter and spec.counter in msg.signals else None
-        if counter is not None and len(counter) != len(msg.time):
-            counter = None  # a multiplexed counter cannot be checked frame by frame
-        crc = None
-        if spec.checksum is not None:
-            crc = checksum_ok(chunk.data[msg.rows, :msg.length], spec.checksum_byte, spec.checksum_algorithm)
-        checks.setdefault((bus, name), []).append((msg.time, counter, crc))
 
 
 def _order(files: list[_File]) -> tuple[list[_File], list[float], datetime | None, list[Finding]]:
@@ -216,6 +208,9 @@ def _last_known(t: np.ndarray, ch: Channel) -> np.ndarray:
     return out
 
 
+_BLOCK = 1 << 20   # samples per block where a derived channel is computed (bounded temporaries on long logs)
+
+
 def _power(profile: Profile, chans: dict[str, Channel]) -> Channel | None:
     spec = profile.power
     if spec is None:
@@ -225,20 +220,28 @@ def _power(profile: Profile, chans: dict[str, Channel]) -> Channel | None:
         if any(c not in chans or not len(chans[c]) for c in need):
             return None
         base = chans["driveshaft_torque_left"]
-        t = base.time
         radius = spec.wheel_radius_m
-        omega_l = _last_known(t, chans["wheel_speed_rl"]) / 3.6 / radius
-        omega_r = _last_known(t, chans["wheel_speed_rr"]) / 3.6 / radius
-        watts = base.value * omega_l + _last_known(t, chans["driveshaft_torque_right"]) * omega_r
+
+        def block(t: np.ndarray, torque: np.ndarray) -> np.ndarray:
+            omega_l = _last_known(t, chans["wheel_speed_rl"]) / 3.6 / radius
+            omega_r = _last_known(t, chans["wheel_speed_rr"]) / 3.6 / radius
+            return torque * omega_l + _last_known(t, chans["driveshaft_torque_right"]) * omega_r
         source = "derived: drive-shaft torque left/right x rear wheel angular speed"
     else:
         if any(c not in chans or not len(chans[c]) for c in ("engine_torque", "engine_speed")):
             return None
         base = chans["engine_torque"]
-        t = base.time
-        watts = base.value * _last_known(t, chans["engine_speed"]) * (2 * np.pi / 60.0)
+
+        def block(t: np.ndarray, torque: np.ndarray) -> np.ndarray:
+            return torque * _last_known(t, chans["engine_speed"]) * (2 * np.pi / 60.0)
         source = "derived: engine torque x engine speed"
+    t = base.time
+    watts = np.empty(len(t))
+    for a in range(0, len(t), _BLOCK):   # element by element: the same values as one pass over the whole channel
+        watts[a:a + _BLOCK] = block(t[a:a + _BLOCK], base.value[a:a + _BLOCK])
     ok = np.isfinite(watts)
+    if ok.all():   # the usual case: power shares the torque channel's time stamps
+        return Channel("power", "kW", t, np.divide(watts, 1000.0, out=watts), source, base.bus)
     return Channel("power", "kW", t[ok], watts[ok] / 1000.0, source, base.bus)
 
 
@@ -255,16 +258,21 @@ def load_session(paths: str | Path | Sequence[str | Path], profile: Profile, *, 
     paths = [Path(p) for p in paths]
     wanted = _wanted_channels(profile, channels)
     messages = None if all_signals else _needed_messages(profile, wanted)
+    keep = None if all_signals else _kept_signals(profile, wanted)
     files: list[_File] = []
     done = 0
     for p in paths:
-        f = _read_frames_file(p, profile, messages, progress, done)
+        f = _read_frames_file(p, profile, messages, keep, progress, done)
         done += f.info.frames or 0
         files.append(f)
     ordered, offsets, start, findings = _order(files)
 
-    frame_parts = [(f.decoded, off) for f, off in zip(ordered, offsets, strict=True) if f.decoded is not None]
-    decoded = merge_decoded([d for d, _ in frame_parts], [o for _, o in frame_parts]) if frame_parts else None
+    frame_parts = [(f.stream, off) for f, off in zip(ordered, offsets, strict=True) if f.stream is not None]
+    joined = (join([s for s, _ in frame_parts], [o for _, o in frame_parts], {i.message: i for i in profile.integrity})
+              if frame_parts else None)
+    for f in ordered:
+        f.stream = None   # join took what it needed
+    decoded = None if joined is None else joined.decoded
     if decoded is not None:
         findings.extend(decoded.findings)
 
@@ -305,7 +313,7 @@ def load_session(paths: str | Path | Sequence[str | Path], profile: Profile, *, 
     for c in missing:
         chans.pop(c, None)
 
-    traces = _traces(profile, ordered, offsets, decoded, wanted)
+    traces = _traces(profile, joined, wanted)
     signals: dict[str, Channel] = {}
     if all_signals:
         if decoded is not None:
@@ -336,34 +344,22 @@ def _mdf_match(mdf: list[Channel], cm: ChannelMap) -> Channel | None:
     return None
 
 
-def _traces(profile: Profile, ordered: list[_File], offsets: list[float], decoded: Decoded | None,
-            wanted: list[str]) -> dict[str, MessageTrace]:
-    if decoded is None:
+def _traces(profile: Profile, joined: Joined | None, wanted: list[str]) -> dict[str, MessageTrace]:
+    if joined is None:
         return {}
     feeds: dict[str, list[str]] = {}
     for name in wanted:
         cm = profile.channels[name]
         if cm.message:
             feeds.setdefault(cm.message, []).append(name)
-    integrity = {i.message: i for i in profile.integrity}
+    integrity = {i.message for i in profile.integrity}
     out: dict[str, MessageTrace] = {}
-    for (bus, name), msg in decoded.messages.items():
+    empty = np.empty(0)
+    for (bus, name), msg in joined.decoded.messages.items():
         if name not in feeds and name not in integrity:
             continue
-        spec = integrity.get(name)
-        skips = failures = np.empty(0)
-        checked: list[str] = []
-        if spec is not None:
-            parts = [(t + off, c, k) for f, off in zip(ordered, offsets, strict=True)
-                     for t, c, k in f.checks.get((bus, name), [])]
-            if parts:
-                t = np.concatenate([p[0] for p in parts])
-                if spec.counter and all(p[1] is not None for p in parts):
-                    checked.append("counter")
-                    skips = t[counter_skips(np.concatenate([p[1] for p in parts]), spec.counter_modulo)]
-                if spec.checksum:
-                    checked.append("checksum")
-                    failures = t[~np.concatenate([p[2] for p in parts])]
-        out[f"{bus}:{name}"] = MessageTrace(name, bus, msg.time, msg.cycle_time_s, skips, failures, tuple(checked),
+        key = (bus, name)
+        out[f"{bus}:{name}"] = MessageTrace(name, bus, msg.time, msg.cycle_time_s, joined.skips.get(key, empty),
+                                            joined.failures.get(key, empty), joined.checked.get(key, ()),
                                             tuple(feeds.get(name, ())))
     return out
