@@ -297,7 +297,9 @@ class GroupReader:
             data = _take(piece, transposed, payload.byte_offset, width)
         if n and int(length.min()) < data.shape[1]:
             data = np.where(np.arange(data.shape[1]) < length[:, None], data, np.uint8(0))
-        return (ts, np.clip(bus, 0, 255), ident & 0x1FFFFFFF, flags, length, data)
+        # the Frames dtypes now: joining chunks and the time merge then move 7 bytes per frame besides the payload
+        return (ts, np.clip(bus, 0, 255).astype(np.uint8), (ident & 0x1FFFFFFF).astype(np.uint32), flags,
+                length.astype(np.uint8), data)
 
     def _vlsd(self, offsets: np.ndarray, payload: _Field, width: int) -> np.ndarray:
         n = len(offsets)
