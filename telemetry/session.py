@@ -240,8 +240,9 @@ def _power(profile: Profile, chans: dict[str, Channel]) -> Channel | None:
     for a in range(0, len(t), _BLOCK):   # element by element: the same values as one pass over the whole channel
         watts[a:a + _BLOCK] = block(t[a:a + _BLOCK], base.value[a:a + _BLOCK])
     ok = np.isfinite(watts)
-    if ok.all():   # the usual case: power shares the torque channel's time stamps
-        return Channel("power", "kW", t, np.divide(watts, 1000.0, out=watts), source, base.bus)
+    first = int(np.argmax(ok)) if len(ok) else 0
+    if ok[first:].all():   # the usual case (no power before every input is known): views, no copies
+        return Channel("power", "kW", t[first:], np.divide(watts, 1000.0, out=watts)[first:], source, base.bus)
     return Channel("power", "kW", t[ok], watts[ok] / 1000.0, source, base.bus)
 
 
