@@ -632,10 +632,10 @@ def _trial_untried(ctx: _Context, items: list[tuple[int, _NewLog]],
         if n.sha256 in ctx.prepared.untried:
             try:
                 _parse_isolated(n.stored, n.path)
-            except IsolationError as err:
+            except IsolationError as err:      # reported as the serial path reports a failed trial parse
                 failed = True
-                log.error("%s", err)
-                done(i, IngestOutcome(str(n.path), "error", error=str(err)))
+                log.error("%s: %s", n.path, err)
+                done(i, IngestOutcome(str(n.path), "error", error=f"{type(err).__name__}: {err}"))
                 continue
             finally:
                 ctx.prepared.untried.discard(n.sha256)
