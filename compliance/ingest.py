@@ -619,6 +619,33 @@ def _parse_isolated(stored: Path, name: Path) -> None:
         pass
 
 
+def _failed(i: int, p: Path, err: Exception, done: Callable[[int, IngestOutcome], None]) -> None:
+    if isinstance(err, ComplianceError | OSError):
+        done(i, IngestOutcome(str(p), "error", error=str(err)))
+        log.error("%s", err)
+    else:  # telemetry errors and the like: with their class name
+        done(i, IngestOutcome(str(p), "error", error=f"{type(err).__name__}: {err}"))
+        log.error("%s: %s", p, err)
+
+
+def _store_new(ctx: _Context, i: int, p: Path, meta: LogMeta,
+               done: Callable[[int, IngestOutcome], None]) -> tuple[int, _NewLog] | None:
+    """Hash and copy one log into the originals (once per command) and trial-parse it when new: (index, log),
+    or None after reporting its error."""
+    try:
+        sha, stored, seen = ctx.prepared.store(ctx.store, p)
+        if ctx.prepared.defer_trial:      # the judge's isolated check is the trial (no store query here)
+            if not seen:
+                ctx.prepared.untried.add(sha)
+        elif sha in ctx.prepared.untried or (not seen and not _has_log_row(ctx.store, sha)):
+            _parse_isolated(stored, p)      # a stored log was read safely before: no second trial run
+            ctx.prepared.untried.discard(sha)
+        return i, _NewLog(sha, p, stored, meta)
+    except Exception as err:  # noqa: BLE001 - reported per file, never swallowed silently
+        _failed(i, p, err, done)
+        return None
+
+
 def _trial_untried(ctx: _Context, items: list[tuple[int, _NewLog]],
                    done: Callable[[int, IngestOutcome], None], crash: CheckCrashed) -> list[tuple[int, _NewLog]]:
     """After an isolated check of a car crashed: the trial parse each untried new log would have had, one by one
@@ -674,7 +701,9 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
         if on_outcome is not None:
             on_outcome(outcome)
 
-    groups: dict[tuple[str, str, str], list[tuple[int, _NewLog]]] = {}
+    # whose each log is first (cheap: options and sidecars); then car by car: store its logs, judge it (so the
+    # fleet's workers start on the first car while later cars are still being copied)
+    found: dict[tuple[str, str, str], list[tuple[int, Path, LogMeta]]] = {}
     for i, p in enumerate(map(Path, paths)):
         try:
             if p.name.endswith(".meta.json"):
@@ -682,21 +711,13 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                                       fix=f"pass the log it describes ({p.name[:-len('.meta.json')]})")
             meta = resolve_meta(p, event=event, session=session, car=car, entries=entries,
                                 logger_serial=logger_serial)
-            sha, stored, seen = ctx.prepared.store(store, p)
-            if ctx.prepared.defer_trial:      # the judge's isolated check is the trial (no store query here)
-                if not seen:
-                    ctx.prepared.untried.add(sha)
-            elif sha in ctx.prepared.untried or (not seen and not _has_log_row(store, sha)):
-                _parse_isolated(stored, p)      # a stored log was read safely before: no second trial run
-                ctx.prepared.untried.discard(sha)
-            groups.setdefault((meta.event, meta.session, meta.car), []).append((i, _NewLog(sha, p, stored, meta)))
-        except (ComplianceError, OSError) as err:
-            done(i, IngestOutcome(str(p), "error", error=str(err)))
-            log.error("%s", err)
-        except Exception as err:  # telemetry errors and the like: reported per file, never swallowed silently
-            done(i, IngestOutcome(str(p), "error", error=f"{type(err).__name__}: {err}"))
-            log.error("%s: %s", p, err)
-    for (ev, se, ca), items in groups.items():
+            found.setdefault((meta.event, meta.session, meta.car), []).append((i, p, meta))
+        except Exception as err:  # noqa: BLE001 - reported per file, never swallowed silently
+            _failed(i, p, err, done)
+    for (ev, se, ca), logs in found.items():
+        items = [item for item in (_store_new(ctx, i, p, meta, done) for i, p, meta in logs) if item is not None]
+        if not items:
+            continue
         meta = items[0][1].meta
         new = [n for _, n in items]
         try:
