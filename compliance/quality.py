@@ -51,6 +51,7 @@ GROUP_S = 1.0
 SESSION_ERRORS = ("truncated", "time_backwards", "time_jump", "count_mismatch")
 # continuous channels that may legitimately hold one value for long (weather, sensors that saturate)
 _FROZEN_EXEMPT = {"ambient_pressure", "throttle", "distance", "refuel", "gear", "lap"}
+_BLOCK = 1 << 20   # samples per block: a 24-hour channel is scanned with bounded temporaries
 
 
 def power_inputs(profile: object | None) -> tuple[str, ...]:
@@ -77,12 +78,27 @@ def _gaps(times: np.ndarray, threshold: float, end_s: float) -> list[tuple[float
     spans: list[tuple[float, float]] = []
     if times[0] > threshold:
         spans.append((0.0, float(times[0])))
-    dt = np.diff(times)
-    for i in np.flatnonzero(dt > threshold).tolist():
-        spans.append((float(times[i]), float(times[i + 1])))
+    for a in range(0, len(times) - 1, _BLOCK):
+        dt = np.diff(times[a:a + _BLOCK + 1])
+        for i in (np.flatnonzero(dt > threshold) + a).tolist():
+            spans.append((float(times[i]), float(times[i + 1])))
     if end_s - times[-1] > threshold:
         spans.append((float(times[-1]), end_s))
     return spans
+
+
+def _median_interval(times: np.ndarray) -> float:
+    """The median of the intervals between consecutive ``times`` (one temporary array, sorted in place)."""
+    return float(np.median(np.diff(times), overwrite_input=True))
+
+
+def _first_backwards(times: np.ndarray) -> int | None:
+    """Index ``i`` of the first ``times[i + 1] < times[i]``, or None."""
+    for a in range(0, len(times) - 1, _BLOCK):
+        back = np.diff(times[a:a + _BLOCK + 1]) < 0
+        if back.any():
+            return a + int(np.argmax(back))
+    return None
 
 
 def _groups(events: np.ndarray) -> list[tuple[float, float, int]]:
@@ -104,7 +120,7 @@ def _message_checks(trace: MessageTrace, needed: set[str], end_s: float) -> list
     channels = _trace_channels(trace)
     cycle, what = trace.cycle_time_s, "cycle"
     if not cycle or cycle <= 0:               # the DBC gives no cycle time: the message's own median interval
-        cycle = float(np.median(np.diff(trace.time))) if len(trace.time) > 2 else 0.0
+        cycle = _median_interval(trace.time) if len(trace.time) > 2 else 0.0
         what = "median interval"
     if cycle > 0:
         for a, b in _gaps(trace.time, GAP_FACTOR * cycle, end_s):
@@ -124,7 +140,7 @@ def _message_checks(trace: MessageTrace, needed: set[str], end_s: float) -> list
 def _channel_gaps(channel: Channel, needed: set[str], end_s: float) -> list[QualityFinding]:
     if len(channel) < 3:
         return []
-    median = float(np.median(np.diff(channel.time)))
+    median = _median_interval(channel.time)
     if median <= 0:
         return []
     threshold = GAP_FACTOR * median
@@ -156,12 +172,15 @@ def _frozen(channel: Channel, session: Session, needed: set[str]) -> list[Qualit
     if len(v) < 2:
         return []
     running = np.ones(len(t), dtype=bool)
-    rpm = _held(session.channels.get("engine_speed"), t)
-    if rpm is not None:
-        running &= rpm > RUNNING_RPM
-    speed = _held(session.channels.get("vehicle_speed"), t)
-    if speed is not None:
-        running &= speed > MOVING_KMH
+    engine, vehicle = session.channels.get("engine_speed"), session.channels.get("vehicle_speed")
+    for a in range(0, len(t), _BLOCK):
+        part = running[a:a + _BLOCK]
+        rpm = _held(engine, t[a:a + _BLOCK])
+        if rpm is not None:
+            part &= rpm > RUNNING_RPM
+        speed = _held(vehicle, t[a:a + _BLOCK])
+        if speed is not None:
+            part &= speed > MOVING_KMH
     link = np.zeros(len(v), dtype=bool)
     link[1:] = (v[1:] == v[:-1]) & running[1:] & running[:-1]
     padded = np.concatenate(([False], link, [False])).astype(np.int8)
@@ -240,8 +259,8 @@ def check_quality(session: Session, profile: object | None = None,
         out.extend(_message_checks(trace, need, end_s))
     for name in sorted(session.channels):
         ch = session.channels[name]
-        if len(ch) and np.any(np.diff(ch.time) < 0):
-            i = int(np.argmax(np.diff(ch.time) < 0))
+        i = _first_backwards(ch.time) if len(ch) else None
+        if i is not None:
             out.append(_finding("time_backwards", name, float(ch.time[i + 1]), float(ch.time[i]), need,
                                 f"{name} time goes back from {ch.time[i]:.6f} s to {ch.time[i + 1]:.6f} s"))
             continue

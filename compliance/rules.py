@@ -76,20 +76,30 @@ def limit_curve(spec: RuleSpec, key: np.ndarray | None, n: int | None = None) ->
     return out
 
 
+_BLOCK = 1 << 20   # samples per block: long sessions are judged with bounded temporaries, element by element
+
+
 def limit_series(spec: RuleSpec, channels: Mapping[str, Channel], time: np.ndarray,
                  reference_ambient_bar: float | None = None) -> tuple[np.ndarray, str]:
     """The limit in force at each of ``time`` (key held, ambient-corrected when the rule says so and ambient
     pressure is logged), and a description of where it came from."""
-    key = held_at(channels[spec.key], time) if spec.key else None
-    limit = limit_curve(spec, key, len(time))
     source = f"{spec.key_name} table ({spec.interpolation})" if spec.key else "flat limit"
     ambient = channels.get("ambient_pressure")
+    correct = False
     if spec.ambient_correction:
         if ambient is not None and len(ambient) and reference_ambient_bar is not None:
-            limit = limit + (held_at(ambient, time, backfill=True) - reference_ambient_bar)
+            correct = True
             source += f", corrected by logged ambient_pressure - {reference_ambient_bar:g} bar"
         else:
             source += ", ambient correction not applied (ambient_pressure not logged)"
+    limit = np.empty(len(time), dtype=np.float64)
+    for a in range(0, len(time), _BLOCK):    # each sample's limit depends on its own time stamp only
+        t = time[a:a + _BLOCK]
+        key = held_at(channels[spec.key], t) if spec.key else None
+        part = limit_curve(spec, key, len(t))
+        if correct:
+            part = part + (held_at(ambient, t, backfill=True) - reference_ambient_bar)
+        limit[a:a + len(t)] = part
     return limit, source
 
 
@@ -103,8 +113,10 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def find_exceedances(rule: str, time: np.ndarray, value: np.ndarray, limit: np.ndarray, *, tolerance: float,
                      min_duration_s: float, unit: str) -> tuple[Exceedance, ...]:
     """Maximal runs of ``value > limit + tolerance`` lasting at least ``min_duration_s`` (see module doc)."""
+    above = np.empty(len(value), dtype=bool)
     with np.errstate(invalid="ignore"):
-        above = value > limit + tolerance      # NaN value or limit compares False: not judged
+        for a in range(0, len(value), _BLOCK):   # NaN value or limit compares False: not judged
+            np.greater(value[a:a + _BLOCK], limit[a:a + _BLOCK] + tolerance, out=above[a:a + _BLOCK])
     first, last = _runs(above)
     if len(first) == 0:
         return ()
@@ -183,5 +195,6 @@ def evaluate(spec: RuleSpec, channels: Mapping[str, Channel], *,
     limit, source = limit_series(spec, channels, value.time, reference_ambient_bar)
     found = find_exceedances(spec.rule, value.time, value.value, limit, tolerance=spec.tolerance,
                              min_duration_s=spec.min_duration_s, unit=spec.unit)
-    judged = int(np.count_nonzero(~np.isnan(limit) & ~np.isnan(value.value)))
+    judged = sum(int(np.count_nonzero(~np.isnan(limit[a:a + _BLOCK]) & ~np.isnan(value.value[a:a + _BLOCK])))
+                 for a in range(0, len(limit), _BLOCK))
     return RuleEvaluation(spec.rule, found, source, judged)
