@@ -69,17 +69,21 @@ def _conversion(channel) -> Any:
     return cc
 
 
-def _field(name: str, index: int, channel, record_size: int) -> _Field | None:
+def _field(name: str, index: int, channel, record_size: int, where: str) -> _Field | None:
+    """The member's place in the record; ``None`` for a layout this module does not take (asammdf reads it);
+    ``DamagedBlock`` for a member outside the record (asammdf would read past its buffer: it has crashed there)."""
     f = _Field(name, index, int(channel.byte_offset), int(channel.bit_offset), int(channel.bit_count),
                int(channel.data_type), int(channel.channel_type), _conversion(channel))
     if f.channel_type in (_VIRTUAL_MASTER, _VIRTUAL_DATA):
         return f
-    if f.channel_type == _VLSD:       # the record holds an offset (32 or 64 bits) into the signal data
-        ok = (name == "DataBytes" and f.data_type == _BYTES and f.bit_offset == 0 and f.bit_count in (32, 64)
-              and f.byte_offset + f.nbytes <= record_size)
-        return f if ok else None
-    if f.channel_type not in (_FIXED, _MASTER) or f.byte_offset + f.nbytes > record_size:
+    if f.channel_type not in (_FIXED, _MASTER, _VLSD):
         return None
+    if f.byte_offset + f.nbytes > record_size or (f.data_type in (_UINT_LE, _INT_LE) and f.bit_count > 64):
+        raise DamagedBlock(f"{where}: {name} lies outside the {record_size}-byte record (byte offset "
+                           f"{f.byte_offset}, bit offset {f.bit_offset}, {f.bit_count} bits)", None)
+    if f.channel_type == _VLSD:       # the record holds an offset (32 or 64 bits) into the signal data
+        ok = name == "DataBytes" and f.data_type == _BYTES and f.bit_offset == 0 and f.bit_count in (32, 64)
+        return f if ok else None
     if f.data_type == _BYTES:
         return f if name == "DataBytes" and f.bit_offset == 0 and f.bit_count % 8 == 0 else None
     if f.data_type == _FLOAT_LE:
@@ -99,14 +103,15 @@ def group_reader(mdf, group: int, name: str, extra_flags: int, path) -> GroupRea
     master = mdf.masters_db.get(group)
     if master is None or record_size <= 0:
         return None
-    time = _field("Timestamp", master, grp.channels[master], record_size)
+    where = f"channel group {group} ({name})"
+    time = _field("Timestamp", master, grp.channels[master], record_size, where)
     if time is None or time.channel_type not in (_MASTER, _VIRTUAL_MASTER) or time.data_type == _BYTES:
         return None
     fields: dict[str, _Field] = {}
     for key in FIELDS:
-        where = [i for g, i in mdf.channels_db.get(f"{name}.{key}", ()) if g == group]
-        if where:
-            f = _field(key, where[0], grp.channels[where[0]], record_size)
+        members = [i for g, i in mdf.channels_db.get(f"{name}.{key}", ()) if g == group]
+        if members:
+            f = _field(key, members[0], grp.channels[members[0]], record_size, where)
             if f is None:
                 return None
             fields[key] = f
@@ -114,9 +119,9 @@ def group_reader(mdf, group: int, name: str, extra_flags: int, path) -> GroupRea
         return None
     invalid = None            # (byte, bit) of the frame structure's invalidation bit in the record, if it has one
     cg = grp.channel_group
-    where = [i for g, i in mdf.channels_db.get(name, ()) if g == group]
-    if where and cg.invalidation_bytes_nr and not grp.uses_ld:
-        channel = grp.channels[where[0]]
+    structure = [i for g, i in mdf.channels_db.get(name, ()) if g == group]
+    if structure and cg.invalidation_bytes_nr and not grp.uses_ld:
+        channel = grp.channels[structure[0]]
         if channel.flags & _INVALIDATION_BIT_VALID and channel.pos_invalidation_bit < 8 * cg.invalidation_bytes_nr:
             pos = int(channel.pos_invalidation_bit)
             invalid = (int(cg.samples_byte_nr) + pos // 8, pos % 8)
@@ -220,9 +225,11 @@ class GroupReader:
         parts: list[Columns] = []
         held = 0
         seen = 0
+        more = False
         for piece, transposed in self._pieces():
             n = piece.shape[1] if transposed else piece.shape[0]
-            if self.cycles and seen + n > self.cycles:      # bytes past the records the group declares
+            if seen + n > self.cycles:      # records past the count the group declares: asammdf stops there too
+                more = True
                 n = self.cycles - seen
                 piece = piece[:, :n] if transposed else piece[:n]
             if n <= 0:
@@ -241,7 +248,11 @@ class GroupReader:
                 "invalid_records", f"{self.where()}: {self.invalid_count} records carry the frame's invalidation "
                 "bit (the logger marks them invalid); they are read as they are, as asammdf counts them",
                 count=self.invalid_count))
-        if self.cycles and seen < self.cycles:
+        if more:
+            self.findings.append(Finding(
+                "count_mismatch", f"{self.where()}: the data blocks hold more records than the {self.cycles} the "
+                "channel group declares; those are read (as asammdf does), the rest is not"))
+        if seen < self.cycles:
             self.findings.append(Finding(
                 "truncated", f"{self.where()}: the data blocks hold {seen} records, the channel group declares "
                 f"{self.cycles}; every whole record was read", count=self.cycles - seen))

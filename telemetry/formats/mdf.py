@@ -187,6 +187,8 @@ class MdfBusLog(LogFile):
             try:
                 with _quiet():
                     reader = group_reader(getattr(self._mdf, "_mdf", self._mdf), group, name, extra, self.path)
+            except DamagedBlock as err:
+                raise self.corrupt(err.problem, fix="the file is damaged; copy it again from the logger") from None
             except Exception:  # noqa: BLE001 - damaged metadata: asammdf's own read below says what is wrong
                 log.debug("channel group %d (%s): no record layout", group, name, exc_info=True)
                 reader = None
