@@ -157,8 +157,11 @@ def stint_energies(power: Channel, refuel: Channel | None) -> tuple[np.ndarray, 
     cumulative = np.cumsum(step)
     energy = np.zeros(len(t))
     if len(first):
-        owner = np.clip(np.searchsorted(first, np.arange(len(t)), side="right") - 1, 0, None)
-        energy = cumulative - cumulative[first][owner]
+        # each sample belongs to the latest stint start at or before it (the first stint's before any start)
+        starts = first.tolist()
+        bounds = [0, *starts[1:], len(t)]
+        for k, a in enumerate(starts):
+            np.subtract(cumulative[bounds[k]:bounds[k + 1]], cumulative[a], out=energy[bounds[k]:bounds[k + 1]])
     energy[~in_stint] = np.nan
     return first, last, energy
 
