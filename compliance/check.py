@@ -86,12 +86,17 @@ def _check_profile_maps(specs: Iterable[RuleSpec], profile: object, bulletin: Bu
                     "not provide", path=path, place="[channels]", fix=fix)
 
 
-def _evidence_channels(session: Session, profile: object | None,
-                       findings: Sequence[QualityFinding]) -> dict[str, Channel]:
+_BLOCK = 1 << 20   # samples per block when matching samples to checksum failures (bounded temporaries)
+
+
+def _evidence_channels(session: Session, profile: object | None, findings: Sequence[QualityFinding],
+                       used: Iterable[str] | None = None) -> dict[str, Channel]:
     """Channels for rule evaluation without what is not a measurement: samples of frames that failed their
     checksum are removed (not blanked, so a run of samples above the limit stays one run), and samples of a
     sensor while it was frozen are blanked (NaN: not judged). The findings themselves make the rule
-    incomplete."""
+    incomplete. Only the channels in ``used`` (default: every channel) are cleaned; the others are returned
+    as they are (a copy of a long channel no rule reads would only cost memory)."""
+    used = set(session.channels) if used is None else set(used)
     bad: dict[str, list[np.ndarray]] = {}
     inputs = set(power_inputs(profile))
     for trace in session.messages.values():
@@ -104,18 +109,23 @@ def _evidence_channels(session: Session, profile: object | None,
     out = dict(session.channels)
     for name, times in bad.items():
         ch = out.get(name)
-        if ch is None or len(ch) == 0:
+        if ch is None or len(ch) == 0 or name not in used:
             continue
         failures = np.unique(np.concatenate(times))
-        idx = np.clip(np.searchsorted(failures, ch.time), 0, len(failures) - 1)
-        near = np.abs(failures[idx] - ch.time) <= 1e-7
-        idx_left = np.clip(idx - 1, 0, len(failures) - 1)
-        near |= np.abs(failures[idx_left] - ch.time) <= 1e-7
+        near = np.empty(len(ch), dtype=bool)
+        for a in range(0, len(ch), _BLOCK):
+            t = ch.time[a:a + _BLOCK]
+            idx = np.clip(np.searchsorted(failures, t), 0, len(failures) - 1)
+            part = np.abs(failures[idx] - t) <= 1e-7
+            idx_left = np.clip(idx - 1, 0, len(failures) - 1)
+            part |= np.abs(failures[idx_left] - t) <= 1e-7
+            near[a:a + len(t)] = part
         if near.any():
-            out[name] = replace(ch, time=ch.time[~near], value=ch.value[~near])
+            keep = ~near
+            out[name] = replace(ch, time=ch.time[keep], value=ch.value[keep])
     for f in findings:
         ch = out.get(f.channel)
-        if f.check != "frozen" or f.severity != "error" or ch is None:
+        if f.check != "frozen" or f.severity != "error" or ch is None or f.channel not in used:
             continue
         a = np.searchsorted(ch.time, f.start_s, side="left")
         b = np.searchsorted(ch.time, f.end_s, side="right")
@@ -172,7 +182,8 @@ def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: 
     needed = sorted({c for s in specs for c in s.needs})
     findings = check_quality(session, profile, needed)
     results, exceedances = [], []
-    channels = _evidence_channels(session, profile, findings)
+    used = {c for s in specs for c in s.needs} | {"ambient_pressure"}   # what the rules read
+    channels = _evidence_channels(session, profile, findings, used)
     for spec in specs:
         result, found = _judge(spec, channels, bulletin, rule_dependencies(spec, profile), findings)
         results.append(result)
