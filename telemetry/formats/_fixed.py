@@ -144,11 +144,18 @@ class FixedLines:
         lut = HEX if base == 16 else DEC
         value = np.zeros(self.n, np.int64)
         bad = np.zeros(self.n, bool)
-        for j in range(max(a, int(start.min(initial=a))), min(b, int(stop.max(initial=b)))):
-            d = lut[self.m[j]]
-            inside = (start <= j) & (j < stop)
-            bad |= inside & (d == 255)
-            value = np.where(inside, value * base + d, value)
+        lo, hi = max(a, int(start.min(initial=b))), min(b, int(stop.max(initial=a)))
+        if (start == lo).all() and (stop == hi).all():     # every line has its digits in the same columns
+            for j in range(lo, hi):
+                d = np.take(lut, self.m[j])
+                bad |= d == 255
+                value = value * base + d
+        else:
+            for j in range(lo, hi):
+                d = np.take(lut, self.m[j])
+                inside = (start <= j) & (j < stop)
+                bad |= inside & (d == 255)
+                value = np.where(inside, value * base + d, value)
         length = stop - start
         return value, ~bad & (length > 0) & (length <= max_digits)
 
@@ -185,12 +192,16 @@ class FixedLines:
             ok = ok & (stop == hi) & (self.m[p] == 46)
             value = np.zeros(self.n, np.int64)
             bad = np.zeros(self.n, np.uint8)
-            for j in range(lo, hi):
-                if j != p:
-                    d = DEC_BLANK[self.m[j]]
+            columns = [j for j in range(lo, hi) if j != p]
+            for g in range(0, len(columns), 4):      # four digits at a time in uint16, then one int64 step
+                part = np.zeros(self.n, np.uint16)
+                for j in columns[g:g + 4]:
+                    d = np.take(DEC_BLANK, self.m[j])
                     bad |= d
-                    value = value * 10 + (d & 15)
-            ok &= ((bad & 16) == 0) & (DEC[self.at(start)] != 255) & (DEC[self.m[p - 1]] != 255) & (value < _EXACT)
+                    part = part * 10 + (d & 15)
+                value = value * 10 ** len(columns[g:g + 4]) + part
+            ok &= ((bad & 16) == 0) & (np.take(DEC, self.at(start)) != 255) & (np.take(DEC, self.m[p - 1]) != 255)
+            ok &= value < _EXACT
             return value / 10.0 ** (hi - 1 - p), ok
         value = np.zeros(self.n, np.int64)
         decimals = np.zeros(self.n, np.int64)
@@ -198,7 +209,7 @@ class FixedLines:
         bad = np.zeros(self.n, bool)
         for j in range(lo, hi):
             c = self.m[j]
-            d = DEC[c]
+            d = np.take(DEC, c)
             inside = (start <= j) & (j < stop)
             dot = inside & (c == 46)
             digit = inside & (d != 255)
@@ -207,8 +218,8 @@ class FixedLines:
             decimals += digit & (dots > 0)
             dots += dot
         length = stop - start
-        ok &= (~bad & (dots <= 1) & (length > 0) & (length <= 18) & (DEC[self.at(start)] != 255)
-               & (DEC[self.at(stop - 1)] != 255) & (value < _EXACT))
+        ok &= (~bad & (dots <= 1) & (length > 0) & (length <= 18) & (np.take(DEC, self.at(start)) != 255)
+               & (np.take(DEC, self.at(stop - 1)) != 255) & (value < _EXACT))
         return value / np.power(10.0, decimals), ok
 
     def spaced_bytes(self, first: int) -> tuple[np.ndarray, int, np.ndarray]:
@@ -222,7 +233,7 @@ class FixedLines:
         if not cols:
             return np.zeros((self.n, 8), np.uint8), 0, np.ones(self.n, bool)
         at = np.array(cols)
-        hi, lo = HEX[self.m[at]], HEX[self.m[at + 1]]
+        hi, lo = np.take(HEX, self.m[at]), np.take(HEX, self.m[at + 1])
         ok = ~((hi == 255) | (lo == 255)).any(axis=0)
         if len(cols) > 1:
             ok &= (self.m[at[:-1] + 2] == 32).all(axis=0)

@@ -288,7 +288,7 @@ def _another_byte(lines: FixedLines, p: int) -> np.ndarray:
     token path's ``spaced_hex`` takes for one more data byte)."""
     if p + 1 >= lines.width:
         return np.zeros(lines.n, bool)
-    hexp = (HEX_LUT[lines.m[p]] != 255) & (HEX_LUT[lines.m[p + 1]] != 255)
+    hexp = (np.take(HEX_LUT, lines.m[p]) != 255) & (np.take(HEX_LUT, lines.m[p + 1]) != 255)
     if p + 2 >= lines.width:
         return hexp
     c2 = lines.m[p + 2]

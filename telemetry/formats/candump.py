@@ -91,7 +91,7 @@ class CandumpLog(TextLogFile):
         ok &= ok2 & (start + length == b) & (start < h)
         ident, ok_id = lines.digits(2, start, np.full(lines.n, h), 16, 8)
         pairs = np.arange(h + 1, b, 2)
-        hi, lo = HEX_LUT[lines.m[pairs]], HEX_LUT[lines.m[pairs + 1]]
+        hi, lo = np.take(HEX_LUT, lines.m[pairs]), np.take(HEX_LUT, lines.m[pairs + 1])
         ok &= ~((hi == 255) | (lo == 255)).any(axis=0)
         payload = np.zeros((lines.n, 8), np.uint8)
         payload[:, :len(pairs)] = ((hi << 4) | (lo & 15)).T
