@@ -116,3 +116,13 @@ def test_asammdf_throughput_lines_never_reach_stdout(corpus_dir, monkeypatch, ca
         monkeypatch.undo()
     assert len(frames) == 28721
     assert capsys.readouterr().out == ""
+
+
+def test_a_group_the_record_reader_does_not_take_is_read_whole_by_asammdf_alike(tmp_path, monkeypatch):
+    from telemetry.formats import mdf
+
+    want = _frames(20_000)
+    path = tmp_path / "bus.mf4"
+    write_mf4_bus(path, want, START, compression=1)
+    monkeypatch.setattr(mdf, "group_reader", lambda *args: None)      # as for MDF 3 or big-endian fields
+    _assert_same(read_frames(path), want)

@@ -111,6 +111,8 @@ def group_reader(mdf, group: int, name: str, extra_flags: int, path) -> GroupRea
     for key in FIELDS:
         members = [i for g, i in mdf.channels_db.get(f"{name}.{key}", ()) if g == group]
         if members:
+            if grp.channel_dependencies[members[0]]:       # an array (CA) or nested structure: asammdf reads it
+                return None
             f = _field(key, members[0], grp.channels[members[0]], record_size, where)
             if f is None:
                 return None
