@@ -29,15 +29,15 @@ def test_auto_isolates_sessions_with_an_mdf_file(logs, mode, expected):
 
 
 def test_asammdf_segfault_is_one_error_line_and_exit_2(capsys):
-    code = main(_check(str(OPEN / "mf4_asammdf_segfault.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")))
+    code = main(_check(str(OPEN / "mdf_decoded_asammdf_segfault.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")))
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "mf4_asammdf_segfault.mf4" in err[0] and "SIGSEGV" in err[0]
+    assert len(err) == 1 and "mdf_decoded_asammdf_segfault.mf4" in err[0] and "SIGSEGV" in err[0]
 
 
 def test_asammdf_hang_is_stopped_by_the_time_limit(capsys, monkeypatch):
     monkeypatch.setenv("BOPWATCH_PARSE_TIMEOUT_S", "3")
-    code = main(_check(str(OPEN / "mf4_asammdf_hangs.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")))
+    code = main(_check(str(OPEN / "mf4_asammdf_hangs_on_link.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")))
     assert code == 2
     assert "exceeded 3 s" in capsys.readouterr().err
 
@@ -74,7 +74,7 @@ def test_a_bulletin_error_in_the_child_is_the_same_one_line_error(capsys, tmp_pa
 
 
 def test_decode_of_an_asammdf_segfault_is_one_error_line_and_exit_2(capsys):
-    code = main(["decode", str(OPEN / "mf4_asammdf_segfault.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")])
+    code = main(["decode", str(OPEN / "mdf_decoded_asammdf_segfault.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "SIGSEGV" in err[0]

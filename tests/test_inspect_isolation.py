@@ -10,14 +10,14 @@ OPEN = Path(__file__).parent / "fuzz_regressions" / "open"
 
 
 def test_asammdf_segfault_is_one_error_line_and_exit_2(capsys):
-    assert main(["inspect", str(OPEN / "mf4_asammdf_segfault.mf4")]) == 2
+    assert main(["inspect", str(OPEN / "mdf_decoded_asammdf_segfault.mf4")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "mf4_asammdf_segfault.mf4" in err[0] and "SIGSEGV" in err[0]
+    assert len(err) == 1 and "mdf_decoded_asammdf_segfault.mf4" in err[0] and "SIGSEGV" in err[0]
 
 
 def test_asammdf_hang_is_stopped_by_the_time_limit(capsys, monkeypatch):
     monkeypatch.setenv("BOPWATCH_PARSE_TIMEOUT_S", "3")
-    assert main(["inspect", str(OPEN / "mf4_asammdf_hangs.mf4")]) == 2
+    assert main(["inspect", str(OPEN / "mf4_asammdf_hangs_on_link.mf4")]) == 2
     assert "exceeded 3 s" in capsys.readouterr().err
 
 
