@@ -1,9 +1,16 @@
 """Shared machinery of the text log readers (ASC, candump, TRC, CSV).
 
-The hot path never loops over lines in Python: a block of the file becomes one Arrow string array of lines,
-a format's regular expression (RE2, in C++) picks the fields out of every line at once, and numpy turns hex and
-decimal fields into columns. Lines the fast expression rejects go through the format's careful per-line parser;
-those it cannot parse either are counted and reported with their line numbers.
+The hot path never loops over lines in Python. Per block of whole lines, three paths in turn, each taking the
+lines the one before left:
+
+1. fixed width (``_fixed.py``, formats with ``_fast_fixed``): the lines of each common length as one byte matrix,
+   read column by column with numpy;
+2. tokens (``_fast_tokens``): Arrow splits the lines into whitespace tokens in C, numpy reads tokens by position
+   (or, without it, the format's RE2 expression ``FAST`` picks the fields out of every line at once);
+3. the format's careful per-line parser (``_slow``); lines it cannot parse either are counted and reported with
+   their line numbers.
+
+The frames of all three are put back in line order.
 """
 
 from __future__ import annotations
