@@ -37,9 +37,10 @@ def test_asammdf_segfault_is_one_error_line_and_exit_2(capsys):
 
 def test_asammdf_hang_is_stopped_by_the_time_limit(capsys, monkeypatch):
     monkeypatch.setenv("BOPWATCH_PARSE_TIMEOUT_S", "3")
-    code = main(_check(str(OPEN / "mf4_asammdf_hangs_on_link.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")))
+    code = main(_check(str(OPEN / "mdf_decoded_asammdf_hangs.mf4"), "--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml")))
     assert code == 2
-    assert "exceeded 3 s" in capsys.readouterr().err
+    err = capsys.readouterr().err           # the CPU limit, or on a loaded machine the wall limit (4x) first
+    assert "exceeded 3 s" in err or "(3 s of CPU time allowed)" in err
 
 
 def test_a_sound_mf4_gets_the_same_verdict_and_report_isolated_or_not(capsys, tmp_path):

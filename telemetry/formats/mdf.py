@@ -16,6 +16,7 @@ import gc
 import gzip
 import io
 import logging
+import mmap
 import sys
 import warnings
 import zlib
@@ -29,6 +30,7 @@ import numpy as np
 from ..channels import Channel
 from ..frames import FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE, Finding, Frames
 from ._base import LogFile, frames_from_columns
+from ._mf4_links import check_link_cycles
 from ._mf4_merge import merge_in_time
 from ._mf4_records import Columns, DamagedBlock, group_reader
 
@@ -46,7 +48,7 @@ def _load(path: Path):
 
     from ..errors import CorruptLog
     with open(path, "rb") as f:
-        magic = f.read(8)
+        magic = f.read(16)
     gz = magic[:2] == b"\x1f\x8b"
     if gz:
         try:
@@ -55,10 +57,16 @@ def _load(path: Path):
         except (OSError, EOFError, zlib.error) as err:
             raise CorruptLog(f"the gzip stream is damaged or cut short ({err})", path=path,
                              fix="copy the log again from the logger; the compressed copy is incomplete") from None
-        magic = payload[:8]
+        magic = payload[:16]
     if not magic.startswith(b"MDF") and not magic.startswith(b"UnFinMF"):
         raise CorruptLog("not an MDF file (no MDF/UnFinMF identification block)", path=path, offset=0,
                          fix="check the file is an ASAM MDF file, or give it its real extension")
+    if magic[8:9] == b"4":         # MDF 4: a looping block chain would make asammdf's MDF() loop forever
+        if gz:
+            check_link_cycles(payload, path)
+        else:
+            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                check_link_cycles(view, path)
     problem = None
     hook = sys.unraisablehook
     sys.unraisablehook = lambda _unraisable: None     # asammdf's __del__ on a half-built object
