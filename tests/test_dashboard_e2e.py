@@ -13,8 +13,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+from _dashboard_server import start_dashboard
 from _store_support import BULLETIN_R1, BULLETIN_R2, PROFILE, write_log
 
 from compliance import store as st
@@ -40,12 +39,6 @@ ENTRIES = {  # car: (team, drivers)
 }
 PASSWORDS = {"chief": "chief-e2e-pass", "tech": "tech-e2e-pass", "red": "red-e2e-pass", "blue": "blue-e2e-pass"}
 PAGE_TIMEOUT_MS = 30_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -81,37 +74,13 @@ def server(tmp_path_factory):
         secret = {car: [r[0] for r in conn.execute(
             "SELECT run_id FROM runs WHERE car = ? UNION ALL SELECT sha256 FROM logs WHERE car = ?",
             [car, car]).fetchall()] for car in ENTRIES}
-    port = _free_port()
-    bopwatch = Path(sys.executable).with_name("bopwatch")
-    server_log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen([str(bopwatch), "dashboard", "--db", str(db), "--port", str(port), "--accounts",
-                             str(accounts)], cwd=folder, stdout=server_log, stderr=subprocess.STDOUT,
-                            env=dict(os.environ, BOPWATCH_MAX_UPLOAD_MB="5",
-                                                     BOPWATCH_PROFILES=str(PROFILE.parent)))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            server_log.close()
-            raise AssertionError(f"the dashboard did not start: {(folder / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.3)
+    server = start_dashboard(db, accounts, folder, timeout_s=60, BOPWATCH_MAX_UPLOAD_MB="5",
+                             BOPWATCH_PROFILES=str(PROFILE.parent))
+    base, port = server.base, server.port
     shots = folder / "screenshots"
     shots.mkdir()
     yield {"base": base, "upload": upload, "secret": secret, "shots": shots}
-    proc.terminate()                 # bopwatch dashboard exec'd Streamlit: this is the server itself
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    server_log.close()
+    server.stop()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the dashboard still listens after SIGTERM"
     target = os.environ.get("BOPWATCH_SCREENSHOTS")
