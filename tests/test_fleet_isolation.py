@@ -20,9 +20,9 @@ from compliance.ingest import ingest_logs
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _logs(folder: Path, cars: tuple[str, ...] = ("7", "8")) -> list[Path]:
+def _logs(folder: Path, cars: tuple[str, ...] = ("7", "8"), seconds: float = 4) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    return [write_log(folder / f"car{car}.log", car=car, seconds=4, seed=int(car)) for car in cars]
+    return [write_log(folder / f"car{car}.log", car=car, seconds=seconds, seed=int(car)) for car in cars]
 
 
 def test_the_parent_hashes_each_log_once_and_does_not_verify_what_it_just_stored(tmp_path, monkeypatch):
@@ -75,7 +75,7 @@ job = CheckJob((log,), profile, (bulletin,), car="7", keep_result=True, isolate=
 ok = run_job(job)
 direct = run_job(CheckJob((log,), profile, (bulletin,), car="7"))
 import os
-os.environ["BOPWATCH_PARSE_TIMEOUT_S"] = "0.01"     # 0.04 s of wall clock: too short for any check
+os.environ["BOPWATCH_PARSE_TIMEOUT_S"] = "0.0001"   # 0.4 ms of wall clock: far too short for a 60 s log
 bad = run_job(job)
 print(json.dumps({"ok": ok.verdict == direct.verdict, "parquet": ok.result.parquet, "pid": ok.worker,
                   "crashed": bad.crashed, "error": bad.error}))
@@ -83,12 +83,12 @@ print(json.dumps({"ok": ok.verdict == direct.verdict, "parquet": ok.result.parqu
 
 
 def test_a_forked_job_gives_the_direct_verdict_and_one_over_its_time_limit_is_stopped(tmp_path):
-    [log] = _logs(tmp_path / "in", ("7",))
+    [log] = _logs(tmp_path / "in", ("7",), seconds=60)
     out = tmp_path / "channels"
     proc = subprocess.run([sys.executable, "-c", _FORKED, str(log), str(PROFILE), str(BULLETIN_R1), str(out)],
                           capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads(proc.stdout.splitlines()[-1])
     assert got["ok"] and Path(got["parquet"]) == out / "channels.parquet" and (out / "channels.parquet").is_file()
-    assert got["crashed"] and "check exceeded 0.04 s of wall-clock time" in got["error"], got
+    assert got["crashed"] and "check exceeded 0.0004 s of wall-clock time" in got["error"], got
     assert str(log) in got["error"]
