@@ -143,3 +143,24 @@ def test_lobj_inside_a_payload_does_not_confuse_the_object_walk(tmp_path):
     _write_blf(path, msgs)
     fr = read_frames(path)
     assert len(fr) == 50 and all(bytes(r) == b"xLOBJxyz" for r in fr.data[:, :8])
+
+
+def test_payload_reading_lobj_stays_on_the_fast_path_with_every_frame(tmp_path, monkeypatch):
+    from telemetry.formats.blf import BlfLog
+
+    path = tmp_path / "lobj_payload.blf"
+    messages = [can.Message(timestamp=1_700_000_000 + i * 0.001, arbitration_id=0x100 + i % 7, channel=1,
+                            data=b"LOBJ\x10\x00\x00\x00" if i in (500, 501, 2000) else bytes([i % 256] * 8),
+                            is_extended_id=False) for i in range(5000)]
+    with can.BLFWriter(path) as writer:
+        for m in messages:
+            writer.on_message_received(m)
+
+    def no_walk(*args, **kwargs):
+        raise AssertionError("an aligned stream with LOBJ in a payload went to the per-object walk")
+
+    monkeypatch.setattr(BlfLog, "_walk", no_walk)
+    fr = read_frames(path)
+    assert len(fr) == 5000
+    assert bytes(fr.data[500][:4]) == b"LOBJ" and bytes(fr.data[2000][:4]) == b"LOBJ"
+    assert fr.arbitration_id.tolist() == [m.arbitration_id for m in can.BLFReader(path)]

@@ -44,6 +44,8 @@ CAN_TYPES = (CAN_MESSAGE, CAN_MESSAGE2, CAN_ERROR, CAN_ERROR_EXT, CAN_FD_MESSAGE
 KNOWN_TYPES = frozenset(range(1, 128)) - {115}
 CAN_MSG_EXT = 0x80000000
 SIG = np.frombuffer(b"LOBJ", np.uint8)
+#: payload words reading ``LOBJ`` the aligned fast path skips per inflated stream before it hands over to the walk
+_MAX_FALSE_SIGNATURES = 64
 
 
 def _read_upto(f, n: int, piece: int = 1 << 24) -> bytes:
@@ -239,10 +241,26 @@ class BlfLog(LogFile):
 
     @staticmethod
     def _chain(buf: np.ndarray, cand: np.ndarray, n: int) -> tuple[np.ndarray, int] | None:
-        """The objects when every aligned candidate is one and they chain; None otherwise."""
+        """The objects when the aligned candidates chain from the first; None otherwise (the caller walks).
+
+        A candidate inside the object before it is payload that happens to read ``LOBJ`` (random CAN data does,
+        about once per 4 G aligned words): it is dropped, with the rest of that object's span, and the chain is
+        checked again from there, so one such word does not send a million-object stream to the walk."""
         size = _u(buf, cand + 8, 4).astype(np.int64)
-        end = cand + size
-        if not (np.all(size >= 16) and np.all((cand[1:] >= end[:-1]) & (cand[1:] < end[:-1] + 8))):
+        for _ in range(_MAX_FALSE_SIGNATURES + 1):
+            end = cand + size
+            linked = (cand[1:] >= end[:-1]) & (cand[1:] < end[:-1] + 8) & (size[1:] >= 16)
+            if size[0] < 16:
+                return None
+            if linked.all():
+                break
+            i = int(np.argmin(linked))            # objects 0..i chain; i + 1 does not follow object i
+            if cand[i + 1] >= end[i]:             # a gap, not a signature inside a payload: let the walk judge
+                return None
+            k = int(np.searchsorted(cand, end[i], side="left"))    # drop every candidate inside object i
+            cand = np.concatenate([cand[:i + 1], cand[k:]])
+            size = np.concatenate([size[:i + 1], size[k:]])
+        else:
             return None
         if end[-1] + 8 <= n:        # unaligned data after the last aligned object: use the byte search
             return None
