@@ -244,6 +244,25 @@ class MdfBusLog(LogFile):
                 yield frames_from_columns(*(c[sl] for c in cols), self.start)
 
 
+#: MDF 4 channel types whose bytes sit in the record: fixed length, VLSD offset, master, sync, maximum length
+_IN_RECORD = (0, 1, 2, 4, 5)
+
+
+def _outside_record(mdf, group: int, channel) -> str | None:
+    """Why ``channel`` of ``group`` lies outside its group's record (asammdf reads past its buffer there and has
+    died with SIGSEGV), or None when it fits."""
+    if getattr(mdf, "version", "4.00") < "4.00" or getattr(channel, "channel_type", 0) not in _IN_RECORD:
+        return None
+    grp = mdf.groups[group]
+    cg = grp.channel_group
+    size = int(cg.samples_byte_nr) + (0 if getattr(grp, "uses_ld", False) else int(cg.invalidation_bytes_nr))
+    end = int(channel.byte_offset) + (int(channel.bit_offset) + int(channel.bit_count) + 7) // 8
+    if end > size or int(channel.bit_count) <= 0:
+        return (f"channel {channel.name!r} of group {group} lies outside its {size}-byte record (byte offset "
+                f"{channel.byte_offset}, {channel.bit_count} bits)")
+    return None
+
+
 class MdfChannelsLog(LogFile):
     format = "mdf"
     kind = "channels"
@@ -263,6 +282,10 @@ class MdfChannelsLog(LogFile):
             for i, ch in enumerate(grp.channels):
                 if i == master or not ch.name:
                     continue
+                why = _outside_record(mdf, g, ch) or (None if master is None
+                                                      else _outside_record(mdf, g, grp.channels[master]))
+                if why:
+                    raise self.corrupt(why, fix="the file is damaged; copy it again from the logger")
                 try:
                     with _quiet():
                         sig = mdf.get(group=g, index=i)
