@@ -279,6 +279,13 @@ class MdfChannelsLog(LogFile):
         mdf = self._mdf
         for g, grp in enumerate(mdf.groups):
             master = mdf.masters_db.get(g)
+            if not int(getattr(grp.channel_group, "cycles_nr", 1) or 0):
+                held = sum(int(getattr(b, "original_size", 0) or 0) for b in getattr(grp, "data_blocks", ()))
+                if held:    # asammdf loops forever reading such a group; its samples cannot be counted anyway
+                    self.add(Finding("count_mismatch", f"group {g} declares no records but holds {held} bytes "
+                                     "of data: its channels were not read (the file is damaged or was not "
+                                     "finalised; finalise it with the logger's tool)"))
+                continue
             for i, ch in enumerate(grp.channels):
                 if i == master or not ch.name:
                     continue
