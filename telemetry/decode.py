@@ -291,9 +291,18 @@ def _physical(bits: np.ndarray, f: _Field) -> np.ndarray:
         biggest = max(abs(int(raw.max())), abs(int(raw.min())))
         if biggest * abs(scale) >= _TWO53 or (isinstance(offset, int) and abs(offset) >= _TWO53):
             # cantools computes int * int (+ offset) exactly; float64 would round twice here
-            return np.array([float(r * scale + offset) for r in raw.tolist()], dtype=np.float64)
+            return np.array([_to_float(r * scale + offset) for r in raw.tolist()], dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN come out as Python's float arithmetic gives
         return raw.astype(np.float64) * float(scale) + float(offset)
+
+
+def _to_float(value: int) -> float:
+    """An exact integer as float64: past float64's range (a DBC scale like 1e308 read as an integer) it is +-inf,
+    as float arithmetic gives, instead of Python's OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
 
 
 def _decode_node(node: _Node, le, be, data, rows: np.ndarray, ok: np.ndarray,
