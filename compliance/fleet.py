@@ -177,27 +177,12 @@ def _judge_job(first: str, job: CheckJob, profile: Any = None) -> _Done:
     return _Done(verdict, frames, float(result.session.duration_s or 0.0), files, shipped)
 
 
-_FIX = "the file is damaged or hostile; ask for the logger's original file"
 _FORK_OK = False     # set in pool workers: single-threaded processes that may fork a child per job
 
 
 def _mark_fork_ok() -> None:
     global _FORK_OK
     _FORK_OK = True
-
-
-def _set_limits(timeout_s: float, memory_mb: int) -> None:
-    """CPU time and address space of this (child) process, as ``telemetry.isolate`` sets them."""
-    import math
-    import resource
-
-    cpu = max(1, math.ceil(timeout_s))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    limit = memory_mb * 1024 * 1024
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _child_result(job: CheckJob, profile: Any) -> tuple[str, Any]:
@@ -231,7 +216,7 @@ def _judge_forked(job: CheckJob, timeout_s: float, memory_mb: int) -> _Done:
         if pid == 0:        # the child: limits, the job, one pickled (kind, payload) out; never returns
             code = 0
             try:
-                _set_limits(timeout_s, memory_mb)
+                isolate.set_limits(timeout_s, memory_mb)
                 data = pickle.dumps(_child_result(job, profile))
                 Path(tmp, "partial").write_bytes(data)
                 os.replace(Path(tmp, "partial"), out)
@@ -249,15 +234,15 @@ def _judge_forked(job: CheckJob, timeout_s: float, memory_mb: int) -> _Done:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 raise isolate.ParseTimeout(f"check exceeded {wall_s:g} s of wall-clock time and was stopped",
-                                           path=job.paths[0], fix=_FIX)
+                                           path=job.paths[0], fix=isolate.FIX)
             time.sleep(0.02)
         code = os.waitstatus_to_exitcode(status)
         if code == -signal.SIGXCPU:
             raise isolate.ParseTimeout(f"check exceeded {timeout_s:g} s of CPU time and was stopped",
-                                       path=job.paths[0], fix=f"{_FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S")
+                                       path=job.paths[0], fix=f"{isolate.FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S")
         if not out.exists():
             what = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code} without a result"
-            raise isolate.ParseCrashed(f"check crashed with {what}", path=job.paths[0], fix=_FIX)
+            raise isolate.ParseCrashed(f"check crashed with {what}", path=job.paths[0], fix=isolate.FIX)
         kind, payload = pickle.loads(out.read_bytes())
     if kind == "ok":
         return payload
@@ -265,7 +250,7 @@ def _judge_forked(job: CheckJob, timeout_s: float, memory_mb: int) -> _Done:
         raise payload
     if kind == "memory":
         raise isolate.ParseMemoryExceeded(f"check exceeded {memory_mb} MB", path=job.paths[0],
-                                          fix=f"{_FIX}, or raise BOPWATCH_PARSE_MEMORY_MB")
+                                          fix=f"{isolate.FIX}, or raise BOPWATCH_PARSE_MEMORY_MB")
     raise isolate.ParseFailed(f"check failed with {payload}", path=job.paths[0],
                               fix="this is a bug in bopwatch: report it with the file")
 

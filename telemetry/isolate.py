@@ -40,7 +40,7 @@ from typing import Any
 from .errors import TelemetryError
 
 __all__ = ["IsolationError", "ParseTimeout", "ParseMemoryExceeded", "ParseCrashed", "ParseFailed",
-           "MDF_SUFFIXES", "is_mdf", "run_isolated", "inspect_isolated", "read_frames_isolated", "limits_for"]
+           "MDF_SUFFIXES", "FIX", "is_mdf", "set_limits", "run_isolated", "inspect_isolated", "read_frames_isolated", "limits_for"]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ TIMEOUT_S_PER_MB = 2.0
 #: the wall-clock limit is this many times the CPU-time limit: generous on a loaded machine, yet it still stops a
 #: child that blocks without using CPU
 WALL_FACTOR = 4.0
-_FIX = "the file is damaged or hostile; ask for the logger's original file"
+FIX = "the file is damaged or hostile; ask for the logger's original file"
 
 
 class IsolationError(TelemetryError):
@@ -167,17 +167,17 @@ def run_isolated(target: str, path: str | Path, *args: Any, timeout_s: float | N
                 log.warning("%s: parser killed after %.1f s", path, time.monotonic() - started)
                 raise ParseTimeout(f"parser exceeded {wall_s:g} s of wall-clock time ({timeout_s:g} s of CPU "
                                    "time allowed) and was stopped", path=path,
-                                   fix=f"{_FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large") \
+                                   fix=f"{FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large") \
                     from None
         if status == -signal.SIGXCPU:
             raise ParseTimeout(f"parser exceeded {timeout_s:g} s of CPU time and was stopped", path=path,
-                               fix=f"{_FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large")
+                               fix=f"{FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large")
         if not out_file.exists():
             if status < 0:
-                raise ParseCrashed(f"parser crashed with signal {_signal_name(-status)}", path=path, fix=_FIX)
+                raise ParseCrashed(f"parser crashed with signal {_signal_name(-status)}", path=path, fix=FIX)
             detail = _tail(err_file)
             raise ParseCrashed(f"parser exited with status {status} without a result"
-                               + (f" ({detail})" if detail else ""), path=path, fix=_FIX)
+                               + (f" ({detail})" if detail else ""), path=path, fix=FIX)
         kind, payload = pickle.loads(out_file.read_bytes())
     if kind == "ok":
         return payload
@@ -185,7 +185,7 @@ def run_isolated(target: str, path: str | Path, *args: Any, timeout_s: float | N
         raise payload
     if kind == "memory":
         raise ParseMemoryExceeded(f"parser exceeded {memory_mb} MB", path=path,
-                                  fix=f"{_FIX}, or raise BOPWATCH_PARSE_MEMORY_MB if it is just very large")
+                                  fix=f"{FIX}, or raise BOPWATCH_PARSE_MEMORY_MB if it is just very large")
     raise ParseFailed(f"parser failed with {payload}", path=path,
                       fix="this is a bug in bopwatch: report it with the file")
 
@@ -201,7 +201,8 @@ def read_frames_isolated(path: str | Path, *, timeout_s: float | None = None, me
 
 
 # -- the child ------------------------------------------------------------------------------------------------
-def _set_limits(timeout_s: float, memory_mb: int) -> None:
+def set_limits(timeout_s: float, memory_mb: int) -> None:
+    """Limit this (child) process to ``timeout_s`` of CPU time and ``memory_mb`` of address space."""
     import resource
 
     cpu = max(1, math.ceil(timeout_s))
@@ -222,7 +223,7 @@ def _child(request_file: str, result_file: str) -> None:
     """Entry point of the child: limits first, then the parser; one pickled (kind, payload) tuple out."""
     request = pickle.loads(Path(request_file).read_bytes())
     sys.path[:] = request["sys_path"]
-    _set_limits(request["timeout_s"], request["memory_mb"])
+    set_limits(request["timeout_s"], request["memory_mb"])
     passthrough = (TelemetryError, OSError, *(_resolve(name) for name in request["errors"]))
     try:
         func = _resolve(request["target"])
