@@ -48,6 +48,18 @@ FD_TYPES = {"FD": FLAG_FD, "FB": FLAG_FD | FLAG_BRS, "FE": FLAG_FD | FLAG_ESI, "
 NON_FRAMES = {"warng", "error", "st", "ec", "ev", "er?"}
 
 
+def _frame_types(rows, column: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frame flags from the type column (DT, Rx, Tx, the FD types) and where that column holds a known type;
+    ``rows`` is the fixed-width or the token view of a block (both have ``equals``)."""
+    flags = np.zeros(n, np.uint8)
+    good = np.zeros(n, bool)
+    for name, bits in {"DT": 0, "Rx": 0, "Tx": 0, **FD_TYPES}.items():
+        hit = rows.equals(column, name.encode())
+        flags[hit] = bits
+        good |= hit
+    return flags, good
+
+
 def _fast_pattern(columns: list[str]) -> str:
     parts = []
     for c in columns:
@@ -165,11 +177,7 @@ class TrcLog(TextLogFile):
             ok &= lines.token(k)[2]
         flags = np.zeros(lines.n, np.uint8)
         if "T" in pos:
-            good = np.zeros(lines.n, bool)
-            for name, bits in {"DT": 0, "Rx": 0, "Tx": 0, **FD_TYPES}.items():
-                hit = lines.equals(pos["T"], name.encode())
-                flags[hit] = bits
-                good |= hit
+            flags, good = _frame_types(lines, pos["T"], lines.n)
             ok &= good
         ident, ok_id = lines.hex(pos["I"], 8)
         flags[lines.token(pos["I"])[1] > 4] |= FLAG_EXTENDED
@@ -245,11 +253,7 @@ def _fast_tokens(self, tokens):
     shape = tokens.count >= first
     flags = np.zeros(tokens.n, np.uint8)
     if "T" in cols:
-        good = np.zeros(tokens.n, bool)
-        for name, bits in {"DT": 0, "Rx": 0, "Tx": 0, **FD_TYPES}.items():
-            hit = tokens.equals(pos["T"], name.encode())
-            flags[hit] = bits
-            good |= hit
+        flags, good = _frame_types(tokens, pos["T"], tokens.n)
         shape &= good
     _, si, li = tokens.parts(pos["I"])
     ident, ok_id = hex_to_uint_at(data, si, li, 8)
