@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import bcrypt
+import pytest
 
 from compliance.cli import main
 from compliance.cli.dashboard import streamlit_command
@@ -49,3 +51,12 @@ def test_dashboard_refuses_plain_text_passwords(tmp_path, capsys):
     accounts.write_text('[accounts.a]\nrole = "technical"\npassword = "hunter22"\n')
     assert main(["dashboard", "--db", str(tmp_path / "s.duckdb"), "--accounts", str(accounts)]) == 2
     assert "never a plain password" in capsys.readouterr().err
+
+
+def test_readme_command_list_names_the_dashboard_port_option():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if x.startswith("bopwatch dashboard "))
+    assert "[--port N]" in line and "8501" in line
+    with pytest.raises(SystemExit) as done:          # the option the README names is the real one
+        main(["dashboard", "--port", "not-a-number"])
+    assert done.value.code == 2
