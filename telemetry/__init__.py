@@ -17,14 +17,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from .channels import CANONICAL, Channel, MessageTrace, Session, SourceInfo
-from .errors import CorruptLog, DbcError, ProfileError, TelemetryError, UnitError, UnsupportedFormat
+from .errors import CorruptLog, DbcError, JoinError, ProfileError, TelemetryError, UnitError, UnsupportedFormat
 from .frames import Finding, Frames
 
 __all__ = [
     "open_log", "read_frames", "inspect_log", "load_profile", "load_database", "decode_frames", "load_session",
     "convert", "Profile", "Decoded", "DecodedMessage", "DecodedSignal",
     "Frames", "Finding", "Channel", "MessageTrace", "Session", "SourceInfo", "CANONICAL",
-    "TelemetryError", "UnsupportedFormat", "CorruptLog", "DbcError", "ProfileError", "UnitError",
+    "TelemetryError", "UnsupportedFormat", "CorruptLog", "DbcError", "ProfileError", "UnitError", "JoinError",
 ]
 
 _LAZY = {

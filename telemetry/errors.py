@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["TelemetryError", "UnsupportedFormat", "CorruptLog", "DbcError", "ProfileError", "UnitError"]
+__all__ = ["TelemetryError", "UnsupportedFormat", "CorruptLog", "DbcError", "ProfileError", "UnitError", "JoinError"]
 
 
 class TelemetryError(Exception):
@@ -52,3 +52,17 @@ class ProfileError(TelemetryError):
 
 class UnitError(ProfileError):
     """A unit that cannot be converted to the canonical channel's unit."""
+
+
+class JoinError(TelemetryError):
+    """Logs that cannot be one session: two files whose time ranges overlap (``kind="overlap"``: their samples
+    would interleave), or a file starting more than the allowed gap after the files before it (``kind="gap"``).
+    ``first`` and ``second`` are the two files (in time order), ``seconds`` the overlap or the gap."""
+
+    def __init__(self, problem: str, *, kind: str, first: str | Path, second: str | Path, seconds: float,
+                 fix: str | None = None) -> None:
+        self.kind = kind
+        self.first = str(first)
+        self.second = str(second)
+        self.seconds = seconds
+        super().__init__(problem, path=second, fix=fix)

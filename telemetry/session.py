@@ -2,7 +2,8 @@
 derive power, trace messages for data-quality checks, and join files on one clock.
 
 Time 0 is the first frame of the session. Files are ordered by their absolute start where they record one; a
-file without a start goes right after the file given before it (reported as a ``no_start`` finding).
+file without a start goes right after the file given before it (reported as a ``no_start`` finding). Files whose
+time ranges overlap are refused (``JoinError``), never interleaved; so is a file beyond an optional gap.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from .channels import CANONICAL, Channel, MessageTrace, Session, SourceInfo
 from .decode import DecodedSignal, decode_frames
-from .errors import UnitError
+from .errors import JoinError, UnitError
 from .frames import Finding, Frames
 from .profiles import ChannelMap, Profile
 from .stream import FileStream, Joined, join
@@ -123,8 +124,18 @@ def _distinct_ids(chunk: Frames) -> set[int]:
     return out
 
 
-def _order(files: list[_File]) -> tuple[list[_File], list[float], datetime | None, list[Finding]]:
-    """Files in session order and the offset (s) that puts each file's clock on the session clock."""
+OVERLAP_TOLERANCE_S = 0.001
+"""Files of one session may touch within this much (time-stamp resolution of the formats' start fields); files
+that overlap by more are never interleaved: :class:`JoinError`."""
+
+
+def _order(files: list[_File], max_gap_s: float | None = None
+           ) -> tuple[list[_File], list[float], datetime | None, list[Finding]]:
+    """Files in session order and the offset (s) that puts each file's clock on the session clock.
+
+    Two files with absolute starts whose time ranges overlap by more than :data:`OVERLAP_TOLERANCE_S` raise
+    :class:`JoinError` (``overlap``), as does a file starting more than ``max_gap_s`` after the latest end of the
+    files before it (``gap``): their samples would interleave, or they are not one session."""
     findings: list[Finding] = []
     groups: list[list[_File]] = []
     for f in files:
@@ -140,22 +151,23 @@ def _order(files: list[_File]) -> tuple[list[_File], list[float], datetime | Non
     ref: datetime | None = None      # absolute start of the first file that records one
     base = 0.0                       # its offset on the session clock
     offsets: list[float] = []
-    prev_end: float | None = None
+    prev_end: float | None = None    # the latest end so far, and the file that has it
+    prev_file: _File | None = None
     for f in ordered:
         if f.start is not None:
             if ref is None:
                 ref, base = f.start, (prev_end - f.first) if prev_end is not None else -f.first
             off = base + (f.start - ref).total_seconds()
-            if prev_end is not None and off + f.first < prev_end:
-                findings.append(Finding("overlap", f"{f.path.name} starts {prev_end - (off + f.first):.3f} s before "
-                                                   "the previous file ends; samples are kept as recorded"))
+            if prev_end is not None and prev_file is not None:
+                _check_join(prev_file, prev_end, f, off + f.first, max_gap_s)
         else:
             off = (prev_end - f.first) if prev_end is not None else -f.first
             if len(files) > 1:
                 findings.append(Finding("no_start", f"{f.path.name} records no absolute start time; placed right "
                                                     "after the file before it"))
         offsets.append(off)
-        prev_end = off + f.last
+        if prev_end is None or off + f.last >= prev_end:
+            prev_end, prev_file = off + f.last, f
     origin = min(off + f.first for f, off in zip(ordered, offsets, strict=True)) if ordered else 0.0
     offsets = [off - origin for off in offsets]
     try:
@@ -167,6 +179,23 @@ def _order(files: list[_File]) -> tuple[list[_File], list[float], datetime | Non
     if ordered and ordered[0].start is None:
         start = None  # time 0 is in a file without an absolute start: its absolute time is not known
     return ordered, offsets, start, findings
+
+
+def _check_join(prev: _File, prev_end: float, f: _File, begins: float, max_gap_s: float | None) -> None:
+    """``f`` (beginning at ``begins`` on the session clock) after the files up to ``prev`` (ending at
+    ``prev_end``): refused when it overlaps them or starts too long after them."""
+    if begins < prev_end - OVERLAP_TOLERANCE_S:
+        seconds = min(prev_end, begins + (f.last - f.first)) - begins
+        raise JoinError(f"overlaps {prev.path.name} by {seconds:.3f} s (it starts {prev_end - begins:.3f} s before "
+                        f"that file ends): two recordings of the same time cannot be one session",
+                        kind="overlap", first=prev.path, second=f.path, seconds=seconds,
+                        fix="judge them separately: a second recording is a separate run, not a rolled file")
+    if max_gap_s is not None and begins - prev_end > max_gap_s:
+        raise JoinError(f"starts {begins - prev_end:.0f} s after {prev.path.name} ends, more than the "
+                        f"{max_gap_s:.0f} s allowed between the files of one session", kind="gap",
+                        first=prev.path, second=f.path, seconds=begins - prev_end,
+                        fix="check that it belongs to this session; judge it as its own run, or raise the "
+                            "allowed gap")
 
 
 def _sorted(time: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -247,12 +276,14 @@ def _power(profile: Profile, chans: dict[str, Channel]) -> Channel | None:
 
 
 def load_session(paths: str | Path | Sequence[str | Path], profile: Profile, *, all_signals: bool = False,
-                 channels: Iterable[str] | None = None, progress: Progress | None = None) -> Session:
+                 channels: Iterable[str] | None = None, progress: Progress | None = None,
+                 max_gap_s: float | None = None) -> Session:
     """Read, decode and join ``paths`` into one :class:`Session` (see the module docstring).
 
     ``channels`` limits the canonical channels produced (``power`` pulls in what it is derived from);
     ``all_signals`` also fills ``Session.signals`` with every decoded DBC signal (or every MDF channel).
-    ``progress(done, total, what)`` is called while reading.
+    ``progress(done, total, what)`` is called while reading. Files that overlap in time, or (with ``max_gap_s``)
+    that start more than that after the files before them, raise :class:`JoinError` naming both files.
     """
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -266,7 +297,7 @@ def load_session(paths: str | Path | Sequence[str | Path], profile: Profile, *, 
         f = _read_frames_file(p, profile, messages, keep, progress, done)
         done += f.info.frames or 0
         files.append(f)
-    ordered, offsets, start, findings = _order(files)
+    ordered, offsets, start, findings = _order(files, max_gap_s)
 
     frame_parts = [(f.stream, off) for f, off in zip(ordered, offsets, strict=True) if f.stream is not None]
     joined = (join([s for s, _ in frame_parts], [o for _, o in frame_parts], {i.message: i for i in profile.integrity})

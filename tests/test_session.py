@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from _decode_support import DATA, synthetic_rows, truth, write_candump
 
+from telemetry.errors import JoinError
 from telemetry.profiles import load_profile
 from telemetry.session import load_session
 
@@ -105,6 +106,47 @@ def test_files_are_joined_by_absolute_start(tmp_path, profile, db):
     assert np.all(np.diff(rpm.time) > 0)
     assert rpm.time[0] < 0.01 and 5.0 <= rpm.time[-1] < 6.1
     assert not [f for f in s.findings if f.kind == "no_start"]
+
+
+def test_overlapping_files_are_refused_naming_both(tmp_path, profile, db):
+    first = write_candump(tmp_path / "car7_a.log", synthetic_rows(db, 2.0), start=START)
+    second = write_candump(tmp_path / "car7_b.log", synthetic_rows(db, 2.0), start=START + timedelta(seconds=1))
+    with pytest.raises(JoinError) as caught:
+        load_session([first, second], profile)
+    err = caught.value
+    assert err.kind == "overlap" and err.first == str(first) and err.second == str(second)
+    assert 0.9 < err.seconds < 1.1
+    assert "car7_a.log" in str(err) and "car7_b.log" in str(err) and "overlaps" in str(err)
+
+
+def test_a_file_inside_another_is_an_overlap_even_after_a_short_one(tmp_path, profile, db):
+    """The overlap is judged against the latest end so far, not only the file just before."""
+    long = write_candump(tmp_path / "long.log", synthetic_rows(db, 6.0), start=START)
+    short = write_candump(tmp_path / "short.log", synthetic_rows(db, 0.5), start=START + timedelta(seconds=1))
+    inner = write_candump(tmp_path / "inner.log", synthetic_rows(db, 0.5), start=START + timedelta(seconds=3))
+    with pytest.raises(JoinError) as caught:
+        load_session([long, short, inner], profile)
+    assert caught.value.first == str(long) and caught.value.second == str(short)
+
+
+def test_files_that_touch_are_joined(tmp_path, profile, db):
+    rows = synthetic_rows(db, 2.0)
+    cut = next(i for i, r in enumerate(rows) if r[0] >= 1.0)
+    first = write_candump(tmp_path / "a.log", rows[:cut], start=START)
+    second = write_candump(tmp_path / "b.log", [(t - rows[cut][0], m, p) for t, m, p in rows[cut:]],
+                           start=START + timedelta(seconds=rows[cut][0]))
+    s = load_session([first, second], profile, max_gap_s=60)
+    assert len(s.sources) == 2 and np.all(np.diff(s.channels["engine_speed"].time) > 0)
+
+
+def test_a_file_beyond_the_allowed_gap_is_refused(tmp_path, profile, db):
+    first = write_candump(tmp_path / "practice.log", synthetic_rows(db, 1.0), start=START)
+    later = write_candump(tmp_path / "race.log", synthetic_rows(db, 1.0), start=START + timedelta(hours=24))
+    assert len(load_session([first, later], profile).sources) == 2          # no gap limit given
+    with pytest.raises(JoinError) as caught:
+        load_session([first, later], profile, max_gap_s=3600)
+    assert caught.value.kind == "gap" and caught.value.second == str(later)
+    assert "86399 s after practice.log ends" in str(caught.value) and "3600 s" in str(caught.value)
 
 
 def test_channel_subset_and_all_signals(tmp_path, profile, db):
