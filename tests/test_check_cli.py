@@ -123,6 +123,20 @@ def test_profile_missing_a_needed_channel_exits_2(capsys, cdata, logs):
     assert "fuel_flow" in err and "profile_test_turbo_no_fuel.toml" in err and "[channels]" in err
 
 
+def test_profile_given_as_a_model_id_is_looked_up_like_ingest(capsys, cdata, logs, monkeypatch):
+    code, by_path, _ = _check(capsys, cdata, logs["overboost"], extra=("--json",))
+    monkeypatch.setenv("BOPWATCH_PROFILES", str(cdata))
+    by_model = main(["check", str(logs["overboost"]), "--profile", "test_turbo", "--bulletin",
+                     str(cdata / "bulletin_cli.toml"), "--json"])
+    assert (code, by_model) == (1, 1)
+    assert json.loads(capsys.readouterr().out) == json.loads(by_path)
+    assert main(["check", str(logs["clean"]), "--profile", "no_such_model", "--bulletin",
+                 str(cdata / "bulletin_cli.toml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "no profile with model = 'no_such_model'" in err and "BOPWATCH_PROFILES" in err
+
+
 @pytest.mark.parametrize(("name", "content"), [
     ("empty.log", b""), ("car7.xyz", b"(1.0) can0 100#00\n"), ("garbage.blf", bytes(range(256)) * 4),
     ("garbage.log", bytes(range(32, 127)) * 20)])

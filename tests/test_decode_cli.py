@@ -151,3 +151,14 @@ def test_log_that_is_a_folder_or_of_unknown_format(tmp_path, capsys):
     assert "directory" in _error(capsys, ["decode", str(tmp_path / "folder.blf"), "--profile", PROFILE])
     (tmp_path / "x.xyz").write_bytes(b"\x00" * 10)
     assert "unknown log format" in _error(capsys, ["decode", str(tmp_path / "x.xyz"), "--profile", PROFILE])
+
+
+def test_profile_given_as_a_model_id_is_looked_up_like_ingest(log, tmp_path, capsys, monkeypatch):
+    by_path, by_model = tmp_path / "path.csv", tmp_path / "model.csv"
+    assert main(["decode", str(log), "--profile", PROFILE, "--out", str(by_path)]) == 0
+    monkeypatch.setenv("BOPWATCH_PROFILES", str(DATA))
+    assert main(["decode", str(log), "--profile", "test_gt3", "--out", str(by_model)]) == 0
+    assert by_model.read_bytes() == by_path.read_bytes()
+    capsys.readouterr()
+    line = _error(capsys, ["decode", str(log), "--profile", "no_such_model"])
+    assert "no profile with model = 'no_such_model'" in line and "BOPWATCH_PROFILES" in line

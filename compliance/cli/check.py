@@ -11,6 +11,7 @@ import sys
 from ..check import check_logs
 from ..verdict import COMPLIANT, INCOMPLETE, INFRINGEMENT, Verdict
 from . import EXIT_INCOMPLETE, EXIT_INFRINGEMENT, EXIT_OK
+from ._profile import PROFILE_HELP, resolve_profile
 from ._progress import progress_bar
 
 EXIT_BY_VERDICT = {COMPLIANT: EXIT_OK, INFRINGEMENT: EXIT_INFRINGEMENT, INCOMPLETE: EXIT_INCOMPLETE}
@@ -25,7 +26,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
                     "1 infringement, 3 incomplete (the data cannot certify), 2 error.")
     p.add_argument("logs", nargs="+", metavar="LOG", help="log files of one session (BLF, ASC, candump, TRC, "
                    "CSV, MF4, MDF; .gz accepted)")
-    p.add_argument("--profile", required=True, metavar="P", help="car profile TOML (SPEC §2)")
+    p.add_argument("--profile", required=True, metavar="P", help=PROFILE_HELP)
     p.add_argument("--bulletin", required=True, action="append", metavar="B",
                    help="BoP bulletin TOML, or a folder of them; repeat to give several. One file is used as "
                         "given; with several, the one in force at the session's start is chosen")
@@ -69,17 +70,18 @@ def _check_in_child(first: str, logs: list[str], profile: str, bulletins, report
 
 def run(args: argparse.Namespace) -> int:
     bulletins = args.bulletin[0] if len(args.bulletin) == 1 else args.bulletin
+    profile = resolve_profile(args.profile)
     if isolate_check(args.logs, getattr(args, "isolate", "never")):
         from telemetry.isolate import limits_for, run_isolated
 
         timeout_s, memory_mb = limits_for(args.logs, default_memory_mb=CHECK_MEMORY_MB)
         verdict = run_isolated("compliance.cli.check:_check_in_child", args.logs[0], list(args.logs),
-                               args.profile, bulletins, args.report, args.lap_length, args.track_category,
+                               profile, bulletins, args.report, args.lap_length, args.track_category,
                                timeout_s=timeout_s, memory_mb=memory_mb,
                                errors=("compliance.errors:ComplianceError",))
     else:
         with progress_bar(not args.json) as progress:
-            result = check_logs(args.logs, args.profile, bulletins, progress=progress,
+            result = check_logs(args.logs, profile, bulletins, progress=progress,
                                 lap_length_m=args.lap_length, track_category=args.track_category)
         if args.report:
             from ..check_report import write_check_report

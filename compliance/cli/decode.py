@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import ComplianceError
 from . import EXIT_OK
+from ._profile import PROFILE_HELP, resolve_profile
 from ._progress import progress_bar
 
 _SUFFIXES = (".parquet", ".csv")
@@ -30,7 +31,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
                     "with --all-signals. Several LOG files are one session, joined in time order.")
     p.add_argument("logs", nargs="+", metavar="LOG", help="log file(s) (BLF, ASC, candump, TRC, CSV, MF4, MDF; "
                    ".gz accepted)")
-    p.add_argument("--profile", required=True, metavar="P", help="car profile TOML (SPEC §2)")
+    p.add_argument("--profile", required=True, metavar="P", help=PROFILE_HELP)
     p.add_argument("--out", metavar="FILE", help="output file: .parquet or .csv (default: CSV on stdout)")
     p.add_argument("--all-signals", action="store_true",
                    help="also write every decoded DBC signal as Message.Signal (raw physical units)")
@@ -108,17 +109,18 @@ def run(args: argparse.Namespace) -> int:
                               fix="end --out in .parquet or .csv")
     from telemetry.isolate import is_mdf
 
+    profile = resolve_profile(args.profile)
     if args.isolate == "always" or (args.isolate == "auto" and any(is_mdf(p) for p in args.logs)):
-        lines = _run_isolated(args)
+        lines = _run_isolated(args, profile)
     else:
         with progress_bar(True) as progress:
-            lines = decode_to(args.logs, args.profile, args.all_signals, args.out, progress)
+            lines = decode_to(args.logs, profile, args.all_signals, args.out, progress)
     for line in lines:
         print(f"bopwatch decode: {line}", file=sys.stderr)
     return EXIT_OK
 
 
-def _run_isolated(args: argparse.Namespace) -> list[str]:
+def _run_isolated(args: argparse.Namespace, profile: str) -> list[str]:
     """The decode in a limited child (``telemetry.isolate``); CSV for stdout goes through a temporary file."""
     import shutil
     import tempfile
@@ -129,7 +131,7 @@ def _run_isolated(args: argparse.Namespace) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="bopwatch-decode-") as tmp:
         out = args.out or str(Path(tmp) / "table.csv")
         lines = run_isolated("compliance.cli.decode:_decode_in_child", args.logs[0], list(args.logs),
-                             args.profile, args.all_signals, out, timeout_s=timeout_s, memory_mb=memory_mb,
+                             profile, args.all_signals, out, timeout_s=timeout_s, memory_mb=memory_mb,
                              errors=("compliance.errors:ComplianceError",))
         if args.out is None:
             with open(out, "rb") as fh:
