@@ -263,8 +263,13 @@ def load_bulletin(path: str | Path) -> Bulletin:
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
         raise _fail(path, unknown[0], "unknown key", f"use only {', '.join(sorted(_TOP_KEYS))}")
-    if not isinstance(raw.get("id"), str) or not raw["id"]:
-        raise _fail(path, "id", "missing", 'give the bulletin an id, e.g. id = "GTWCE-2025-SPA-R1"')
+    bulletin_id = raw.get("id")
+    if bulletin_id is not None and not isinstance(bulletin_id, str):
+        quoted = bulletin_id if type(bulletin_id) in (int, float) else "GTWCE-2025-SPA-R1"
+        raise _fail(path, "id", f"{bulletin_id!r} is not a string", f'write it in quotes, e.g. id = "{quoted}"')
+    if not bulletin_id:
+        raise _fail(path, "id", "missing" if bulletin_id is None else "empty",
+                    'give the bulletin an id, e.g. id = "GTWCE-2025-SPA-R1"')
     models = raw.get("models")
     if not isinstance(models, dict) or not models:
         raise _fail(path, "models", "no models", "add at least one [models.<model>] table")

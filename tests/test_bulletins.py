@@ -56,6 +56,21 @@ def test_invalid_bulletin_error_names_file_key_and_fix(cdata, case, pattern):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(("id_line", "pattern"), [
+    ("id = 2025", r'id: 2025 is not a string \(write it in quotes, e\.g\. id = "2025"\)'),
+    ('id = ["R1"]', r"id: \['R1'\] is not a string \(write it in quotes"),
+    ("", r"id: missing \(give the bulletin an id"),
+    ('id = ""', r"id: empty \(give the bulletin an id"),
+])
+def test_bulletin_id_that_is_not_a_string_is_not_called_missing(cdata, tmp_path, id_line, pattern):
+    text = (cdata / "bulletin_spa_r1.toml").read_text(encoding="utf-8")
+    path = tmp_path / "bulletin.toml"
+    path.write_text(text.replace('id = "TEST-2025-SPA-R1"', id_line, 1), encoding="utf-8")
+    with pytest.raises(BulletinError, match=pattern) as err:
+        load_bulletin(path)
+    assert str(err.value).startswith(f"{path}: id: ")
+
+
 def test_missing_file_is_a_bulletin_error(tmp_path):
     with pytest.raises(BulletinError, match="no such file"):
         load_bulletin(tmp_path / "nope.toml")
