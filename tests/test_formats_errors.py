@@ -4,12 +4,13 @@ extension, random bytes, CANedge containers), and gzip is transparent."""
 from __future__ import annotations
 
 import gzip
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from telemetry.errors import CorruptLog, UnsupportedFormat
-from telemetry.formats import read_frames
+from telemetry.formats import open_log, read_frames
 
 
 def test_missing_file(tmp_path):
@@ -67,3 +68,23 @@ def test_cut_gzip_is_a_corrupt_log(tmp_path):
     path.write_bytes(gzip.compress(text)[:-200])
     with pytest.raises(CorruptLog, match="gzip"):
         read_frames(path)
+
+
+@pytest.mark.parametrize(("suffix", "spoken"), [("asc", "an ASC"), ("trc", "a TRC"), ("log", "a candump")])
+def test_format_messages_use_the_article_the_format_is_spoken_with(tmp_path, suffix, spoken):
+    path = tmp_path / f"notes.{suffix}"
+    path.write_text("shopping list\nmilk\n")
+    with pytest.raises(CorruptLog, match=f"no line looks like {spoken} log line"):
+        read_frames(path)
+    with open_log(path) as log, pytest.raises(UnsupportedFormat, match=f"{spoken} file holds raw CAN frames"):
+        log.channels()
+
+
+def test_decoded_channel_mdf_read_for_frames_is_an_mdf_file(tmp_path):
+    from telemetry.simulate.writers import DecodedGroup, write_mdf_decoded
+
+    t = np.arange(0.0, 1.0, 0.1)
+    write_mdf_decoded(tmp_path / "d.mf4", [DecodedGroup("E", t, (("nmot", 5000.0 + 0 * t, "1/min"),))],
+                      datetime(2025, 6, 28, tzinfo=UTC))
+    with pytest.raises(UnsupportedFormat, match="an MDF file holds decoded channels, not CAN frames"):
+        read_frames(tmp_path / "d.mf4")

@@ -22,6 +22,9 @@ __all__ = ["LogFile", "open_bytes", "FindingCounter", "frames_from_columns"]
 log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
+#: each format as a message names it, with the article it is spoken with ("an ASC file", never "a asc file")
+_SPOKEN = {"asc": "an ASC", "blf": "a BLF", "candump": "a candump", "csv": "a CSV", "mdf": "an MDF",
+           "mf4": "an MF4", "trc": "a TRC"}
 
 
 class _GzipStream(gzip.GzipFile):
@@ -121,6 +124,11 @@ class LogFile:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def format_with_article(self) -> str:
+        """``format`` as messages write it: "an ASC", "a BLF", "a candump"."""
+        return _SPOKEN.get(self.format) or f"{'an' if self.format[:1] in tuple('aeiou') else 'a'} {self.format}"
+
     def close(self) -> None:
         while self._closers:
             try:
@@ -134,7 +142,7 @@ class LogFile:
 
     # -- frames -------------------------------------------------------------------------------------------
     def _chunks(self, max_frames: int) -> Iterator[Frames]:
-        raise UnsupportedFormat(f"a {self.format} file holds decoded channels, not CAN frames",
+        raise UnsupportedFormat(f"{self.format_with_article} file holds decoded channels, not CAN frames",
                                 path=self.path, fix="use .channels() or `bopwatch decode` with a profile")
 
     def chunks(self, max_frames: int = 1 << 20) -> Iterator[Frames]:
@@ -174,7 +182,7 @@ class LogFile:
             self.findings.append(Finding("empty", "the file holds no CAN frames"))
 
     def channels(self) -> list[Channel]:
-        raise UnsupportedFormat(f"a {self.format} file holds raw CAN frames, not decoded channels",
+        raise UnsupportedFormat(f"{self.format_with_article} file holds raw CAN frames, not decoded channels",
                                 path=self.path, fix="decode it with a car profile (`bopwatch decode --profile`)")
 
     # -- helpers for subclasses -----------------------------------------------------------------------------

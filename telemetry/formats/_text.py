@@ -337,7 +337,8 @@ class TextLogFile(LogFile):
             yield self._block(block, first_line)
         if self._recognised == 0 and self._skipped.count:
             first = self._skipped.lines[0] if self._skipped.lines else 1
-            raise self.corrupt(f"no line looks like a {self.format} log line ({self._skipped.count} lines tried)",
+            raise self.corrupt(f"no line looks like {self.format_with_article} log line "
+                               f"({self._skipped.count} lines tried)",
                                line=first, fix="check the file type; give it its real extension")
         self.add(self._skipped.finding())
 
