@@ -10,6 +10,41 @@ from compliance.bulletins import RULE_NAMES
 from compliance.errors import ComplianceError
 from dashboard import context, figures
 
+_DIFF_COLUMNS = ("model", "rule", "field", "change", "old", "new", "delta")
+
+
+def _shown(value: object) -> str:
+    """One cell of the diff table: numbers as written in a bulletin, lists comma-separated, absent as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _diff_rows(changes: list[dict]) -> list[dict]:
+    """``compliance.bulletins.diff_bulletins`` as table rows: one per changed field, with its old and new value
+    (``delta`` is the shift of every limit point when they all moved by the same amount)."""
+    rows = []
+    for c in changes:
+        row = dict.fromkeys(_DIFF_COLUMNS, "-") | {"model": c["model"], "change": c["change"], "delta": None}
+        if c["rule"] is None:
+            rows.append(row | {"rule": "(whole model)", "change": f"model {c['change']}"})
+        elif "fields" in c:
+            rows += [row | {"rule": c["rule"], "field": name, "old": _shown(v["old"]), "new": _shown(v["new"]),
+                            "delta": c.get("delta") if name == "limits" else None}
+                     for name, v in c["fields"].items()]
+        elif "limit" in c:
+            rows.append(row | {"rule": c["rule"], "field": "limit",
+                               ("new" if c["change"] == "added" else "old"): c["limit"]})
+        else:                                   # a field of the model itself (min_weight_kg)
+            rows.append(row | {"rule": "(whole model)", "field": c["rule"], "old": _shown(c.get("old")),
+                               "new": _shown(c.get("new"))})
+    return rows
+
+
 viewer = context.require_viewer()
 store = context.store()
 st.title("BoP bulletins")
@@ -66,9 +101,7 @@ if len(readable) >= 2:
         context.show_error(err)
         changes = []
     if changes:
-        st.dataframe(pd.DataFrame([{"model": c["model"], "rule": c["rule"], "change": c["change"],
-                                    "delta": c.get("delta"), "details": str(c.get("fields") or c.get("limit") or
-                                                                            {k: c.get(k) for k in ("old", "new")})}
-                                   for c in changes]), hide_index=True, key="bop_diff")
+        st.dataframe(pd.DataFrame(_diff_rows(changes), columns=list(_DIFF_COLUMNS)), hide_index=True,
+                     key="bop_diff")
     else:
         st.success("No difference in limits.")
