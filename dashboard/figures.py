@@ -13,6 +13,9 @@ __all__ = ["trace_figure", "scatter_with_curve", "power_curve_figure", "envelope
 
 _LIMIT = dict(color="#d62728", width=2, dash="dash")
 _SHADE = "rgba(214, 39, 40, 0.18)"
+#: a legend right of the plot area, one entry a line (scrolling when long): for figures with one trace per car,
+#: whose labels do not fit the one line above the plot that ``_layout`` gives the others
+_LEGEND_BESIDE = dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top")
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
@@ -74,7 +77,8 @@ def envelope_figure(series: Sequence[tuple[str, np.ndarray, np.ndarray]], *, qua
     if curve is not None and len(curve[0]):
         fig.add_trace(go.Scatter(x=list(curve[0]), y=list(curve[1]), mode="lines", name="bulletin limit",
                                  line=_LIMIT))
-    return _layout(fig, f"{quantity}: envelope per car", "engine speed [rpm]", f"{quantity} [{unit}]")
+    fig = _layout(fig, f"{quantity}: envelope per car", "engine speed [rpm]", f"{quantity} [{unit}]")
+    return fig.update_layout(legend=_LEGEND_BESIDE)
 
 
 def curves_figure(curves: Sequence[tuple[str, Sequence[float], Sequence[float], str]], *, title: str,
