@@ -1,19 +1,27 @@
-"""Plotly figures of the evidence, shared by the check report, the steward report and the dashboard.
+"""Evidence figures, shared by the check report, the steward report and the dashboard.
 
-- ``value_vs_key``: a limited channel against its key (boost or fuel flow against rpm, power against rpm or
-  speed) with the bulletin limit curve, the limit + tolerance, and the samples of each exceedance in red;
-- ``exceedance_trace``: the channel over time around one exceedance with the limit in force drawn and the
-  exceedance shaded;
-- ``value_over_time``: a channel with a flat limit (e.g. power capped at max_kw) over the whole session;
+Each figure is first a renderer-neutral :class:`Chart` (downsampled series, round axis ticks, labels with units);
+:func:`to_plotly` turns it into a Plotly figure (SVG ``go.Scatter``, never WebGL), :mod:`compliance.report_svg`
+into inline SVG, :mod:`compliance.report_pdf` into PDF vector lines.
+
+- ``value_vs_key``: a limited channel against its key (boost or fuel flow against rpm, power against speed; a flat
+  limit against engine speed) with the bulletin's limit curve, the limit + tolerance, and each exceedance's
+  samples in red. A boost rule judged ambient-corrected is drawn referred to the reference ambient (the logged
+  boost minus the logged ambient's offset from it), so a point above the dashed curve was over the limit;
+- ``value_over_time``: the channel over the session with the limit + tolerance in force, exceedances shaded;
+- ``exceedance_trace``: every sample around one exceedance with the limit in force;
 - ``stint_energy_figure``: energy per stint against time with the stint limit.
 
-Figures take channels and bulletin rules, never files; large channels are thinned for drawing (every
-exceedance sample is kept).
+Downsampling never loses evidence: lines keep each bucket's minimum and maximum, scatter plots one sample per
+occupied cell of a fine grid plus the highest and lowest sample of each key column, and both keep every sample
+of every exceedance and every sample over the limit + tolerance exactly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -24,29 +32,160 @@ from .bulletins import RuleSpec
 from .rules import held_at, limit_curve, limit_series, stint_energies
 from .verdict import Exceedance
 
-__all__ = ["MAX_POINTS", "value_vs_key", "exceedance_trace", "value_over_time", "stint_energy_figure",
-           "figures_for_rule"]
+__all__ = ["MAX_POINTS", "Series", "Chart", "nice_ticks", "tick_labels", "minmax_indices", "scatter_indices", "finite_runs",
+           "value_vs_key_chart", "value_over_time_chart", "exceedance_chart", "stint_energy_chart",
+           "charts_for_rule", "to_plotly", "value_vs_key", "exceedance_trace", "value_over_time",
+           "stint_energy_figure", "figures_for_rule"]
 
-MAX_POINTS = 20_000
-_LABEL = {"boost_pressure": "boost pressure (bar abs)", "fuel_flow": "fuel flow (kg/h)", "power": "power (kW)",
-          "engine_speed": "engine speed (rpm)", "vehicle_speed": "vehicle speed (km/h)"}
-_LIMIT = dict(color="#c0392b", width=2)
-_TOLERANCE = dict(color="#c0392b", width=1, dash="dash")
-
-
-def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=420,
-                      legend=dict(orientation="h", y=-0.2), margin=dict(l=60, r=20, t=50, b=60))
-    return fig
+MAX_POINTS = 2_000          # line points per series over a whole session (min/max pairs)
+SCATTER_GRID = (200, 100)   # scatter cells (key x value): one drawn sample per occupied cell
+BLUE, RED, GREY = "#2c7fb8", "#c0392b", "#7f7f7f"
+_LABEL = {"boost_pressure": "boost pressure", "fuel_flow": "fuel flow", "power": "power",
+          "engine_speed": "engine speed", "vehicle_speed": "vehicle speed"}
 
 
-def _thin(n: int, keep: np.ndarray | None = None) -> np.ndarray:
-    """Indices to draw: every ``step``-th sample plus every index in ``keep``."""
-    step = max(1, -(-n // MAX_POINTS))
-    idx = np.arange(0, n, step)
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One drawn series: ``style`` is ``line``, ``step`` (held until the next point), ``points`` (small dots)
+    or ``marks`` (the exceedance samples, drawn larger)."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    style: str = "line"
+    color: str = BLUE
+    dashed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A figure ready to draw: axis ranges that end on round ticks, labels with units, shaded x spans."""
+
+    kind: str                           # value_vs_key | over_time | exceedance | stint_energy
+    rule: str
+    title: str
+    x_label: str
+    y_label: str
+    series: tuple[Series, ...]
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    x_ticks: tuple[float, ...]
+    y_ticks: tuple[float, ...]
+    shade: tuple[tuple[float, float], ...] = ()
+    note: str = ""
+
+
+# -- axes ------------------------------------------------------------------------------------------------------
+def nice_ticks(lo: float, hi: float, target: int = 6) -> tuple[float, float, tuple[float, ...]]:
+    """An axis over ``lo..hi`` (padded by 3 %) and its round ticks inside it (1, 2, 2.5 or 5 times a power of
+    ten, about ``target`` of them): ``(start, end, ticks)``."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = 0.0, 1.0
+    lo, hi = min(lo, hi), max(lo, hi)
+    if hi - lo < 1e-12 * max(1.0, abs(hi)):
+        pad = abs(hi) * 0.05 or 0.5
+        lo, hi = lo - pad, hi + pad
+    pad = (hi - lo) * 0.03
+    lo, hi = lo - pad, hi + pad
+    mag = 10.0 ** math.floor(math.log10((hi - lo) / target))
+    for step in (m * mag * k for k in (1.0, 10.0, 100.0) for m in (1.0, 2.0, 2.5, 5.0)):
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        if last - first + 1 <= target + 1:
+            break
+    return lo, hi, tuple(float(round(i * step, 12)) for i in range(first, last + 1))
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """Labels with as many decimals as the tick step needs (0.2 -> '2.4', 1000 -> '3000', 0.25 -> '0.25')."""
+    if len(ticks) < 2:
+        return [f"{t:g}" for t in ticks]
+    step = abs(ticks[1] - ticks[0])
+    decimals = next((d for d in range(10) if abs(round(step, d) - step) <= step * 1e-6), 10)
+    return [f"{0.0 if abs(t) < step / 2 else t:.{decimals}f}" for t in ticks]
+
+
+def _label(channel: str | None, unit: str) -> str:
+    name = _LABEL.get(channel or "", channel or "")
+    return f"{name} ({unit})" if unit else name
+
+
+def _finite_range(arrays: Sequence[np.ndarray]) -> tuple[float, float]:
+    parts = [a[np.isfinite(a)] for a in arrays if len(a)]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return 0.0, 1.0
+    return min(float(p.min()) for p in parts), max(float(p.max()) for p in parts)
+
+
+def _chart(kind: str, rule: str, title: str, x_label: str, y_label: str, series: Sequence[Series], *,
+           x_span: tuple[float, float] | None = None, shade: Sequence[tuple[float, float]] = (),
+           note: str = "") -> Chart:
+    x0, x1 = x_span or _finite_range([s.x for s in series])
+    y0, y1 = _finite_range([s.y for s in series])
+    xs, xe, xt = nice_ticks(x0, x1, 7)
+    ys, ye, yt = nice_ticks(y0, y1, 6)
+    return Chart(kind, rule, title, x_label, y_label, tuple(series), (xs, xe), (ys, ye), xt, yt, tuple(shade), note)
+
+
+# -- downsampling ------------------------------------------------------------------------------------------
+def minmax_indices(values: np.ndarray, max_points: int = MAX_POINTS, keep: np.ndarray | None = None) -> np.ndarray:
+    """Sample indices to draw a line: each bucket's minimum and maximum (so every peak survives) and every
+    index in ``keep`` (exact), ascending."""
+    n = len(values)
+    if n <= max_points:
+        idx = np.arange(n)
+    else:
+        bucket = np.arange(n) * max(1, max_points // 2) // n
+        nan = ~np.isfinite(values)
+        lowest = np.lexsort((np.where(nan, np.inf, values), bucket))       # per bucket ascending, gaps last
+        highest = np.lexsort((np.where(nan, -np.inf, values), bucket))     # per bucket ascending, gaps first
+        first = np.flatnonzero(np.diff(bucket, prepend=-1))
+        last = np.append(first[1:] - 1, n - 1)
+        idx = np.unique(np.concatenate([lowest[first], highest[last]]))
     if keep is not None and len(keep):
         idx = np.union1d(idx, keep)
-    return idx
+    return idx.astype(np.int64)
+
+
+def scatter_indices(x: np.ndarray, y: np.ndarray, keep: np.ndarray | None = None,
+                    grid: tuple[int, int] = SCATTER_GRID) -> np.ndarray:
+    """Sample indices to draw a scatter: the first sample of each occupied grid cell, the highest and lowest
+    sample of each key column, and every index in ``keep`` (exact), ascending."""
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if len(ok) == 0:
+        return ok if keep is None else np.union1d(ok, keep).astype(np.int64)
+    xo, yo = x[ok], y[ok]
+    gx, gy = grid
+    xi = _cell(xo, gx)
+    yi = _cell(yo, gy)
+    _, first = np.unique(xi * gy + yi, return_index=True)
+    by_high = np.lexsort((-yo, xi))          # per column, the highest value first
+    by_low = np.lexsort((yo, xi))
+    _, top = np.unique(xi[by_high], return_index=True)
+    _, bottom = np.unique(xi[by_low], return_index=True)
+    idx = np.unique(np.concatenate([ok[first], ok[by_high[top]], ok[by_low[bottom]]]))
+    if keep is not None and len(keep):
+        idx = np.union1d(idx, keep)
+    return idx.astype(np.int64)
+
+
+def _cell(v: np.ndarray, cells: int) -> np.ndarray:
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        return np.zeros(len(v), dtype=np.int64)
+    return np.minimum(((v - lo) / (hi - lo) * cells).astype(np.int64), cells - 1)
+
+
+def finite_runs(x: np.ndarray, y: np.ndarray, step: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A series as the stretches a renderer draws as one line: NaN samples are gaps; with ``step`` each value
+    is held until the next x (horizontal, then vertical)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(np.int8), [0]))))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        xs, ys = x[a:b], y[a:b]
+        if step and len(xs) > 1:
+            xs, ys = np.repeat(xs, 2)[1:], np.repeat(ys, 2)[:-1]
+        yield xs, ys
 
 
 def _exceedance_mask(time: np.ndarray, exceedances: Sequence[Exceedance]) -> np.ndarray:
@@ -61,105 +200,202 @@ def _exceedance_mask(time: np.ndarray, exceedances: Sequence[Exceedance]) -> np.
     return mask
 
 
-def value_vs_key(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance] = (),
-                 *, reference_ambient_bar: float | None = None) -> go.Figure:
-    """The limited channel against its key with the bulletin limit curve (at reference ambient)."""
+def _gaps(time: np.ndarray) -> np.ndarray:
+    """Indices after which the log has a gap (more than 10 median sample intervals without a sample)."""
+    if len(time) < 3:
+        return np.empty(0, dtype=np.int64)
+    dt = np.diff(time)
+    return np.flatnonzero(dt > 10.0 * float(np.median(dt)))
+
+
+def _line(time: np.ndarray, values: np.ndarray, idx: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``time[idx], values[idx]`` with a NaN after each gap, so a line is not drawn across missing data
+    (``idx`` must hold both ends of each gap)."""
+    t, v = time[idx].astype(np.float64), values[idx].astype(np.float64)
+    cut = np.flatnonzero(np.isin(idx[:-1], gaps) & (np.diff(idx) == 1)) + 1
+    return np.insert(t, cut, np.nan), np.insert(v, cut, np.nan)
+
+
+def _over(spec: RuleSpec, value: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return value > limit + spec.tolerance
+
+
+# -- charts --------------------------------------------------------------------------------------------------
+def _shown_value(spec: RuleSpec, channels: Mapping[str, Channel], reference_ambient_bar: float | None
+                 ) -> tuple[np.ndarray, str, str]:
+    """The limited channel as the value-vs-key chart shows it (referred to the reference ambient when the rule
+    corrects for ambient), its axis label and a note saying how."""
     value = channels[spec.channel]
-    key = held_at(channels[spec.key], value.time)
-    over = _exceedance_mask(value.time, exceedances)
-    idx = _thin(len(value), np.flatnonzero(over))
-    fig = go.Figure()
-    normal = idx[~over[idx]]
-    fig.add_trace(go.Scattergl(x=key[normal], y=value.value[normal], mode="markers", name=spec.channel,
-                               marker=dict(size=3, color="#2c7fb8", opacity=0.35)))
-    bad = idx[over[idx]]
+    ambient = channels.get("ambient_pressure")
+    if spec.ambient_correction and ambient is not None and len(ambient) and reference_ambient_bar is not None:
+        offset = held_at(ambient, value.time, backfill=True) - reference_ambient_bar
+        return (value.value - offset, f"{_label(spec.channel, spec.unit)} at {reference_ambient_bar:g} bar ambient",
+                f"logged {spec.channel} minus (logged ambient - {reference_ambient_bar:g} bar), the correction the "
+                "rule applies: a point above the dashed curve was over the limit + tolerance")
+    return value.value, _label(spec.channel, spec.unit), ""
+
+
+def value_vs_key_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance] = (),
+                       *, reference_ambient_bar: float | None = None) -> Chart:
+    """The limited channel against its key (engine speed for a flat limit) with the bulletin's curve."""
+    value = channels[spec.channel]
+    key_name = spec.key or "engine_speed"
+    key_channel = channels[key_name]
+    key = held_at(key_channel, value.time)
+    shown, y_label, note = _shown_value(spec, channels, reference_ambient_bar)
+    limit, _ = limit_series(spec, channels, value.time, reference_ambient_bar)
+    exc = _exceedance_mask(value.time, exceedances)
+    idx = scatter_indices(key, shown, np.flatnonzero(exc | _over(spec, value.value, limit)))
+    normal, bad = idx[~exc[idx]], idx[exc[idx]]
+    series = [Series(spec.channel, key[normal], shown[normal], "points", BLUE)]
     if len(bad):
-        fig.add_trace(go.Scattergl(x=key[bad], y=value.value[bad], mode="markers", name="exceedances",
-                                   marker=dict(size=5, color="#e31a1c")))
-    lo = min(float(np.nanmin(key)) if np.isfinite(key).any() else spec.key_points[0], spec.key_points[0])
-    hi = max(float(np.nanmax(key)) if np.isfinite(key).any() else spec.key_points[-1], spec.key_points[-1])
-    grid = np.unique(np.concatenate((np.linspace(lo, hi, 400), spec.key_points)))
+        series.append(Series("exceedance samples", key[bad], shown[bad], "marks", RED))
+    finite = key[np.isfinite(key)]
+    points = list(spec.key_points) or [float(finite.min()) if len(finite) else 0.0,
+                                       float(finite.max()) if len(finite) else 1.0]
+    lo = min(points[0], float(finite.min())) if len(finite) else points[0]
+    hi = max(points[-1], float(finite.max())) if len(finite) else points[-1]
+    grid = np.unique(np.concatenate(([lo, hi], points, np.linspace(lo, hi, 60) if spec.interpolation != "step"
+                                     else [])))
     curve = limit_curve(spec, grid)
-    shape = "hv" if spec.interpolation == "step" else "linear"
-    fig.add_trace(go.Scatter(x=grid, y=curve, mode="lines", name="limit", line=dict(**_LIMIT, shape=shape)))
-    fig.add_trace(go.Scatter(x=grid, y=curve + spec.tolerance, mode="lines", name="limit + tolerance",
-                             line=dict(**_TOLERANCE, shape=shape)))
-    note = ""
-    if spec.ambient_correction and "ambient_pressure" in channels and reference_ambient_bar is not None:
-        note = f" (curve at reference ambient {reference_ambient_bar:g} bar; judged ambient-corrected)"
-    return _layout(fig, f"{spec.rule}: {spec.channel} against {spec.key_name}{note}",
-                   _LABEL.get(spec.key or "", spec.key or ""), _LABEL.get(spec.channel, spec.channel))
+    shape = "step" if spec.interpolation == "step" and spec.key_points else "line"
+    series.append(Series("bulletin limit", grid, curve, shape, RED))
+    if spec.tolerance:
+        series.append(Series(f"limit + tolerance ({spec.tolerance:g} {spec.unit})", grid, curve + spec.tolerance,
+                             shape, RED, dashed=True))
+    against = spec.key_name or "engine speed (flat limit)"
+    return _chart("value_vs_key", spec.rule, f"{spec.rule}: {spec.channel} against {against}",
+                  _label(key_name, key_channel.unit or ("rpm" if key_name == "engine_speed" else "")), y_label,
+                  series, x_span=(lo, hi), note=note)
 
 
-def exceedance_trace(spec: RuleSpec, channels: Mapping[str, Channel], exceedance: Exceedance, *,
-                     window_s: float = 2.0, reference_ambient_bar: float | None = None) -> go.Figure:
-    """The channel around one exceedance, with the limit in force and the exceedance shaded."""
+def value_over_time_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance] = (),
+                          *, reference_ambient_bar: float | None = None) -> Chart:
+    """The limited channel over the whole session with the limit + tolerance in force, exceedances shaded."""
+    value = channels[spec.channel]
+    limit, _ = limit_series(spec, channels, value.time, reference_ambient_bar)
+    exc = _exceedance_mask(value.time, exceedances)
+    gaps = _gaps(value.time)
+    ends = np.concatenate([gaps, gaps + 1])
+    idx = minmax_indices(value.value, MAX_POINTS, np.union1d(np.flatnonzero(exc | _over(spec, value.value, limit)),
+                                                            ends))
+    threshold = limit + spec.tolerance
+    lidx = minmax_indices(threshold, MAX_POINTS, ends)
+    series = [Series(spec.channel, *_line(value.time, value.value, idx, gaps), "line", BLUE),
+              Series("limit + tolerance", *_line(value.time, threshold, lidx, gaps), "line", RED, dashed=True)]
+    if exc.any():
+        series.append(Series("exceedance samples", value.time[exc], value.value[exc], "marks", RED))
+    return _chart("over_time", spec.rule, f"{spec.rule}: {spec.channel} over the session", "session time (s)",
+                  _label(spec.channel, spec.unit), series, shade=[(e.start_s, e.end_s) for e in exceedances])
+
+
+def exceedance_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedance: Exceedance, *,
+                     window_s: float = 2.0, reference_ambient_bar: float | None = None) -> Chart:
+    """Every sample around one exceedance, with the limit in force and the exceedance shaded."""
     value = channels[spec.channel]
     a = np.searchsorted(value.time, exceedance.start_s - window_s, side="left")
     b = np.searchsorted(value.time, exceedance.end_s + window_s, side="right")
     t, v = value.time[a:b], value.value[a:b]
     limit, _ = limit_series(spec, channels, t, reference_ambient_bar)
-    fig = go.Figure()
-    fig.add_vrect(x0=exceedance.start_s, x1=exceedance.end_s, fillcolor="#e31a1c", opacity=0.15, line_width=0)
-    fig.add_trace(go.Scatter(x=t, y=v, mode="lines+markers", name=spec.channel, marker=dict(size=3),
-                             line=dict(color="#2c7fb8")))
-    fig.add_trace(go.Scatter(x=t, y=limit, mode="lines", name="limit", line=dict(**_LIMIT, shape="hv")))
-    fig.add_trace(go.Scatter(x=t, y=limit + spec.tolerance, mode="lines", name="limit + tolerance",
-                             line=dict(**_TOLERANCE, shape="hv")))
+    idx, gaps = np.arange(len(t)), _gaps(t)
+    series = [Series(spec.channel, *_line(t, v, idx, gaps), "line", BLUE),
+              Series("limit", *_line(t, limit, idx, gaps), "step", RED)]
+    if spec.tolerance:
+        series.append(Series("limit + tolerance", *_line(t, limit + spec.tolerance, idx, gaps), "step", RED,
+                             dashed=True))
     lap = f", lap {exceedance.lap}" if exceedance.lap is not None else ""
-    title = (f"{spec.rule} exceedance {exceedance.start_s:.3f}-{exceedance.end_s:.3f} s{lap}: peak "
-             f"{exceedance.peak:.4g} {exceedance.unit}, limit {exceedance.limit:.4g}, excess "
-             f"{exceedance.excess:.3g}")
-    return _layout(fig, title, "session time (s)", _LABEL.get(spec.channel, spec.channel))
+    title = (f"{spec.rule} exceedance {exceedance.start_s:.3f}-{exceedance.end_s:.3f} s{lap}: peak {exceedance.peak:.4g}, "
+             f"limit {exceedance.limit:.4g}, excess {exceedance.excess:.3g} {exceedance.unit}")
+    return _chart("exceedance", spec.rule, title, "session time (s)", _label(spec.channel, spec.unit), series,
+                  x_span=(exceedance.start_s - window_s, exceedance.end_s + window_s),
+                  shade=[(exceedance.start_s, exceedance.end_s)])
 
 
-def value_over_time(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance] = (),
-                    *, reference_ambient_bar: float | None = None) -> go.Figure:
-    """The limited channel over the whole session with its limit (for flat limits such as max_kw)."""
-    value = channels[spec.channel]
-    over = _exceedance_mask(value.time, exceedances)
-    idx = _thin(len(value), np.flatnonzero(over))
-    limit, _ = limit_series(spec, channels, value.time[idx], reference_ambient_bar)
-    fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=value.time[idx], y=value.value[idx], mode="lines", name=spec.channel,
-                               line=dict(color="#2c7fb8", width=1)))
-    bad = idx[over[idx]]
-    if len(bad):
-        fig.add_trace(go.Scattergl(x=value.time[bad], y=value.value[bad], mode="markers", name="exceedances",
-                                   marker=dict(size=4, color="#e31a1c")))
-    fig.add_trace(go.Scattergl(x=value.time[idx], y=limit, mode="lines", name="limit", line=_LIMIT))
-    fig.add_trace(go.Scattergl(x=value.time[idx], y=limit + spec.tolerance, mode="lines",
-                               name="limit + tolerance", line=_TOLERANCE))
-    return _layout(fig, f"{spec.rule}: {spec.channel} over the session", "session time (s)",
-                   _LABEL.get(spec.channel, spec.channel))
-
-
-def stint_energy_figure(spec: RuleSpec, channels: Mapping[str, Channel]) -> go.Figure:
+def stint_energy_chart(spec: RuleSpec, channels: Mapping[str, Channel],
+                       exceedances: Sequence[Exceedance] = ()) -> Chart:
     """Energy of each stint (MJ) over time, reset at each refuel, with the stint limit."""
     power = channels[spec.channel]
     _, _, energy = stint_energies(power, channels.get("refuel"))
-    idx = _thin(len(power))
-    fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=power.time[idx], y=energy[idx], mode="lines", name="stint energy",
-                               line=dict(color="#2c7fb8")))
-    fig.add_hline(y=spec.limits[0], line=_LIMIT, annotation_text=f"max {spec.limits[0]:g} MJ")
+    t = power.time
+    gaps = _gaps(t)
+    idx = minmax_indices(energy, MAX_POINTS, np.concatenate([gaps, gaps + 1]))
+    span = np.array([t[0], t[-1]]) if len(t) else np.array([0.0, 1.0])
+    series = [Series("stint energy", *_line(t, energy, idx, gaps), "line", BLUE),
+              Series(f"max {spec.limits[0]:g} MJ", span, np.full(2, spec.limits[0]), "line", RED)]
     if spec.tolerance:
-        fig.add_hline(y=spec.limits[0] + spec.tolerance, line=_TOLERANCE)
-    return _layout(fig, "stint_energy: energy per stint (reset by refuel)", "session time (s)", "energy (MJ)")
+        series.append(Series("limit + tolerance", span, np.full(2, spec.limits[0] + spec.tolerance), "line", RED,
+                             dashed=True))
+    return _chart("stint_energy", spec.rule, "stint_energy: energy per stint (reset by refuel)", "session time (s)",
+                  "energy (MJ)", series, shade=[(e.start_s, e.end_s) for e in exceedances])
 
 
-def figures_for_rule(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance], *,
-                     reference_ambient_bar: float | None = None, max_traces: int = 12) -> list[go.Figure]:
-    """The overview figure of one rule, then a trace around each of its first ``max_traces`` exceedances."""
+def charts_for_rule(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance], *,
+                    reference_ambient_bar: float | None = None, max_traces: int = 12) -> list[Chart]:
+    """The value-vs-key chart and the session chart of one rule, then a close-up of each of its first
+    ``max_traces`` exceedances ([] when a channel it needs is missing)."""
     if any(c not in channels or len(channels[c]) == 0 for c in spec.needs):
         return []
     mine = [e for e in exceedances if e.rule == spec.rule]
     if spec.rule == "stint_energy":
-        return [stint_energy_figure(spec, channels)]
-    if spec.key:
-        figs = [value_vs_key(spec, channels, mine, reference_ambient_bar=reference_ambient_bar)]
-    else:
-        figs = [value_over_time(spec, channels, mine, reference_ambient_bar=reference_ambient_bar)]
-    figs += [exceedance_trace(spec, channels, e, reference_ambient_bar=reference_ambient_bar)
-             for e in mine[:max_traces]]
-    return figs
+        return [stint_energy_chart(spec, channels, mine)]
+    ref = reference_ambient_bar
+    charts = []
+    if spec.key or len(channels.get("engine_speed", ())):
+        charts.append(value_vs_key_chart(spec, channels, mine, reference_ambient_bar=ref))
+    charts.append(value_over_time_chart(spec, channels, mine, reference_ambient_bar=ref))
+    charts += [exceedance_chart(spec, channels, e, reference_ambient_bar=ref) for e in mine[:max_traces]]
+    return charts
+
+
+# -- Plotly ------------------------------------------------------------------------------------------------------
+def to_plotly(chart: Chart) -> go.Figure:
+    """The chart as a Plotly figure (SVG traces only, the same round ticks)."""
+    fig = go.Figure()
+    for s in chart.series:
+        line = dict(color=s.color, width=1 if s.style == "line" and s.color == BLUE else 2,
+                    dash="dash" if s.dashed else None, shape="hv" if s.style == "step" else "linear")
+        if s.style in ("points", "marks"):
+            fig.add_trace(go.Scatter(x=s.x, y=s.y, mode="markers", name=s.label,
+                                     marker=dict(size=3 if s.style == "points" else 5, color=s.color,
+                                                 opacity=0.45 if s.style == "points" else 1.0)))
+        else:
+            fig.add_trace(go.Scatter(x=s.x, y=s.y, mode="lines", name=s.label, line=line))
+    for a, b in chart.shade:
+        fig.add_vrect(x0=a, x1=max(b, a + 1e-3), fillcolor=RED, opacity=0.15, line_width=0, layer="below")
+    labels = dict(x=tick_labels(chart.x_ticks), y=tick_labels(chart.y_ticks))
+    fig.update_layout(title=chart.title + (f"<br><sup>{chart.note}</sup>" if chart.note else ""),
+                      template="plotly_white", height=420, legend=dict(orientation="h", y=-0.2),
+                      margin=dict(l=60, r=20, t=60, b=60))
+    fig.update_xaxes(title=chart.x_label, range=list(chart.x_range), tickvals=list(chart.x_ticks),
+                     ticktext=labels["x"])
+    fig.update_yaxes(title=chart.y_label, range=list(chart.y_range), tickvals=list(chart.y_ticks),
+                     ticktext=labels["y"])
+    return fig
+
+
+def value_vs_key(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance] = (),
+                 *, reference_ambient_bar: float | None = None) -> go.Figure:
+    return to_plotly(value_vs_key_chart(spec, channels, exceedances, reference_ambient_bar=reference_ambient_bar))
+
+
+def exceedance_trace(spec: RuleSpec, channels: Mapping[str, Channel], exceedance: Exceedance, *,
+                     window_s: float = 2.0, reference_ambient_bar: float | None = None) -> go.Figure:
+    return to_plotly(exceedance_chart(spec, channels, exceedance, window_s=window_s,
+                                      reference_ambient_bar=reference_ambient_bar))
+
+
+def value_over_time(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance] = (),
+                    *, reference_ambient_bar: float | None = None) -> go.Figure:
+    return to_plotly(value_over_time_chart(spec, channels, exceedances, reference_ambient_bar=reference_ambient_bar))
+
+
+def stint_energy_figure(spec: RuleSpec, channels: Mapping[str, Channel]) -> go.Figure:
+    return to_plotly(stint_energy_chart(spec, channels))
+
+
+def figures_for_rule(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance], *,
+                     reference_ambient_bar: float | None = None, max_traces: int = 12) -> list[go.Figure]:
+    """:func:`charts_for_rule` as Plotly figures."""
+    return [to_plotly(c) for c in charts_for_rule(spec, channels, exceedances, max_traces=max_traces,
+                                                  reference_ambient_bar=reference_ambient_bar)]

@@ -24,14 +24,12 @@ import pyarrow.parquet as pq
 
 from telemetry.channels import Channel
 
-from ._html import escape as _e
-from ._html import table as _table
 from .errors import StoreError
 from .evidence import verify_original
 from .store import Store, canonical_json, tool_version, utcnow
 
-__all__ = ["FORMATS", "CarReport", "SessionReport", "build_report", "render", "write_report", "report_command",
-           "load_channels", "rule_spec"]
+__all__ = ["FORMATS", "CarReport", "SessionReport", "RuleFinding", "RuleCharts", "build_report", "render",
+           "write_report", "report_command", "load_channels", "rule_spec", "rule_findings", "rule_charts"]
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +205,73 @@ def exceedance_objects(verdict: Mapping[str, Any]):
                        e["unit"], e.get("lap")) for e in verdict.get("exceedances", [])]
 
 
+# -- what the stewards decide on ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RuleFinding:
+    """One row of a car's decision block: the rule, its verdict and the finding in words."""
+
+    rule: str
+    verdict: str
+    finding: str
+    needs_decision: bool            # infringement or incomplete: a steward decides
+
+
+def _worst(exceedances: Sequence[Mapping[str, Any]]) -> str:
+    e = max(exceedances, key=lambda x: x["excess"])
+    lap = f", lap {e['lap']}" if e.get("lap") is not None else ""
+    return (f"worst excess {e['excess']:.4g} {e['unit']} at {e['start_s']:.3f} s{lap} (peak {e['peak']:.5g}, "
+            f"limit {e['limit']:.5g} {e['unit']}, {e['duration_s']:.3f} s)")
+
+
+def rule_findings(c: CarReport) -> tuple[RuleFinding, ...]:
+    """The car's rules as its decision block lists them, in verdict order."""
+    out = []
+    for r in c.verdict.get("rules", []):
+        mine = [e for e in c.verdict.get("exceedances", []) if e["rule"] == r["rule"]]
+        count, allowed = r.get("exceedance_count", len(mine)), r.get("max_exceedances", 0)
+        text = f"{count} exceedance{'s' if count != 1 else ''}, {allowed} allowed"
+        if mine:
+            text += f"; {_worst(mine)}"
+        if r["verdict"] == "incomplete":
+            text += "; not judged fully: " + ("; ".join(r.get("reasons", [])) or "see the rule table")
+        out.append(RuleFinding(r["rule"], r["verdict"], text, r["verdict"] in ("infringement", "incomplete")))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCharts:
+    """The evidence charts of one rule of one car, or why there are none (``message``)."""
+
+    rule: str
+    charts: tuple = ()
+    message: str | None = None
+
+
+def rule_charts(store: Store, c: CarReport, *, max_traces: int) -> list[RuleCharts]:
+    """Per rule of the car: the value-vs-key chart, the session chart and the first ``max_traces`` close-ups."""
+    from .plots import charts_for_rule
+
+    rules = [r["rule"] for r in c.verdict.get("rules", [])]
+    channels = load_channels(store, c.run) if rules else {}
+    if not channels:
+        return [RuleCharts(r, message="no decoded channels stored for this run") for r in rules]
+    exceedances = exceedance_objects(c.verdict)
+    out = []
+    for name in rules:
+        spec, bulletin = rule_spec(c.run, c.run["model"], name)
+        if spec is None:
+            out.append(RuleCharts(name, message=str(bulletin)))
+            continue
+        charts = charts_for_rule(spec, channels, exceedances, max_traces=max_traces,
+                                 reference_ambient_bar=bulletin.reference_ambient_pressure_bar)
+        count = sum(1 for e in exceedances if e.rule == name)
+        message = (None if charts else "a channel it needs is missing") or (
+            f"close-ups of the first {max_traces} of {count} exceedances (all are in the table)"
+            if count > max_traces else None)
+        out.append(RuleCharts(name, tuple(charts), message))
+    return out
+
+
 # -- JSON and CSV ---------------------------------------------------------------------------------------------
 def _jsonable(value: Any) -> Any:
     """Rows as JSON values: timestamps (stored as naive UTC) as ISO text with a Z."""
@@ -265,147 +330,13 @@ def to_csv(report: SessionReport) -> str:
     return buf.getvalue()
 
 
-# -- HTML -----------------------------------------------------------------------------------------------------
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222;max-width:1250px}
-table{border-collapse:collapse;margin:.5rem 0 1.2rem;font-size:.88rem}
-th,td{border:1px solid #ccc;padding:.25rem .55rem;text-align:left;vertical-align:top}th{background:#f3f3f3}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.compliant{color:#1a7f37;font-weight:bold}.infringement{color:#c0392b;font-weight:bold}
-.incomplete{color:#b7791f;font-weight:bold}.error{color:#c0392b}.warning{color:#b7791f}
-code,pre{font-size:.8rem}pre{background:#f6f8fa;padding:.5rem;white-space:pre-wrap;word-break:break-all}
-section.car{border-top:2px solid #444;margin-top:2rem}
-"""
-
-
-def _v(verdict: str | None) -> str:
-    return f"<span class='{_e(verdict)}'>{_e(verdict)}</span>" if verdict else ""
-
-
-def _matrix_html(report: SessionReport) -> str:
-    rules = [r for r in RULES if any(x["rule"] == r for c in report.cars for x in c.verdict.get("rules", []))]
-    rows = []
-    for c in report.cars:
-        by_rule = {x["rule"]: x for x in c.verdict.get("rules", [])}
-        cells = [f"<a href='#car-{_e(c.car)}'>{_e(c.car)}</a>", _e(c.team), _e(c.model), _e(c.class_),
-                 _v(c.run["verdict"])]
-        for r in rules:
-            x = by_rule.get(r)
-            cells.append(f"{_v(x['verdict'])} {x.get('exceedance_count', '')}/{x.get('max_exceedances', '')}"
-                         if x else "-")
-        cells += [_e(c.run["bulletin_id"]), f"<code>{_e(c.run['run_id'][:12])}</code>"]
-        rows.append(cells)
-    for u in report.unjudged:
-        rows.append([_e(u["car"]), _e(u["team"]), _e(u["model"]), "", f"<span class='incomplete'>"
-                     f"{_e(u['status'])}</span>", *["-"] * len(rules), "", ""])
-    return _table(["car", "team", "model", "class", "verdict", *[f"{r} (count/allowed)" for r in rules],
-                   "bulletin", "run"], rows)
-
-
-def _car_html(store: Store | None, c: CarReport, *, first_plot: list[bool], max_traces: int) -> str:
-    v = c.verdict
-    run = c.run
-    parts = [f"<section class='car' id='car-{_e(c.car)}'><h2>Car {_e(c.car)} &middot; {_e(c.team)} &middot; "
-             f"{_e(c.model)} &middot; {_v(run['verdict'])}</h2>",
-             f"<p>Drivers: {_e(', '.join(c.drivers) or 'unknown')} &middot; class {_e(c.class_ or 'unknown')}</p>",
-             _table(["run", "made", "by", "reason", "bulletin", "bulletin sha256", "profile", "profile sha256",
-                     "tool"],
-                    [[f"<code>{_e(run['run_id'])}</code>", _e(run["created_at"]), _e(run["created_by"]),
-                      _e(run["reason"]), _e(run["bulletin_id"]), f"<code>{_e(run['bulletin_sha256'])}</code>",
-                      _e(run["model"]), f"<code>{_e(run['profile_sha256'])}</code>",
-                      f"{_e(run['tool_name'])} {_e(run['tool_version'])}"]]),
-             f"<p>Reproduce this verdict: <pre>{_e(run['command'] or '(not recorded)')}</pre></p>"]
-    if c.runs_total > 1:
-        parts.append(f"<p>{c.runs_total} runs exist for this car's session (other bulletins or earlier file "
-                     "sets); this report shows the latest.</p>")
-    parts.append("<h3>Logs</h3>")
-    parts.append(_table(["file", "format", "frames", "start (UTC)", "duration s", "size", "sha256", "original"],
-                        [[_e(x["original_name"]), _e(x["format"]), _e(x["frames"]), _e(x["start_at"]),
-                          _e(None if x["duration_s"] is None else f"{x['duration_s']:.3f}"), _e(x["size"]),
-                          f"<code>{_e(x['sha256'])}</code>", _e(x["integrity"])] for x in c.logs], {2, 4, 5}))
-    parts.append("<h3>Rules</h3>")
-    parts.append(_table(["rule", "verdict", "exceedances", "allowed", "tolerance", "min duration s", "limit from",
-                         "why incomplete"],
-                        [[_e(r["rule"]), _v(r["verdict"]), _e(r.get("exceedance_count")),
-                          _e(r.get("max_exceedances")), _e(f"{r.get('tolerance', '')} {r.get('unit', '')}"),
-                          _e(r.get("min_duration_s")), _e(r.get("limit_source")),
-                          _e("; ".join(r.get("reasons", [])))] for r in v.get("rules", [])], {2, 3}))
-    exc = v.get("exceedances", [])
-    parts.append(f"<h3>Exceedances ({len(exc)})</h3>")
-    parts.append(_table(["#", "rule", "lap", "start s", "end s", "duration s", "peak", "limit", "excess", "unit"],
-                        [[str(i + 1), _e(e["rule"]), _e(e.get("lap")), f"{e['start_s']:.3f}", f"{e['end_s']:.3f}",
-                          f"{e['duration_s']:.3f}", f"{e['peak']:.5g}", f"{e['limit']:.5g}", f"{e['excess']:.4g}",
-                          _e(e["unit"])] for i, e in enumerate(exc)], {0, 2, 3, 4, 5, 6, 7, 8})
-                 if exc else "<p>None.</p>")
-    dq = v.get("data_quality", [])
-    parts.append(f"<h3>Data quality ({len(dq)})</h3>")
-    parts.append(_table(["severity", "check", "channel", "start s", "end s", "detail"],
-                        [[f"<span class='{_e(f['severity'])}'>{_e(f['severity'])}</span>", _e(f["check"]),
-                          _e(f.get("channel") or "(session)"), _e(f.get("start_s")), _e(f.get("end_s")),
-                          _e(f.get("detail"))] for f in dq], {3, 4}) if dq else "<p>No findings.</p>")
-    if store is not None:
-        parts.append(_evidence_html(store, c, first_plot=first_plot, max_traces=max_traces))
-    parts.append("</section>")
-    return "".join(parts)
-
-
-def _evidence_html(store: Store, c: CarReport, *, first_plot: list[bool], max_traces: int) -> str:
-    from .plots import figures_for_rule
-
-    rules = [r["rule"] for r in c.verdict.get("rules", [])]
-    if not rules:
-        return ""
-    channels = load_channels(store, c.run)
-    if not channels:
-        return "<p>Evidence plots: no decoded channels stored for this run.</p>"
-    exceedances = exceedance_objects(c.verdict)
-    parts = ["<h3>Evidence</h3>"]
-    for name in rules:
-        spec, bulletin = rule_spec(c.run, c.run["model"], name)
-        if spec is None:
-            parts.append(f"<p>{_e(name)}: no plot ({_e(bulletin)}).</p>")
-            continue
-        figs = figures_for_rule(spec, channels, exceedances, max_traces=max_traces,
-                                reference_ambient_bar=bulletin.reference_ambient_pressure_bar)
-        if not figs:
-            parts.append(f"<p>{_e(name)}: no plot (a channel it needs is missing).</p>")
-        count = sum(1 for e in exceedances if e.rule == name)
-        if count > max_traces:
-            parts.append(f"<p>{_e(name)}: traces of the first {max_traces} of {count} exceedances.</p>")
-        for i, fig in enumerate(figs):
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=first_plot[0],
-                                     div_id=f"car{c.car}-{name}-{i}", config={"displaylogo": False}))
-            first_plot[0] = False
-    return "".join(parts)
-
-
-def to_html(report: SessionReport, store: Store | None = None, *, max_traces: int = 12) -> str:
-    ev, se = report.event, report.session
-    title = f"{ev.get('name') or ev['event']} - {se.get('name') or se['session']}"
-    parts = [f"<h1>BoP steward report: {_e(title)}</h1>",
-             f"<p>Event <b>{_e(ev['event'])}</b> ({_e(ev.get('series'))}, {_e(ev.get('track'))}) &middot; session "
-             f"<b>{_e(se['session'])}</b> ({_e(se.get('type'))}, start {_e(se.get('start_at'))} UTC) &middot; "
-             f"overall {_v(report.verdict)} &middot; generated {_e(report.generated_at)} by bopwatch "
-             f"{_e(report.tool_version)}</p>",
-             f"<p>Reproduce this report: <pre>{_e(report.command)}</pre></p>"]
-    if report.problems:
-        parts.append("<h2 class='infringement'>Integrity problems</h2><ul>" +
-                     "".join(f"<li>{_e(p)}</li>" for p in report.problems) + "</ul>")
-    parts += ["<h2>Verdict matrix</h2>", _matrix_html(report)]
-    first_plot = [True]
-    for c in report.cars:
-        parts.append(_car_html(store, c, first_plot=first_plot, max_traces=max_traces))
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>bopwatch report: {_e(title)}</title><style>{_CSS}</style></head><body>"
-            f"{''.join(parts)}</body></html>\n")
-
-
 def render(report: SessionReport, fmt: str, store: Store | None = None) -> bytes:
     if fmt == "json":
         return to_json(report).encode()
     if fmt == "csv":
         return to_csv(report).encode()
     if fmt == "html":
+        from .report_html import to_html
         return to_html(report, store).encode()
     if fmt == "pdf":
         from .report_pdf import to_pdf

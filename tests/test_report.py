@@ -60,11 +60,12 @@ def test_csv_has_one_row_per_car_and_rule(session_store):
     assert rows[0]["log_sha256"] == shas["7"] and rows[0]["bulletin_id"] == "STORE-TEST-R1"
 
 
-def test_html_is_self_contained_with_evidence_plots(session_store):
+def test_html_is_self_contained_with_svg_evidence_and_no_script(session_store):
     store, shas = session_store
     text = render(build_report(store, "ev", "race", bulletin="STORE-TEST-R1"), "html", store).decode()
-    assert "<script src=" not in text and "plotly.js v" in text     # plotly.js inline once, no network
-    assert text.count("Plotly.newPlot") >= 4        # overview + 3 exceedance traces for car 7, overview for 8
+    assert "<script" not in text and "plotly" not in text.lower() and "scattergl" not in text.lower()
+    assert text.count("data-chart='value_vs_key'") == 2             # boost against rpm, one per car
+    assert text.count("data-chart='exceedance'") == 3               # a close-up per exceedance of car 7
     assert shas["7"] in text and "STORE-TEST-R1" in text and "Reproduce this report" in text
 
 
@@ -76,7 +77,7 @@ def test_pdf_has_a_page_per_car_and_plots_without_a_browser(session_store):
     pages = int(data.split(b"/Count ")[1].split(b"\n")[0])
     assert pages >= 3                                              # matrix page + a page per car, plots after
     text = data.decode("latin-1")
-    assert text.count("car 7 boost exceedance") == 3 and "car 8 boost: boost_pressure over the session" in text
+    assert text.count("car 7 boost exceedance") == 3 and "car 8 boost: boost_pressure against rpm" in text
     assert text.count(" l\n") > 1000                                  # the traces, drawn as vector lines
 
 

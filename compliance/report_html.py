@@ -1,0 +1,156 @@
+"""The HTML form of the steward report: one self-contained file (no script, no network), charts as inline SVG
+(:mod:`compliance.report_svg`), a decision block per car to print and sign; each car starts a printed page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._html import escape as _e
+from ._html import table as _table
+
+if TYPE_CHECKING:
+    from .report import CarReport, SessionReport
+    from .store import Store
+
+__all__ = ["to_html"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222;max-width:1250px}
+table{border-collapse:collapse;margin:.5rem 0 1.2rem;font-size:.88rem}
+th,td{border:1px solid #ccc;padding:.25rem .55rem;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td code{overflow-wrap:anywhere}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.compliant{color:#1a7f37;font-weight:bold}.infringement{color:#c0392b;font-weight:bold}
+.incomplete{color:#b7791f;font-weight:bold}.error{color:#c0392b}.warning{color:#b7791f}
+code,pre{font-size:.8rem}pre{background:#f6f8fa;padding:.5rem;white-space:pre-wrap;word-break:break-all}
+section.car{border-top:2px solid #444;margin-top:2rem}
+table.decision{width:100%}table.decision td.blank{height:3.2rem;width:22%}
+.sign{display:flex;gap:2rem;margin:.6rem 0 1.4rem}.sign span{flex:1;border-bottom:1px solid #222;padding-top:1.8rem;
+font-size:.8rem;color:#555}
+figure.chart{display:inline-block;width:49%;min-width:420px;margin:0 0 1rem;vertical-align:top}
+figure.chart svg{width:100%;height:auto}figcaption{font-size:.78rem;color:#555}
+@media print{body{margin:0;max-width:none}section.car{break-before:page;border:0}
+.decisionblock{break-inside:avoid}figure.chart{break-inside:avoid}}
+"""
+
+
+def _v(verdict: str | None) -> str:
+    return f"<span class='{_e(verdict)}'>{_e(verdict)}</span>" if verdict else ""
+
+
+def _matrix(report: SessionReport) -> str:
+    from .report import RULES
+    rules = [r for r in RULES if any(x["rule"] == r for c in report.cars for x in c.verdict.get("rules", []))]
+    rows = []
+    for c in report.cars:
+        by_rule = {x["rule"]: x for x in c.verdict.get("rules", [])}
+        cells = [f"<a href='#car-{_e(c.car)}'>{_e(c.car)}</a>", _e(c.team), _e(c.model), _e(c.class_),
+                 _v(c.run["verdict"])]
+        for r in rules:
+            x = by_rule.get(r)
+            cells.append(f"{_v(x['verdict'])} {x.get('exceedance_count', '')}/{x.get('max_exceedances', '')}"
+                         if x else "-")
+        cells += [_e(c.run["bulletin_id"]), f"<code>{_e(c.run['run_id'][:12])}</code>"]
+        rows.append(cells)
+    for u in report.unjudged:
+        rows.append([_e(u["car"]), _e(u["team"]), _e(u["model"]), "", f"<span class='incomplete'>"
+                     f"{_e(u['status'])}</span>", *["-"] * len(rules), "", ""])
+    return _table(["car", "team", "model", "class", "verdict", *[f"{r} (count/allowed)" for r in rules],
+                   "bulletin", "run"], rows)
+
+
+def _decision(c: CarReport) -> str:
+    """The block a steward prints and signs: per rule the finding, then blank decision and sanction fields."""
+    from .report import rule_findings
+    findings = rule_findings(c)
+    sign = ("<div class='sign'><span>Steward (name)</span><span>Time</span><span>Signature</span></div>")
+    if not any(f.needs_decision for f in findings):
+        rules = ", ".join(f.rule for f in findings) or "no rule"
+        return (f"<div class='decisionblock'><h3>Steward decision</h3><p>No findings: {_e(rules)} compliant.</p>"
+                f"{sign.replace('Steward (name)', 'Noted by (name)')}</div>")
+    rows = [[_e(f.rule), f"{_v(f.verdict)}: {_e(f.finding)}", "", ""] if f.needs_decision else
+            [_e(f.rule), f"{_v(f.verdict)}: {_e(f.finding)}", "-", "-"] for f in findings]
+    body = "".join("<tr>" + "".join(
+        f"<td class='blank'>{x}</td>" if i >= 2 and not x else f"<td>{x}</td>" for i, x in enumerate(r)) + "</tr>"
+        for r in rows)
+    return ("<div class='decisionblock'><h3>Steward decision</h3><table class='decision'><thead><tr><th>rule</th>"
+            "<th>finding</th><th>steward decision</th><th>sanction</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>{sign}</div>")
+
+
+def _evidence(store: Store, c: CarReport, max_traces: int) -> str:
+    from .report import rule_charts
+    from .report_svg import chart_svg
+
+    parts = []
+    for rc in rule_charts(store, c, max_traces=max_traces):
+        if rc.message:
+            parts.append(f"<p>{_e(rc.rule)}: {_e(rc.message)}.</p>")
+        parts += [chart_svg(chart) for chart in rc.charts]
+    return "<h3>Evidence</h3>" + "".join(parts) if parts else ""
+
+
+def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
+    v, run = c.verdict, c.run
+    parts = [f"<section class='car' id='car-{_e(c.car)}'><h2>Car {_e(c.car)} &middot; {_e(c.team)} &middot; "
+             f"{_e(c.model)} &middot; {_v(run['verdict'])}</h2>",
+             f"<p>Drivers: {_e(', '.join(c.drivers) or 'unknown')} &middot; class {_e(c.class_ or 'unknown')} "
+             f"&middot; bulletin {_e(run['bulletin_id'])} &middot; run <code>{_e(run['run_id'])}</code></p>",
+             _decision(c),
+             _table(["run", "made", "by", "reason", "bulletin", "bulletin sha256", "profile", "profile sha256",
+                     "tool"],
+                    [[f"<code>{_e(run['run_id'])}</code>", _e(run["created_at"]), _e(run["created_by"]),
+                      _e(run["reason"]), _e(run["bulletin_id"]), f"<code>{_e(run['bulletin_sha256'])}</code>",
+                      _e(run["model"]), f"<code>{_e(run['profile_sha256'])}</code>",
+                      f"{_e(run['tool_name'])} {_e(run['tool_version'])}"]]),
+             f"<p>Reproduce this verdict: <pre>{_e(run['command'] or '(not recorded)')}</pre></p>"]
+    if c.runs_total > 1:
+        parts.append(f"<p>{c.runs_total} runs exist for this car's session (other bulletins or earlier file "
+                     "sets); this report shows the latest.</p>")
+    parts.append("<h3>Logs</h3>")
+    parts.append(_table(["file", "format", "frames", "start (UTC)", "duration s", "size", "sha256", "original"],
+                        [[_e(x["original_name"]), _e(x["format"]), _e(x["frames"]), _e(x["start_at"]),
+                          _e(None if x["duration_s"] is None else f"{x['duration_s']:.3f}"), _e(x["size"]),
+                          f"<code>{_e(x['sha256'])}</code>", _e(x["integrity"])] for x in c.logs], {2, 4, 5}))
+    parts.append("<h3>Rules</h3>")
+    parts.append(_table(["rule", "verdict", "exceedances", "allowed", "tolerance", "min duration s", "limit from",
+                         "why incomplete"],
+                        [[_e(r["rule"]), _v(r["verdict"]), _e(r.get("exceedance_count")),
+                          _e(r.get("max_exceedances")), _e(f"{r.get('tolerance', '')} {r.get('unit', '')}"),
+                          _e(r.get("min_duration_s")), _e(r.get("limit_source")),
+                          _e("; ".join(r.get("reasons", [])))] for r in v.get("rules", [])], {2, 3}))
+    exc = v.get("exceedances", [])
+    parts.append(f"<h3>Exceedances ({len(exc)})</h3>")
+    parts.append(_table(["#", "rule", "lap", "start s", "end s", "duration s", "peak", "limit", "excess", "unit"],
+                        [[str(i + 1), _e(e["rule"]), _e(e.get("lap")), f"{e['start_s']:.3f}", f"{e['end_s']:.3f}",
+                          f"{e['duration_s']:.3f}", f"{e['peak']:.5g}", f"{e['limit']:.5g}", f"{e['excess']:.4g}",
+                          _e(e["unit"])] for i, e in enumerate(exc)], {0, 2, 3, 4, 5, 6, 7, 8})
+                 if exc else "<p>None.</p>")
+    dq = v.get("data_quality", [])
+    parts.append(f"<h3>Data quality ({len(dq)})</h3>")
+    parts.append(_table(["severity", "check", "channel", "start s", "end s", "detail"],
+                        [[f"<span class='{_e(f['severity'])}'>{_e(f['severity'])}</span>", _e(f["check"]),
+                          _e(f.get("channel") or "(session)"), _e(f.get("start_s")), _e(f.get("end_s")),
+                          _e(f.get("detail"))] for f in dq], {3, 4}) if dq else "<p>No findings.</p>")
+    if store is not None:
+        parts.append(_evidence(store, c, max_traces))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def to_html(report: SessionReport, store: Store | None = None, *, max_traces: int = 12) -> str:
+    ev, se = report.event, report.session
+    title = f"{ev.get('name') or ev['event']} - {se.get('name') or se['session']}"
+    parts = [f"<h1>BoP steward report: {_e(title)}</h1>",
+             f"<p>Event <b>{_e(ev['event'])}</b> ({_e(ev.get('series'))}, {_e(ev.get('track'))}) &middot; session "
+             f"<b>{_e(se['session'])}</b> ({_e(se.get('type'))}, start {_e(se.get('start_at'))} UTC) &middot; "
+             f"overall {_v(report.verdict)} &middot; generated {_e(report.generated_at)} by bopwatch "
+             f"{_e(report.tool_version)}</p>",
+             f"<p>Reproduce this report: <pre>{_e(report.command)}</pre></p>"]
+    if report.problems:
+        parts.append("<h2 class='infringement'>Integrity problems</h2><ul>" +
+                     "".join(f"<li>{_e(p)}</li>" for p in report.problems) + "</ul>")
+    parts += ["<h2>Verdict matrix</h2>", _matrix(report)]
+    parts += [_car(store, c, max_traces) for c in report.cars]
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>bopwatch report: {_e(title)}</title><style>{_CSS}</style></head><body>"
+            f"{''.join(parts)}</body></html>\n")
