@@ -6,6 +6,8 @@ and :mod:`dashboard.figures`.
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -16,10 +18,28 @@ from compliance.errors import ComplianceError
 from compliance.store import Store
 from dashboard import figures
 
-__all__ = ["RULE_CHANNEL", "rule_panel", "trace_chart", "exceedance_table"]
+__all__ = ["RULE_CHANNEL", "rule_panel", "trace_chart", "exceedance_table", "provenance_table"]
 
 RULE_CHANNEL = {"boost": "boost_pressure", "fuel_flow": "fuel_flow", "power": "power"}
 MAX_POINTS = 3000
+_PROVENANCE = ("run_id", "run_key", "event", "session", "car", "model", "profile_path", "profile_sha256",
+               "bulletin_id", "bulletin_path", "bulletin_sha256", "tool_name", "tool_version", "verdict_sha256",
+               "reason", "command", "created_at", "created_by", "channels_path")
+_STORE_PATHS = {"channels_path"}            # stored relative to the store's folder
+_GIVEN_PATHS = {"profile_path", "bulletin_path"}   # stored as given to the command that judged the run
+
+
+def provenance_table(store: Store, run: dict) -> pd.DataFrame:
+    """A run's provenance as (field, value) rows, paths normalised (no ``.``, ``..`` or doubled separators):
+    store paths in full under the store's folder, other paths as given (a relative one stays relative: the
+    folder it was relative to is not recorded)."""
+    def shown(key: str) -> str:
+        value = run[key]
+        if value is None or key not in _STORE_PATHS | _GIVEN_PATHS:
+            return str(value)
+        return os.path.normpath(store.absolute(value) if key in _STORE_PATHS else value)
+
+    return pd.DataFrame([{"field": k, "value": shown(k)} for k in _PROVENANCE if k in run])
 
 
 def exceedance_table(detail: q.RunDetail, rule: str | None = None) -> pd.DataFrame:

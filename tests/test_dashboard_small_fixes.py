@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
+from _dashboard_store import build_store
 from test_dashboard_pages import _login, env, served  # noqa: F401 - the page tests' store and login
 
 
@@ -34,3 +36,29 @@ def test_fleet_legend_sits_beside_the_plot_not_over_the_traces():
     legend = _figure(at, "fleet_chart")["layout"]["legend"]
     assert legend["x"] >= 1 and legend["xanchor"] == "left"         # starts right of the plot area
     assert legend.get("orientation", "v") == "v"
+
+
+@pytest.fixture(scope="module")
+def dotted_db(tmp_path_factory):
+    """A store whose folder was named through ``side/..``, so its bulletin paths are stored with the ``..``."""
+    root = tmp_path_factory.mktemp("provenance")
+    (root / "side").mkdir()
+    db, _ = build_store(root / "side" / ".." / "store")
+    return root, db
+
+
+def test_provenance_shows_normalised_paths_and_store_paths_in_full(served, dotted_db, monkeypatch):  # noqa: F811
+    root, db = dotted_db
+    monkeypatch.setenv("BOPWATCH_DB", str(db))
+    monkeypatch.setenv("BOPWATCH_ACCOUNTS", str(served[1]))
+    at = _login("tech")
+    at.switch_page("app_pages/car.py").run()
+    assert not at.exception, at.exception
+    frame = next(d.value for d in at.dataframe if list(d.value.columns) == ["field", "value"])
+    prov = dict(zip(frame["field"], frame["value"], strict=True))
+    assert prov["bulletin_path"] == str(root / "store" / "test_bulletin.toml")
+    assert prov["profile_path"] == "dbc/bmw_m4_gt3.toml"                    # relative as given, nothing to add
+    channels = prov["channels_path"]                                        # in full, under the store's folder
+    assert channels.startswith(os.path.realpath(root / "store") + os.sep) and f"{os.sep}channels{os.sep}" in channels
+    assert channels.endswith(".parquet") and os.path.isfile(channels)
+    assert all(".." not in v.split(os.sep) for v in prov.values())

@@ -113,10 +113,7 @@ with tabs[4]:
         st.caption("Reader findings per file")
         st.dataframe(pd.DataFrame(findings), hide_index=True, key="car_findings")
 with tabs[5]:
-    st.dataframe(pd.DataFrame([{"field": k, "value": str(run[k])} for k in (
-        "run_id", "run_key", "event", "session", "car", "model", "profile_path", "profile_sha256", "bulletin_id",
-        "bulletin_path", "bulletin_sha256", "tool_name", "tool_version", "verdict_sha256", "reason", "command",
-        "created_at", "created_by", "channels_path") if k in run]), hide_index=True, key="car_prov")
+    st.dataframe(evidence.provenance_table(store, run), hide_index=True, key="car_prov")
     st.caption("Original logs (content-addressed, write-once)")
     st.dataframe(pd.DataFrame([{"#": log["position"], "file": log["original_name"], "sha256": log["sha256"],
                                 "format": log["format"], "bytes": log["size"], "frames": log["frames"],
