@@ -14,11 +14,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian's Chromium for the browser tests (the project never downloads a browser of its own).
+# Debian's Chromium for the browser tests (the project never downloads a browser of its own), and poppler-utils
+# (pdftoppm, pdftotext) for the test that opens the steward PDF as PNG pages.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: run 'sudo apt-get install -y chromium' (browser tests will be skipped)"; fi; }
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; \
+	  else echo "pdftoppm missing: run 'sudo apt-get install -y poppler-utils' (the PDF page test will be skipped)"; fi; }
 
 demo: install
 	$(VENV)/bin/bopwatch demo
