@@ -25,16 +25,29 @@ Accounts live in a TOML file (never plain-text passwords: ``password_hash`` is a
     [oidc."steward@example.org"]     # optional: identities from st.login (OIDC), by e-mail
     role = "technical"
 
+A login that outlives one browser tab is kept server-side by a :class:`SessionBook` (``open_sessions``): one row
+per login in a SQLite table next to the store, named in the browser by a signed cookie value
+(``1.<id>.<issued>.<HMAC-SHA256>``, key in a 0600 file beside the table). The signature and the lifetime are
+checked before the table is read; the row carries the idle clock and the revocation, so logging out ends the login
+in every tab at once (docs/dashboard.md, "Login sessions").
+
 This module does not import Streamlit; the dashboard adapts it. Authorisation itself is enforced where data is
 read (:mod:`compliance.queries` takes a :class:`Viewer` on every call).
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import hmac
 import logging
+import os
+import secrets
+import sqlite3
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -46,6 +59,7 @@ __all__ = [
     "ROLES", "AuthError", "Viewer", "Account", "Accounts", "LoginSession",
     "load_accounts", "parse_accounts", "hash_password", "authenticate", "viewer_for_identity",
     "start_session", "check_session", "require",
+    "SESSION_COOKIE", "BIND_COOKIE", "GRANT_TTL_S", "SessionBook", "open_sessions",
 ]
 
 log = logging.getLogger(__name__)
@@ -122,11 +136,13 @@ class Accounts:
 
 @dataclass(frozen=True, slots=True)
 class LoginSession:
-    """One login: who, when it began and when it was last used (seconds, any monotonic-enough clock)."""
+    """One login: who, when it began and when it was last used (seconds, any monotonic-enough clock). ``sid`` names
+    its row in a :class:`SessionBook` when the login is kept server-side (None: it lives in one tab only)."""
 
     viewer: Viewer
     issued_at: float
     last_seen: float
+    sid: str | None = None
 
 
 def hash_password(password: str, *, rounds: int = 12) -> str:
@@ -257,7 +273,7 @@ def check_session(accounts: Accounts, session: LoginSession, now: float) -> Logi
     current = accounts.accounts.get(v.username) or accounts.oidc.get(v.username)
     if current is None or current.role != v.role or current.team != v.team:
         raise AuthError("account changed or removed", fix="log in again")
-    return LoginSession(v, session.issued_at, now)
+    return LoginSession(v, session.issued_at, now, session.sid)
 
 
 def require(viewer: Viewer | None, permission: str) -> Viewer:
@@ -268,3 +284,185 @@ def require(viewer: Viewer | None, permission: str) -> Viewer:
         raise AuthError(f"role {viewer.role} may not {permission}", fix="log in with an account that may")
     return viewer
 
+
+
+# --- login sessions kept server-side ------------------------------------------------------------------------------
+
+SESSION_COOKIE = "bopwatch_session"     # HttpOnly, SameSite=Lax: the signed name of a login (SessionBook.cookie)
+BIND_COOKIE = "bopwatch_bind"           # HttpOnly, SameSite=Strict: a random value per browser, binds a grant to it
+GRANT_TTL_S = 60.0                      # a one-time grant (login form -> cookie) must be redeemed this soon
+_TOUCH_EVERY_S = 5.0                    # the idle clock is written at most this often (a write is an fsync)
+_COOKIE_VERSION = "1"
+_KEY_FILE = "session.key"
+_TABLE_FILE = "logins.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS logins (
+    sid TEXT PRIMARY KEY, username TEXT NOT NULL, role TEXT NOT NULL, team TEXT, name TEXT NOT NULL,
+    issued_at REAL NOT NULL, last_seen REAL NOT NULL, ended_at REAL, ended_why TEXT);
+CREATE TABLE IF NOT EXISTS grants (
+    code TEXT PRIMARY KEY, sid TEXT NOT NULL, bind TEXT NOT NULL, created_at REAL NOT NULL);
+"""
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _private_file(path: Path, make: bytes | None = None) -> None:
+    """Create ``path`` readable by its owner only (0600) with ``make`` as content, unless it exists; refuse an
+    existing file that others may read."""
+    if make is not None:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(make)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise AuthError(f"readable by others (mode {mode:o})", path=path,
+                        fix=f"chmod 600 {path} (it signs or lists the dashboard's logins)")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionBook:
+    """The server-side table of dashboard logins and the key that signs their cookies (``open_sessions``).
+
+    Every method takes ``now`` (seconds since the epoch) and is safe to call from several threads and processes:
+    each opens its own SQLite connection.
+    """
+
+    folder: Path
+    _key: bytes
+
+    @contextlib.contextmanager
+    def _db(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.folder / _TABLE_FILE, timeout=10, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+
+    def _mac(self, body: str) -> str:
+        return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+
+    def begin(self, accounts: Accounts, session: LoginSession) -> LoginSession:
+        """Record ``session`` (just started) as a row; returns it with its ``sid``. Rows past their lifetime are
+        dropped on the way."""
+        sid = secrets.token_urlsafe(32)
+        v = session.viewer
+        with self._db() as db:
+            db.execute("DELETE FROM logins WHERE issued_at < ?", [session.issued_at - accounts.session_ttl_s - 86400])
+            db.execute("DELETE FROM grants WHERE created_at < ?", [session.issued_at - GRANT_TTL_S])
+            db.execute("INSERT INTO logins VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                       [sid, v.username, v.role, v.team, v.name, session.issued_at, session.last_seen])
+        return replace(session, sid=sid)
+
+    def cookie(self, session: LoginSession) -> str:
+        """The cookie value naming ``session``: ``1.<sid>.<issued, whole seconds>.<HMAC>``."""
+        if session.sid is None:
+            raise AuthError("this login is not kept server-side", fix="record it with SessionBook.begin first")
+        body = f"{_COOKIE_VERSION}.{session.sid}.{int(session.issued_at)}"
+        return f"{body}.{self._mac(body)}"
+
+    def grant(self, session: LoginSession, bind: str, now: float) -> str:
+        """A one-time code that the browser holding the cookie ``BIND_COOKIE=bind`` may exchange, within
+        ``GRANT_TTL_S``, for the login cookie of ``session`` (:meth:`redeem`)."""
+        if session.sid is None or not bind:
+            raise AuthError("nothing to grant", fix="begin the login and send the bind cookie first")
+        code = secrets.token_urlsafe(32)
+        with self._db() as db:
+            db.execute("INSERT INTO grants VALUES (?, ?, ?, ?)", [code, session.sid, bind, now])
+        return code
+
+    def redeem(self, accounts: Accounts, code: str, bind: str | None, now: float) -> tuple[str, LoginSession]:
+        """The cookie value and the session for a grant; the grant is used up whatever the outcome. Refused: an
+        unknown, used or stale code, another browser's (``bind`` differs), a login already ended or expired."""
+        with self._db() as db:
+            row = db.execute("DELETE FROM grants WHERE code = ? RETURNING sid, bind, created_at", [code]).fetchone()
+        if row is None or not bind or not hmac.compare_digest(row[1], bind) or now - row[2] > GRANT_TTL_S:
+            raise AuthError("login link not valid (used, expired, or from another browser)", fix="log in again")
+        session = self._check(accounts, row[0], None, now, touch=True)
+        return self.cookie(session), session
+
+    def resume(self, accounts: Accounts, cookie: str, now: float, *, touch: bool = True) -> LoginSession:
+        """The login a cookie value names, its idle clock moved to ``now`` (unless ``touch`` is false).
+        :class:`AuthError` for a malformed or tampered value, a login past its lifetime or idle too long, logged
+        out, or whose account changed."""
+        parts = cookie.split(".")
+        if len(parts) != 4 or parts[0] != _COOKIE_VERSION or not parts[2].isdigit():
+            raise AuthError("saved login not valid", fix="log in again")
+        body = ".".join(parts[:3])
+        if not hmac.compare_digest(self._mac(body), parts[3]):
+            log.warning("session cookie with a wrong signature")
+            raise AuthError("saved login not valid", fix="log in again")
+        if now - int(parts[2]) > accounts.session_ttl_s:       # the lifetime is in the signed value itself
+            raise AuthError("session expired", fix="log in again")
+        return self._check(accounts, parts[1], int(parts[2]), now, touch=touch)
+
+    def touch(self, accounts: Accounts, session: LoginSession, now: float) -> LoginSession:
+        """:func:`check_session` against the row of ``session`` (idle clock shared by every tab of the login)."""
+        return self._check(accounts, session.sid or "", int(session.issued_at), now, touch=True)
+
+    def alive(self, accounts: Accounts, session: LoginSession, now: float) -> bool:
+        """Whether the login still holds, without counting as activity."""
+        try:
+            self._check(accounts, session.sid or "", int(session.issued_at), now, touch=False)
+        except AuthError:
+            return False
+        return True
+
+    def _check(self, accounts: Accounts, sid: str, issued: int | None, now: float, *, touch: bool) -> LoginSession:
+        """The row ``sid`` (started at ``issued`` when given) through :func:`check_session`; with ``touch`` its idle
+        clock moves to ``now`` (written at most every ``_TOUCH_EVERY_S``). A refused login is not touched, so an
+        expired one stays expired."""
+        with self._db(write=False) as db:
+            row = db.execute("SELECT username, role, team, name, issued_at, last_seen, ended_at FROM logins "
+                             "WHERE sid = ?", [sid]).fetchone()
+        if row is None or (issued is not None and int(row[4]) != issued):
+            raise AuthError("saved login not valid", fix="log in again")
+        if row[6] is not None:
+            raise AuthError("logged out", fix="log in again")
+        session = check_session(accounts, LoginSession(Viewer(row[0], row[1], row[2], row[3]), row[4], row[5], sid),
+                                now)
+        if touch and now - row[5] >= _TOUCH_EVERY_S:
+            with self._db() as db:
+                db.execute("UPDATE logins SET last_seen = max(last_seen, ?) WHERE sid = ? AND ended_at IS NULL",
+                           [now, sid])
+        return session
+
+    def end(self, session: LoginSession | None, now: float, why: str = "logged out") -> None:
+        """Log out: the row is marked ended, so every tab and cookie naming it is refused from now on."""
+        if session is None or session.sid is None:
+            return
+        with self._db() as db:
+            db.execute("UPDATE logins SET ended_at = ?, ended_why = ? WHERE sid = ? AND ended_at IS NULL",
+                       [now, why, session.sid])
+            db.execute("DELETE FROM grants WHERE sid = ?", [session.sid])
+
+
+def open_sessions(folder: str | Path) -> SessionBook:
+    """The login table in ``folder`` (created 0700), with its signing key (32 random bytes, created once, 0600).
+    Refuses a key or table file that others may read."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        key_path = folder / _KEY_FILE
+        _private_file(key_path, secrets.token_hex(32).encode("ascii"))
+        key = bytes.fromhex(key_path.read_text(encoding="ascii").strip())
+        table = folder / _TABLE_FILE
+        _private_file(table, b"")
+        with contextlib.closing(sqlite3.connect(table, timeout=10)) as conn:
+            conn.executescript(_SCHEMA)
+    except (OSError, ValueError, sqlite3.Error) as err:
+        raise AuthError(f"cannot open the login table: {err}", path=folder,
+                        fix="give the dashboard a writable --session-dir (default: next to the store)") from None
+    if len(key) < 32:
+        raise AuthError("session key shorter than 32 bytes", path=key_path, fix="delete it; a new one is made")
+    return SessionBook(folder, key)

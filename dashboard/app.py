@@ -1,7 +1,8 @@
-"""The bopwatch dashboard: ``bopwatch dashboard`` runs ``streamlit run`` on this file.
+"""The bopwatch dashboard: ``bopwatch dashboard`` serves this file (``dashboard.server``).
 
-Before login only the login page exists; after login the pages the viewer's role allows are listed. Pages are
-thin: they read through :mod:`compliance.queries`, which enforces what the viewer may see.
+Before login every page path (``/car?event=..``) shows the login form, so a link keeps its page and query through
+the login; after login the pages the viewer's role allows are listed. Pages are thin: they read through
+:mod:`compliance.queries`, which enforces what the viewer may see.
 """
 
 from __future__ import annotations
@@ -10,27 +11,38 @@ import streamlit as st
 
 from dashboard import context
 
+PAGES = (  # url_path, file, title, who (None: everyone)
+    ("overview", "app_pages/overview.py", "Session overview", None),
+    ("car", "app_pages/car.py", "Car and run detail", None),
+    ("upload", "app_pages/upload.py", "Upload", "can_upload"),
+    ("bop", "app_pages/bop.py", "BoP bulletins", None),
+    ("fleet", "app_pages/fleet.py", "Fleet", None),
+    ("audit", "app_pages/audit.py", "Audit log", "can_audit"),
+)
+LOGIN_CHECK_S = 10      # how often an open tab looks whether its login ended elsewhere (logout, expiry)
+
 st.set_page_config(page_title="bopwatch", layout="wide")
+
+
+@st.fragment(run_every=LOGIN_CHECK_S)
+def _login_watch() -> None:
+    if not context.login_alive():
+        st.rerun(scope="app")
+
 
 viewer = context.current_viewer()
 if viewer is None:
-    page = st.navigation([st.Page(context.login_page, title="Log in", url_path="login")], position="hidden")
+    # A page's hash is its url_path: the form stands in for every page, and after login the same path runs the
+    # real page with the query parameters kept. "login" is the old address of the form.
+    page = st.navigation([st.Page(context.login_page, title="Log in", url_path=path, default=path == "overview")
+                          for path, *_ in PAGES] + [st.Page(context.login_page, title="Log in", url_path="login")],
+                         position="hidden")
 else:
-    pages = [
-        st.Page("app_pages/overview.py", title="Session overview", url_path="overview", default=True),
-        st.Page("app_pages/car.py", title="Car and run detail", url_path="car"),
-    ]
-    if viewer.can_upload:
-        pages.append(st.Page("app_pages/upload.py", title="Upload", url_path="upload"))
-    pages += [
-        st.Page("app_pages/bop.py", title="BoP bulletins", url_path="bop"),
-        st.Page("app_pages/fleet.py", title="Fleet", url_path="fleet"),
-    ]
-    if viewer.can_audit:
-        pages.append(st.Page("app_pages/audit.py", title="Audit log", url_path="audit"))
-    page = st.navigation(pages)
+    page = st.navigation([st.Page(file, title=title, url_path=path, default=path == "overview")
+                          for path, file, title, who in PAGES if who is None or getattr(viewer, who)])
     with st.sidebar:
         st.caption(f"Logged in as **{viewer.label}**")
         if st.button("Log out", key="logout"):
             context.logout()
+        _login_watch()
 page.run()

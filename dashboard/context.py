@@ -2,26 +2,38 @@
 
 Everything a page shows is read through :mod:`compliance.queries` with the :class:`~compliance.auth.Viewer` this
 module returns; nothing is cached across sessions. A login lives in ``st.session_state`` (one browser tab's
-websocket session) and is checked for expiry on every rerun.
+websocket session) and is checked for expiry on every rerun. Served by ``bopwatch dashboard`` (``dashboard.server``,
+which sets ``BOPWATCH_SESSION_DIR``), it is also a row of the server-side login table named by an HttpOnly cookie:
+a new tab or a reload resumes it from the cookie, and "Log out" ends the row, so every tab of it ends
+(docs/dashboard.md, "Login sessions"). Without that server (``AppTest``, plain ``streamlit run``) a login stays in
+its tab.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import time
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
 from compliance import config
 from compliance.auth import (
+    BIND_COOKIE,
+    SESSION_COOKIE,
     Accounts,
     AuthError,
+    LoginSession,
+    SessionBook,
     Viewer,
     authenticate,
     check_session,
     load_accounts,
+    open_sessions,
     start_session,
     viewer_for_identity,
 )
@@ -30,7 +42,7 @@ from compliance.queries import open_for
 from compliance.store import Store
 
 __all__ = ["db_path", "accounts", "max_upload_mb", "current_viewer", "require_viewer", "login_page", "logout",
-           "store", "show_error"]
+           "login_alive", "store", "show_error", "SESSION_ROUTE", "LOGOUT_ROUTE"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +50,8 @@ _LOGIN = "_bopwatch_login"
 _NOTICE = "_bopwatch_notice"
 _FAILS = "_bopwatch_failed_logins"
 DEFAULT_MAX_UPLOAD_MB = 50
+SESSION_ROUTE = "/bopwatch/session"      # dashboard.server: grant -> cookie
+LOGOUT_ROUTE = "/bopwatch/logout"        # dashboard.server: drops an ended login's cookie
 
 
 def db_path() -> Path:
@@ -64,31 +78,77 @@ def _oidc_configured() -> bool:
         return False
 
 
+@functools.cache
+def _book_in(folder: str) -> SessionBook:
+    return open_sessions(folder)
+
+
+def _book() -> SessionBook | None:
+    """The server-side login table, when ``bopwatch dashboard`` serves the app (else None: logins stay in a tab)."""
+    folder = os.environ.get("BOPWATCH_SESSION_DIR")
+    return _book_in(folder) if folder else None
+
+
+def _drop(err: AuthError) -> None:
+    st.session_state.pop(_LOGIN, None)
+    st.session_state[_NOTICE] = str(err)
+
+
 def current_viewer() -> Viewer | None:
-    """The logged-in viewer, or None (never logged in, expired, or account removed: the login is dropped)."""
+    """The logged-in viewer, or None (never logged in, expired, logged out in another tab, or account removed: the
+    login is dropped). Every call counts as activity for the idle timeout."""
     try:
         known = accounts()
-    except AuthError as err:          # no or invalid accounts file: nobody can be logged in
-        st.session_state.pop(_LOGIN, None)
-        st.session_state[_NOTICE] = str(err)
+        book = _book()
+    except AuthError as err:          # no or invalid accounts file, unusable login table: nobody can be logged in
+        _drop(err)
         return None
+    now = time.time()
     session = st.session_state.get(_LOGIN)
-    if session is None and _oidc_configured() and st.user.is_logged_in:
+    cookie = st.context.cookies.get(SESSION_COOKIE)
+    if session is None and book is not None and cookie:
         try:
-            session = start_session(viewer_for_identity(known, st.user.get("email")), time.time())
+            session = book.resume(known, cookie, now)          # a reload, a new tab: the cookie names the login
+        except AuthError as err:
+            if err.problem != "logged out":                    # after a logout the cookie is dead, say nothing
+                st.session_state[_NOTICE] = str(err)
+            return None
+    elif session is None and _oidc_configured() and st.user.is_logged_in:
+        try:
+            session = start_session(viewer_for_identity(known, st.user.get("email")), now)
         except AuthError as err:
             st.session_state[_NOTICE] = str(err)
             return None
     if session is None:
         return None
     try:
-        session = check_session(known, session, time.time())
+        session = book.touch(known, session, now) if book is not None and session.sid else \
+            check_session(known, session, now)
     except AuthError as err:
-        st.session_state.pop(_LOGIN, None)
-        st.session_state[_NOTICE] = str(err)
+        _drop(err)
         return None
     st.session_state[_LOGIN] = session
     return session.viewer
+
+
+def login_alive() -> bool:
+    """Whether this tab's login still holds (not ended in another tab, not expired), without counting as
+    activity: a timer in the page calls it to clear the screen of a login that ended elsewhere."""
+    session = st.session_state.get(_LOGIN)
+    if session is None:
+        return False
+    try:
+        known, book = accounts(), _book()
+    except AuthError:
+        return False
+    now = time.time()
+    if book is not None and session.sid:
+        return book.alive(known, session, now)
+    try:
+        check_session(known, session, now)
+    except AuthError:
+        return False
+    return True
 
 
 def require_viewer() -> Viewer:
@@ -99,6 +159,41 @@ def require_viewer() -> Viewer:
         st.error("Log in first.")
         st.stop()
     return viewer
+
+
+def _here() -> str:
+    """This page's path and query (``/car?event=..``): where a login or logout brings the browser back to."""
+    path = urlsplit(st.context.url or "").path or "/"
+    query = urlencode(st.query_params.to_dict())
+    return path + (f"?{query}" if query else "")
+
+
+def _go(url: str) -> None:
+    """Send the browser to ``url`` (one of our routes) and stop this run; ``url`` holds only our own codes and a
+    page path, and is written into the script as a JSON string."""
+    target = json.dumps(url).replace("<", "\\u003c")
+    st.html(f"<script>window.location.replace({target});</script>", unsafe_allow_javascript=True)
+    st.caption("One moment...")
+    st.stop()
+
+
+def _keep(session: LoginSession) -> None:
+    """Make a fresh login outlive this tab: a row in the login table and, through a one-time grant bound to this
+    browser, the login cookie (``dashboard.server``); without the server or its bind cookie, it stays in the tab."""
+    st.session_state[_LOGIN] = session
+    bind = st.context.cookies.get(BIND_COOKIE)
+    try:
+        book = _book()
+        if book is None:
+            return
+        session = book.begin(accounts(), session)
+    except AuthError as err:                 # the table is unusable: the login stays in this tab, and says so
+        log.warning("login kept in one tab only: %s", err)
+        return
+    st.session_state[_LOGIN] = session
+    if bind:
+        code = book.grant(session, bind, time.time())
+        _go(f"{SESSION_ROUTE}?{urlencode({'grant': code, 'next': _here()})}")
 
 
 def login_page() -> None:
@@ -122,8 +217,8 @@ def login_page() -> None:
             st.error(str(err))
         else:
             st.session_state.pop(_FAILS, None)
-            st.session_state[_LOGIN] = start_session(viewer, time.time())
             log.info("login: %s", viewer.label)
+            _keep(start_session(viewer, time.time()))
             st.rerun()
     if _oidc_configured():
         st.divider()
@@ -131,9 +226,17 @@ def login_page() -> None:
 
 
 def logout() -> None:
+    """End the login everywhere: its row in the login table (every tab and cookie naming it is refused from now
+    on), this tab's state, the OIDC identity; then drop the cookie (``LOGOUT_ROUTE``) and show the login form."""
+    book = _book()
+    if book is not None:
+        book.end(st.session_state.get(_LOGIN), time.time())
+    here = _here()
     st.session_state.clear()
     if _oidc_configured() and st.user.is_logged_in:
         st.logout()
+    elif book is not None and st.context.cookies.get(SESSION_COOKIE):
+        _go(f"{LOGOUT_ROUTE}?{urlencode({'next': here})}")
     st.rerun()
 
 

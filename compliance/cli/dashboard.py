@@ -1,10 +1,11 @@
 """``bopwatch dashboard``: serve the Streamlit dashboard on a store.
 
-Replaces itself (``exec``) with ``streamlit run dashboard/app.py`` with XSRF and CORS protection on, an upload size limit,
-no file watcher and no usage statistics; the store path, the accounts file and the upload limit reach the app
-through environment variables (``BOPWATCH_DB``, ``BOPWATCH_ACCOUNTS``, ``BOPWATCH_MAX_UPLOAD_MB``).
-Precedence for each: argument > environment variable > default (the store path through
-:mod:`compliance.config`).
+Replaces itself (``exec``) with ``python -m dashboard.server``: Streamlit's own server (``st.App`` on
+``dashboard/app.py``) plus the routes that set and drop the login cookie (docs/dashboard.md, "Login sessions"), with
+XSRF and CORS protection on, an upload size limit, no file watcher and no usage statistics. The store path, the
+accounts file, the login table's folder and the upload limit reach the app through environment variables
+(``BOPWATCH_DB``, ``BOPWATCH_ACCOUNTS``, ``BOPWATCH_SESSION_DIR``, ``BOPWATCH_MAX_UPLOAD_MB``). Precedence for
+each: argument > environment variable > default (the store path through :mod:`compliance.config`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import sys
 from pathlib import Path
 
 from .. import config
-from ..auth import hash_password, load_accounts
+from ..auth import hash_password, load_accounts, open_sessions
 from ..errors import ComplianceError
 
-__all__ = ["add_subparser", "streamlit_command", "DEFAULT_PORT", "DEFAULT_MAX_UPLOAD_MB", "DEMO_ACCOUNTS"]
+__all__ = ["add_subparser", "server_options", "serve_command", "streamlit_command", "session_dir",
+           "DEFAULT_PORT", "DEFAULT_MAX_UPLOAD_MB", "DEMO_ACCOUNTS"]
 
 DEFAULT_PORT = 8501
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -40,6 +42,9 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-upload-mb", type=int,
                    help=f"largest upload accepted (env BOPWATCH_MAX_UPLOAD_MB; default {DEFAULT_MAX_UPLOAD_MB}); "
                         "bigger logs go through 'bopwatch ingest' or 'bopwatch watch'")
+    p.add_argument("--session-dir",
+                   help="folder of the login table and its signing key, created 0700 (env BOPWATCH_SESSION_DIR; "
+                        "default <store>.sessions next to the store)")
     p.add_argument("--hash-password", action="store_true",
                    help="read a password (from stdin, or a prompt) and print its bcrypt hash for the accounts file")
     p.set_defaults(func=run)
@@ -52,10 +57,9 @@ def _setting(arg: object, env: str, default: object) -> object:
     return value if value not in (None, "") else default
 
 
-def streamlit_command(*, port: int, address: str, max_upload_mb: int) -> list[str]:
-    """The ``streamlit run`` command line with the security-relevant options spelled out."""
+def server_options(*, port: int, address: str, max_upload_mb: int) -> list[str]:
+    """The Streamlit options, security-relevant ones spelled out, as ``--name value`` pairs."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",
@@ -69,6 +73,24 @@ def streamlit_command(*, port: int, address: str, max_upload_mb: int) -> list[st
         "--client.toolbarMode", "minimal",
         "--global.developmentMode", "false",
     ]
+
+
+def serve_command(*, port: int, address: str, max_upload_mb: int) -> list[str]:
+    """What ``bopwatch dashboard`` runs: ``python -m dashboard.server`` with :func:`server_options`."""
+    return [sys.executable, "-m", "dashboard.server",
+            *server_options(port=port, address=address, max_upload_mb=max_upload_mb)]
+
+
+def streamlit_command(*, port: int, address: str, max_upload_mb: int) -> list[str]:
+    """The plain ``streamlit run`` line with the same options: the same app without the login cookie (a login then
+    lives in one browser tab); for debugging only."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP),
+            *server_options(port=port, address=address, max_upload_mb=max_upload_mb)]
+
+
+def session_dir(arg: str | None, db: Path) -> Path:
+    """The login table's folder: argument > ``BOPWATCH_SESSION_DIR`` > ``<store>.sessions`` beside the store."""
+    return Path(str(_setting(arg, "BOPWATCH_SESSION_DIR", f"{db}.sessions"))).resolve()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,12 +113,14 @@ def run(args: argparse.Namespace) -> int:
     max_mb = int(str(_setting(args.max_upload_mb, "BOPWATCH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)))
     if max_mb <= 0:
         raise ComplianceError(f"--max-upload-mb {max_mb} is not positive", fix="give a size in MB, e.g. 50")
-    env = dict(os.environ, BOPWATCH_DB=str(db), BOPWATCH_ACCOUNTS=str(accounts),
+    sessions = session_dir(args.session_dir, db)
+    open_sessions(sessions)                       # make the key and table now, refuse an unusable folder here
+    env = dict(os.environ, BOPWATCH_DB=str(db), BOPWATCH_ACCOUNTS=str(accounts), BOPWATCH_SESSION_DIR=str(sessions),
                BOPWATCH_MAX_UPLOAD_MB=str(max_mb))
-    print(f"bopwatch dashboard: store {db}, accounts {accounts}, http://{address}:{port}", file=sys.stderr,
-          flush=True)
+    print(f"bopwatch dashboard: store {db}, accounts {accounts}, logins {sessions}, http://{address}:{port}",
+          file=sys.stderr, flush=True)
     # Replace this process with Streamlit: signals (Ctrl-C, SIGTERM from a supervisor) reach the server itself
     # and no orphaned server can outlive the command.
-    cmd = streamlit_command(port=port, address=address, max_upload_mb=max_mb)
+    cmd = serve_command(port=port, address=address, max_upload_mb=max_mb)
     os.execve(cmd[0], cmd, env)
     return 0  # pragma: no cover - execve does not return

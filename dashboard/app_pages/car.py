@@ -23,6 +23,19 @@ wanted = st.session_state.pop("car_run", None)
 if wanted in by_id:
     st.session_state["car_event"], st.session_state["car_session"] = by_id[wanted]["event"], by_id[wanted]["session"]
     st.session_state["car_car"], st.session_state["car_run_id"] = by_id[wanted]["car"], wanted
+# A link /car?event=..&session=..&car=..&run=.. selects that run once (given only some of them: the first match, a
+# car's newest run first); the selection is written back, so the address always links to what is shown. A run the
+# viewer may not see is answered like one that does not exist, and the link's values are not repeated.
+_FIELDS = (("event", "event"), ("session", "session"), ("car", "car"), ("run", "run_id"))
+link = {k: st.query_params[k] for k in ("event", "session", "car", "run") if st.query_params.get(k)}
+if link and link != st.session_state.get("_car_link"):
+    hit = next((r for r in runs if all(str(r[f]) == link[k] for k, f in _FIELDS if k in link)), None)
+    if hit is None:
+        st.warning("Nothing to show for this link: no such run, or not one you may see.")
+        st.query_params.clear()
+    else:
+        st.session_state["car_event"], st.session_state["car_session"] = hit["event"], hit["session"]
+        st.session_state["car_car"], st.session_state["car_run_id"] = hit["car"], hit["run_id"]
 
 options = q.filter_options(viewer, store)
 names = dict(options.events)
@@ -42,6 +55,10 @@ if st.session_state.get("car_run_id") not in {r["run_id"] for r in choices}:
 run_id = c4.selectbox("Run", [r["run_id"] for r in choices], key="car_run_id", format_func=lambda i: (
     f"{by_id[i]['created_at']:%Y-%m-%d %H:%M} UTC, {by_id[i]['bulletin_id']}, {by_id[i]['verdict']}"
     + (" (latest)" if by_id[i]["latest"] else "")))
+shown = {"event": event, "session": session, "car": car, "run": run_id}
+if st.query_params.to_dict() != shown:
+    st.query_params.from_dict(shown)
+st.session_state["_car_link"] = shown
 
 try:
     detail = q.run_detail(viewer, store, run_id)
