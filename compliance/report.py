@@ -1,7 +1,8 @@
 """Steward reports of a stored session (or one car): verdict matrix, every exceedance with its evidence, data
 quality, file hashes, bulletin, profile and tool versions, and the exact commands that reproduce the verdicts and
-the report. Formats: self-contained HTML with Plotly evidence (plotly.js inline, no network), PDF
-(:mod:`compliance.report_pdf`, fpdf2 with vector plots drawn without a browser), CSV and JSON.
+the report, and per car a decision block the stewards print and sign. Formats: self-contained HTML with inline
+SVG charts and no script (:mod:`compliance.report_html`), PDF (:mod:`compliance.report_pdf`, fpdf2 with vector
+charts drawn without a browser), CSV and JSON. The charts come from :mod:`compliance.plots`.
 
 Reports are built from the store only: verdicts from ``runs``, traces from the run's Parquet file, the limit curve
 from the bulletin file the run recorded (used only when its SHA-256 still matches; otherwise the report says so
@@ -254,20 +255,22 @@ def rule_charts(store: Store, c: CarReport, *, max_traces: int) -> list[RuleChar
     rules = [r["rule"] for r in c.verdict.get("rules", [])]
     channels = load_channels(store, c.run) if rules else {}
     if not channels:
-        return [RuleCharts(r, message="no decoded channels stored for this run") for r in rules]
+        return [RuleCharts(r, message="no chart: no decoded channels stored for this run") for r in rules]
     exceedances = exceedance_objects(c.verdict)
     out = []
     for name in rules:
         spec, bulletin = rule_spec(c.run, c.run["model"], name)
         if spec is None:
-            out.append(RuleCharts(name, message=str(bulletin)))
+            out.append(RuleCharts(name, message=f"no chart: {bulletin}"))
             continue
         charts = charts_for_rule(spec, channels, exceedances, max_traces=max_traces,
                                  reference_ambient_bar=bulletin.reference_ambient_pressure_bar)
         count = sum(1 for e in exceedances if e.rule == name)
-        message = (None if charts else "a channel it needs is missing") or (
-            f"close-ups of the first {max_traces} of {count} exceedances (all are in the table)"
-            if count > max_traces else None)
+        message = None
+        if not charts:
+            message = "no chart: a channel it needs is missing"
+        elif count > max_traces:
+            message = f"close-ups of the first {max_traces} of {count} exceedances (all are in the table)"
         out.append(RuleCharts(name, tuple(charts), message))
     return out
 
