@@ -192,3 +192,13 @@ def test_the_server_runs_with_the_security_options_and_the_login_table_beside_th
     monkeypatch.setenv("BOPWATCH_SESSION_DIR", str(tmp_path / "env"))
     assert session_dir(None, tmp_path / "s.duckdb") == (tmp_path / "env").resolve()
     assert session_dir(str(tmp_path / "arg"), tmp_path / "s.duckdb") == (tmp_path / "arg").resolve()
+
+
+def test_the_dashboard_refuses_to_start_on_an_unusable_session_folder(tmp_path, capsys):
+    from compliance.cli import main
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(f'[accounts.tech]\nrole = "technical"\npassword_hash = '
+                        f'"{bcrypt.hashpw(b"tech-pw", bcrypt.gensalt(4)).decode()}"\n')
+    assert main(["dashboard", "--db", str(tmp_path / "s.duckdb"), "--accounts", str(accounts),
+                 "--session-dir", str(tmp_path / "no" / "such" / "dir")]) == 2
+    assert "--session-dir" in capsys.readouterr().err

@@ -94,6 +94,8 @@ def test_reload_and_a_new_tab_keep_the_login(browser, server):
     cookie = session_cookie(context)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/"
     assert 0 < cookie["expires"] - time.time() <= 3600 + 5       # the login's lifetime, not longer
+    bind = next(c for c in context.cookies() if c["name"] == "bopwatch_bind")
+    assert bind["httpOnly"] and bind["sameSite"] == "Strict"
     page.reload()
     page.get_by_role("heading", name="Session overview").first.wait_for()
     assert page.get_by_label("User name").count() == 0
@@ -182,6 +184,7 @@ def test_a_team_link_to_another_teams_car_shows_nothing_of_it(browser, server):
     leaks = [t for t in ["528", "639", "Blue Motorsport", "Bo Blauwe", "Cy Azure", *server["blue"]]
              if mentions(t, everything)]
     assert leaks == [], f"another team's data reached the team's browser: {leaks}"
+    assert len(captured) > 10                                     # responses and websocket frames were recorded
     assert "528" not in page.url.split("?", 1)[-1]               # the link's values are not kept either
     context.close()
 
