@@ -24,6 +24,7 @@ from telemetry.channels import Channel, Session
 from .bulletins import RULE_NAMES, Bulletin, RuleSpec, in_force, load_bulletins
 from .errors import RuleError
 from .laps import Laps, lap_at, segment_laps, summarise_laps
+from .outings import SessionWindow, check_window
 from .quality import check_quality, power_inputs
 from .rules import evaluate
 from .verdict import (
@@ -212,11 +213,14 @@ def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: 
 
 
 def check_logs(paths: Sequence[str | Path], profile, bulletins, *, progress: Progress | None = None,
-               lap_length_m: float | None = None, track_category: str | None = None) -> CheckResult:
+               lap_length_m: float | None = None, track_category: str | None = None,
+               max_gap_s: float | None = None, window: SessionWindow | None = None) -> CheckResult:
     """Read ``paths`` (one session, joined in time order), pick the bulletin in force, judge.
 
     ``profile`` is a profile path or a loaded ``Profile``; ``bulletins`` a ``Bulletin``, a list of them, or
-    file/folder paths (an explicit single bulletin is used whatever its dates).
+    file/folder paths (an explicit single bulletin is used whatever its dates). The join rules of
+    :mod:`compliance.outings` apply: files that overlap in time, or lie more than ``max_gap_s`` apart, raise
+    ``telemetry.errors.JoinError``; a file starting outside ``window`` raises :class:`JoinRefused`.
     """
     from telemetry import profiles, session  # imported late: reading logs is telemetry's job
 
@@ -234,6 +238,7 @@ def check_logs(paths: Sequence[str | Path], profile, bulletins, *, progress: Pro
     # fail fast on a bulletin that cannot judge this car at all, before reading the logs
     if len(candidates) == 1:
         _check_profile_maps(candidates[0].model(profile.model).rules.values(), profile, candidates[0])
-    joined = session.load_session([Path(p) for p in paths], profile, progress=progress)
+    joined = session.load_session([Path(p) for p in paths], profile, progress=progress, max_gap_s=max_gap_s)
+    check_window(joined.sources, window)
     bulletin = in_force(candidates, joined.start, track_category=track_category)
     return check_session(joined, bulletin, model=profile.model, profile=profile, lap_length_m=lap_length_m)

@@ -65,6 +65,8 @@ class CheckJob:
     isolate: bool = False          # judge in a child with time and memory limits (telemetry.isolate)
     channels_dir: str | None = None    # write the channels here as <channels_name>.parquet (the store's file)
     channels_name: str | None = None
+    max_gap_s: float | None = None     # the join rules of compliance.outings
+    window: Any = None                 # compliance.outings.SessionWindow
 
     @property
     def key(self) -> str:
@@ -86,6 +88,7 @@ class JobResult:
     worker: str = ""                     # host:pid that ran it
     result: Any = None                   # what ingest needs (_Shipped), when the job asked for it
     crashed: bool = False                # the isolated check crashed, hung or ran out of memory
+    refused: Exception | None = None     # the join rules refused the files (JoinError, JoinRefused): re-raised
 
     @property
     def ok(self) -> bool:
@@ -161,7 +164,7 @@ def _judge_job(first: str, job: CheckJob, profile: Any = None) -> _Done:
 
     bulletins: Any = job.bulletins[0] if len(job.bulletins) == 1 else list(job.bulletins)
     result = check_logs(list(job.paths), profile or job.profile, bulletins, lap_length_m=job.lap_length_m,
-                        track_category=job.track_category)
+                        track_category=job.track_category, max_gap_s=job.max_gap_s, window=job.window)
     verdict = result.verdict.to_dict()
     files = _write_partition(job, result, verdict) if job.out else ()
     shipped = None
@@ -259,8 +262,10 @@ def run_job(job: CheckJob) -> JobResult:
     """Judge one job in this process, or in an isolated child when ``job.isolate`` (the function every worker
     runs): a forked child in a pool worker, a fresh interpreter elsewhere (Dask workers and this process have
     threads, which fork does not copy safely)."""
-    from telemetry.errors import TelemetryError
+    from telemetry.errors import JoinError, TelemetryError
     from telemetry.isolate import IsolationError, limits_for, run_isolated
+
+    from .outings import JoinRefused
 
     t0 = time.perf_counter()
     try:
@@ -281,7 +286,7 @@ def run_job(job: CheckJob) -> JobResult:
         log.error("job %s (%s): %s", job.key, ", ".join(job.paths), err)
         return JobResult(job, error=f"{type(err).__name__}: {err}" if not isinstance(
             err, TelemetryError | ComplianceError) else str(err), seconds=time.perf_counter() - t0,
-            worker=_worker_name())
+            worker=_worker_name(), refused=err if isinstance(err, JoinError | JoinRefused) else None)
     return JobResult(job, done.verdict, None, time.perf_counter() - t0, done.frames, done.duration_s, done.files,
                      _worker_name(), done.shipped)
 
@@ -404,14 +409,16 @@ class _Planned(Exception):
 def _call_key(paths: Iterable[Any], profile: Any, bulletins: Iterable[Any], kwargs: Mapping[str, Any]) -> tuple:
     return (tuple(str(Path(p).resolve()) for p in paths), profile.sha256,
             tuple(sorted(getattr(b, "sha256", str(b)) for b in bulletins)),
-            kwargs.get("lap_length_m"), kwargs.get("track_category"), kwargs.get("channels_name"))
+            kwargs.get("lap_length_m"), kwargs.get("track_category"), kwargs.get("channels_name"),
+            kwargs.get("max_gap_s"), kwargs.get("window"))
 
 
 def _job(paths: Sequence[Any], profile: Any, bulletins: Sequence[Any], kwargs: Mapping[str, Any]) -> CheckJob:
     return CheckJob(tuple(str(p) for p in paths), str(profile.path), tuple(b.path for b in bulletins),
                     car=Path(str(paths[0])).stem[:12], lap_length_m=kwargs.get("lap_length_m"),
                     track_category=kwargs.get("track_category"), keep_result=True, isolate=True,
-                    channels_dir=str(kwargs["channels_dir"]), channels_name=kwargs["channels_name"])
+                    channels_dir=str(kwargs["channels_dir"]), channels_name=kwargs["channels_name"],
+                    max_gap_s=kwargs.get("max_gap_s"), window=kwargs.get("window"))
 
 
 @dataclass(slots=True)
@@ -453,6 +460,8 @@ class _Prefetched:
         res = future.result()
         if res.crashed:
             raise CheckCrashed(res.error)
+        if res.refused is not None:
+            raise res.refused
         if res.error is not None:
             raise ComplianceError(res.error)
         return _unship(res.result, bulletins)

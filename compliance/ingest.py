@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,15 @@ from . import config
 from . import store as st
 from .errors import ComplianceError, StoreError
 from .evidence import sha256_file, store_original, verify_original, write_channels_parquet
+from .outings import (
+    DEFAULT_MAX_GAP_S,
+    DEFAULT_WINDOW_MARGIN_S,
+    JOIN_MODES,
+    JoinRefused,
+    SessionWindow,
+    check_window,
+    span_of,
+)
 
 __all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "Judged", "Prepared", "read_sidecar",
            "read_entry_list", "load_event_info", "resolve_meta", "find_profile", "expand_paths", "ingest_logs",
@@ -75,6 +85,16 @@ class EventInfo:
     path: str | None = None
     profiles: Mapping[str, Path] = field(default_factory=dict)     # model -> profile file
     track_length_m: float | None = None
+    max_gap_s: float | None = None            # the join rules (compliance.outings), when the file sets them
+    window_margin_s: float | None = None
+
+    def window(self, session: str) -> SessionWindow | None:
+        """The session's window (its start/end widened by the margin), when the file gives a start or an end."""
+        s = self.sessions.get(session)
+        if s is None or (s.start_at is None and s.end_at is None):
+            return None
+        margin = DEFAULT_WINDOW_MARGIN_S if self.window_margin_s is None else self.window_margin_s
+        return SessionWindow(session, s.start_at, s.end_at, margin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +106,15 @@ class LogMeta:
     logger_serial: str | None = None
     profile: str | None = None
     bulletin: str | None = None
+    join: str | None = None            # the sidecar's "join" (compliance.outings.JOIN_MODES), else the option
 
 
 @dataclass(frozen=True, slots=True)
 class IngestOutcome:
     """One processed log, as printed on a JSON line. ``status``: ``checked`` (a new run), ``duplicate`` (these
-    inputs were already judged; nothing added), ``stored`` (kept without a verdict: no bulletin), ``error``."""
+    inputs were already judged; nothing added), ``stored`` (kept without a verdict: no bulletin), ``error``.
+    ``outing``: the car's outing in the session the log was filed under; ``problem``: for an error, the plain
+    sentence (no server path, no command-line advice) a dashboard shows; not printed."""
 
     path: str
     status: str
@@ -103,19 +126,32 @@ class IngestOutcome:
     run_id: str | None = None
     bulletin: str | None = None
     error: str | None = None
+    outing: int | None = None
+    problem: str | None = None
 
     def to_dict(self) -> dict:
         return {"path": self.path, "status": self.status, "sha256": self.sha256, "event": self.event,
-                "session": self.session, "car": self.car, "verdict": self.verdict, "run_id": self.run_id,
-                "bulletin": self.bulletin, "error": self.error}
+                "session": self.session, "car": self.car, "outing": self.outing, "verdict": self.verdict,
+                "run_id": self.run_id, "bulletin": self.bulletin, "error": self.error}
+
+
+#: exit codes of ``ingest``, ``watch`` and ``recheck`` (README): the most serious outcome wins, in this order
+EXIT_ERROR, EXIT_INFRINGEMENT, EXIT_INCOMPLETE, EXIT_NOT_JUDGED, EXIT_COMPLIANT = 2, 1, 3, 4, 0
 
 
 def exit_code(outcomes: Sequence[IngestOutcome]) -> int:
-    """2 when any log failed, else from the worst verdict: 1 infringement, 3 incomplete, 0 compliant/none."""
-    if any(o.status == "error" for o in outcomes):
-        return 2
+    """2 when any log failed (or there was no log at all), else 1 an infringement, 3 incomplete, 4 a log was
+    stored without a verdict (no bulletin: not judged, so not compliant), 0 every log judged compliant."""
+    if not outcomes or any(o.status == "error" for o in outcomes):
+        return EXIT_ERROR
     worst = st.worst_verdict([o.verdict for o in outcomes if o.verdict])
-    return {"infringement": 1, "incomplete": 3}.get(worst or "", 0)
+    if worst == "infringement":
+        return EXIT_INFRINGEMENT
+    if worst == "incomplete":
+        return EXIT_INCOMPLETE
+    if any(o.verdict is None for o in outcomes):
+        return EXIT_NOT_JUDGED
+    return EXIT_COMPLIANT
 
 
 def _text(raw: object) -> str | None:
@@ -202,7 +238,7 @@ def load_event_info(path: str | Path) -> EventInfo:
     the file when present), ``bulletins`` (file/folder path or list; default the ``bulletins/`` folder beside the
     file when present), ``[profiles]`` (model = profile path), and ``[[sessions]]`` (or ``[sessions.<id>]``) with
     ``id``, ``name``, ``type``, ``track``, ``start``, ``end``, ``bulletin`` (path or list). Paths are relative to
-    the file."""
+    the file. ``max_gap_s`` and ``window_margin_s`` set the join rules of :mod:`compliance.outings`."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -242,10 +278,17 @@ def load_event_info(path: str | Path) -> EventInfo:
     raw_p = data.get("profiles", ev.get("profiles", {}))
     profiles = {str(m): base / str(p) for m, p in raw_p.items()} if isinstance(raw_p, dict) else {}
     length = ev.get("track_length_m")
+    join = {}
+    for key in ("max_gap_s", "window_margin_s"):
+        value = ev.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+            raise ComplianceError(f"{key} = {value!r} is not a number of seconds", path=path, place=key,
+                                  fix=f"write e.g. {key} = 3600, or leave it out for the default")
+        join[key] = None if value is None else float(value)
     return EventInfo(event_id, _text(ev.get("name")), _text(ev.get("series")), _text(ev.get("track")),
                      _text(ev.get("track_category")), _date(ev.get("start_date")), _date(ev.get("end_date")),
                      sessions, entries, bulletins, str(path), profiles,
-                     float(length) if isinstance(length, int | float) else None)
+                     float(length) if isinstance(length, int | float) else None, **join)
 
 
 def resolve_meta(log_path: str | Path, *, event: str | None = None, session: str | None = None,
@@ -263,9 +306,14 @@ def resolve_meta(log_path: str | Path, *, event: str | None = None, session: str
     known = (entries or {}).get(ids["car"], Entry(ids["car"]))
     entry = Entry(ids["car"], _text(side.get("team")) or known.team, _text(side.get("model")) or known.model,
                   _text(side.get("class")) or known.class_, _drivers(side.get("drivers")) or known.drivers)
+    join = _text(side.get("join"))
+    if join is not None and join not in JOIN_MODES:
+        raise ComplianceError(f'"join": {join!r} is not one of {", ".join(JOIN_MODES)}',
+                              path=f"{log_path}.meta.json", place="join",
+                              fix='write "join": "new" for a new outing of the car, or leave it out')
     return LogMeta(ids["event"], ids["session"], ids["car"], entry,
                    logger_serial or _text(side.get("logger_serial")), _text(side.get("profile")),
-                   _text(side.get("bulletin")))
+                   _text(side.get("bulletin")), join)
 
 
 def find_profile(model_or_path: str, profiles: str | Path | None = None) -> Path:
@@ -327,6 +375,11 @@ class _NewLog:
     path: Path                 # where it was ingested from
     stored: Path               # the stored original
     meta: LogMeta
+    name: str = ""             # the name it was given under (the dashboard's upload label), else its file name
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.path.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,12 +452,14 @@ class _Context:
     entries: Mapping[str, Entry] = field(default_factory=dict)     # the entry list given, by car
     entries_written: set[str] = field(default_factory=set)         # events whose whole entry list is stored
     prepared: Prepared = field(default_factory=Prepared)
+    join: str = "auto"                    # compliance.outings.JOIN_MODES (a sidecar's "join" wins for its log)
+    max_gap_s: float | None = DEFAULT_MAX_GAP_S
 
 
-def _log_record(ctx: _Context, new: _NewLog, source: Any | None) -> st.LogRecord:
-    rec = st.LogRecord(new.sha256, new.meta.event, new.meta.session, new.meta.car, new.path.name,
+def _log_record(ctx: _Context, new: _NewLog, source: Any | None, outing: int = 1) -> st.LogRecord:
+    rec = st.LogRecord(new.sha256, new.meta.event, new.meta.session, new.meta.car, new.name,
                        ctx.store.relative(new.stored), new.stored.stat().st_size, str(new.path.resolve()),
-                       logger_serial=new.meta.logger_serial)
+                       logger_serial=new.meta.logger_serial, outing=outing)
     if source is None:
         return rec
     return replace(rec, format=source.format, frames=source.frames, buses=tuple(source.buses), ids=source.ids,
@@ -437,10 +492,50 @@ def _write_metadata(conn, ctx: _Context, meta: LogMeta) -> None:
         ctx.entries_written.add(meta.event)
 
 
-def _group_logs(conn, event: str, session: str, car: str) -> dict[str, tuple[str, str]]:
+def _group_logs(conn, event: str, session: str, car: str, outing: int = 1) -> dict[str, tuple[str, str]]:
     rows = conn.execute("SELECT sha256, stored_path, original_name FROM logs WHERE event = ? AND session = ? "
-                        "AND car = ?", [event, session, car]).fetchall()
+                        "AND car = ? AND coalesce(outing, 1) = ?", [event, session, car, outing]).fetchall()
     return {sha: (stored, name) for sha, stored, name in rows}
+
+
+def _stored_outings(store: st.Store, event: str, session: str, car: str) -> dict[str, int]:
+    """sha256 -> outing of every log stored for the car's session."""
+    with store.reading() as conn:
+        rows = conn.execute("SELECT sha256, coalesce(outing, 1) FROM logs WHERE event = ? AND session = ? "
+                            "AND car = ?", [event, session, car]).fetchall()
+    return dict(rows)
+
+
+def _renamer(paths: Sequence[Path], names: Sequence[str]) -> Callable[[str], str]:
+    """Replace the stored originals' paths (and file names) in a message by the names the files came under."""
+    pairs = sorted({**{str(p): n for p, n in zip(paths, names, strict=True)},
+                    **{Path(p).name: n for p, n in zip(paths, names, strict=True)}}.items(),
+                   key=lambda kv: -len(kv[0]))
+
+    def rename(text: str) -> str:
+        for old, new in pairs:
+            text = text.replace(old, new)
+        return text
+    return rename
+
+
+_NEW_OUTING_FIX = ("if it is a new outing of the car, ingest it with --join new (the dashboard: 'start a new run'); "
+                   "if it belongs to another session or car, file it there")
+
+
+def _refusal(err: Exception, rename: Callable[[str], str], join: str) -> JoinRefused | None:
+    """A join error of the judge (``telemetry.errors.JoinError`` or :class:`JoinRefused`) in the files' own
+    names, with the advice that fits the join mode; None for any other error."""
+    from telemetry.errors import JoinError
+
+    if isinstance(err, JoinError):
+        problem = f"{rename(Path(err.second).name)} {rename(err.problem)}"
+        fix = (_NEW_OUTING_FIX if join != "new" else
+               "a new outing's own files must not overlap or lie far apart: upload them one outing at a time")
+        return JoinRefused(problem, kind=err.kind, fix=fix)
+    if isinstance(err, JoinRefused):
+        return JoinRefused(rename(err.problem), kind=err.kind, fix=err.fix)
+    return None
 
 
 def _expected_bulletins(conn, shas: Sequence[str], bulletins: Sequence[Any]) -> list[Any]:
@@ -486,17 +581,18 @@ def _cached_profile(path: Path) -> Any:
 
 
 def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path: Path,
-                 bulletins: Sequence[Any]) -> tuple[str, str | None, str | None, str | None]:
-    """Judge (event, session, car) over every stored log plus ``new``; returns (status, verdict, run_id,
-    bulletin id). Repeats when another process added a log of the same car's session meanwhile."""
+                 bulletins: Sequence[Any], outing: int = 1) -> tuple[str, str | None, str | None, str | None]:
+    """Judge (event, session, car, outing) over every stored log of that outing plus ``new``; returns (status,
+    verdict, run_id, bulletin id). Repeats when another process added a log of the same outing meanwhile. Files
+    the join rules refuse (:mod:`compliance.outings`) raise :class:`JoinRefused` in their original names."""
     profile = _cached_profile(profile_path)
     tool = st.tool_version()
     new_by_sha = {n.sha256: n for n in new}
     for _ in range(20):
         with ctx.store.reading() as conn:
-            stored = _group_logs(conn, meta.event, meta.session, meta.car)
+            stored = _group_logs(conn, meta.event, meta.session, meta.car, outing)
             names = {sha: name for sha, (_, name) in stored.items()}
-            names.update({n.sha256: n.path.name for n in new})
+            names.update({n.sha256: n.name for n in new})
             shas = sorted(names, key=lambda s: (names[s], s))
             keys = [run_key(shas, _profile_key(profile), b.sha256, tool) for b in _expected_bulletins(conn, shas, bulletins)]
             row = conn.execute(f"SELECT run_id, verdict, bulletin_id FROM runs WHERE run_key IN "
@@ -514,10 +610,18 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
             ctx.prepared.verified.add(sha)
         info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
         extra = {"lap_length_m": info.track_length_m, "track_category": info.track_category} if info else {}
-        judged = (ctx.judge or judge_here)(
-            paths, profile, list(bulletins), progress=ctx.progress,
-            channels_dir=ctx.store.channels_dir(meta.event, meta.session, meta.car),
-            channels_name=_set_id(shas, _profile_key(profile)), **extra)
+        extra["max_gap_s"] = ctx.max_gap_s
+        extra["window"] = info.window(meta.session) if info else None
+        try:
+            judged = (ctx.judge or judge_here)(
+                paths, profile, list(bulletins), progress=ctx.progress,
+                channels_dir=ctx.store.channels_dir(meta.event, meta.session, meta.car),
+                channels_name=_set_id(shas, _profile_key(profile)), **extra)
+        except Exception as err:
+            refused = _refusal(err, _renamer(paths, [names[s] for s in shas]), meta.join or ctx.join)
+            if refused is None:
+                raise
+            raise refused from None
         read = {s.sha256 for s in judged.sources}
         if read != set(shas):      # the judge read other bytes than the store holds (e.g. a changed original)
             raise StoreError(f"the check read logs hashing to {sorted(read)}, the store holds {shas}",
@@ -529,15 +633,15 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
             uuid.uuid4().hex, key, meta.event, meta.session, meta.car, tuple(shas), verdict, ctx.reason,
             str(profile_path), judged.bulletin.path, ctx.command, ctx.store.relative(judged.parquet),
             judged.start, judged.duration_s, judged.summaries,
-            tuple(d.sha256 for d in getattr(profile, "dbcs", ())))
+            tuple(d.sha256 for d in getattr(profile, "dbcs", ())), outing)
         with ctx.store.writing() as conn:
             _write_metadata(conn, ctx, meta)
             for n in new:
-                st.insert_log(conn, _log_record(ctx, n, sources.get(n.sha256)), ctx.actor)
+                st.insert_log(conn, _log_record(ctx, n, sources.get(n.sha256), outing), ctx.actor)
             existing = st.run_exists(conn, key)
             if existing is None:
                 st.insert_run(conn, record, ctx.actor)
-            now = set(_group_logs(conn, meta.event, meta.session, meta.car))
+            now = set(_group_logs(conn, meta.event, meta.session, meta.car, outing))
         status, run_id = ("checked", record.run_id) if existing is None else ("duplicate", existing)
         if now == set(shas):
             return status, verdict["verdict"], run_id, judged.bulletin.id
@@ -549,11 +653,29 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
                      fix="run the command again once the copies have finished")
 
 
-def _store_only(ctx: _Context, new: list[_NewLog]) -> None:
+def _store_only(ctx: _Context, new: list[_NewLog], outing: int = 1) -> None:
     """No bulletin: keep the originals and their log rows (``recheck`` judges them later)."""
     from telemetry.formats import inspect_log
 
-    records = [(n, _log_record(ctx, n, inspect_log(n.stored))) for n in new]
+    records = [(n, _log_record(ctx, n, inspect_log(n.stored), outing)) for n in new]
+    meta = new[0].meta
+    info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
+    names = {str(n.stored): n.name for n in new}
+    check_window([SimpleNamespace(path=str(n.stored), start=r.start_at) for n, r in records],
+                 info.window(meta.session) if info else None, names)
+    with ctx.store.reading() as conn:
+        rows = conn.execute("SELECT original_name, start_at, duration_s FROM logs WHERE event = ? AND session = ? "
+                            "AND car = ? AND coalesce(outing, 1) = ?",
+                            [meta.event, meta.session, meta.car, outing]).fetchall()
+    spans = [span_of(*row) for row in rows]
+    for n, r in records:
+        mine = span_of(n.name, r.start_at, r.duration_s)
+        other = next((o for o in spans if o.overlaps(mine)), None)
+        if other is not None:
+            raise JoinRefused(f"{mine.name} overlaps {other.name} ({mine.text()}; {other.text()}): two recordings "
+                              "of the same time cannot be one session", kind="overlap",
+                              fix=_NEW_OUTING_FIX if (meta.join or ctx.join) != "new" else None)
+        spans.append(mine)
     with ctx.store.writing() as conn:
         for n, rec in records:
             _write_metadata(conn, ctx, n.meta)
@@ -620,16 +742,17 @@ def _parse_isolated(stored: Path, name: Path) -> None:
 
 
 def _failed(i: int, p: Path, err: Exception, done: Callable[[int, IngestOutcome], None]) -> None:
+    problem = getattr(err, "problem", None) or getattr(err, "strerror", None) or str(err)
     if isinstance(err, ComplianceError | OSError):
-        done(i, IngestOutcome(str(p), "error", error=str(err)))
+        done(i, IngestOutcome(str(p), "error", error=str(err), problem=problem))
         log.error("%s", err)
     else:  # telemetry errors and the like: with their class name
-        done(i, IngestOutcome(str(p), "error", error=f"{type(err).__name__}: {err}"))
+        done(i, IngestOutcome(str(p), "error", error=f"{type(err).__name__}: {err}", problem=problem))
         log.error("%s: %s", p, err)
 
 
-def _store_new(ctx: _Context, i: int, p: Path, meta: LogMeta,
-               done: Callable[[int, IngestOutcome], None]) -> tuple[int, _NewLog] | None:
+def _store_new(ctx: _Context, i: int, p: Path, meta: LogMeta, done: Callable[[int, IngestOutcome], None],
+               name: str | None = None) -> tuple[int, _NewLog] | None:
     """Hash and copy one log into the originals (once per command) and trial-parse it when new: (index, log),
     or None after reporting its error."""
     try:
@@ -640,7 +763,7 @@ def _store_new(ctx: _Context, i: int, p: Path, meta: LogMeta,
         elif sha in ctx.prepared.untried or (not seen and not _has_log_row(ctx.store, sha)):
             _parse_isolated(stored, p)      # a stored log was read safely before: no second trial run
             ctx.prepared.untried.discard(sha)
-        return i, _NewLog(sha, p, stored, meta)
+        return i, _NewLog(sha, p, stored, meta, name or p.name)
     except Exception as err:  # noqa: BLE001 - reported per file, never swallowed silently
         _failed(i, p, err, done)
         return None
@@ -678,22 +801,34 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
                 event_info: EventInfo | None = None, logger_serial: str | None = None, reason: str = "ingest",
                 command: str | None = None, actor: str | None = None, progress: Progress | None = None,
                 on_outcome: Callable[[IngestOutcome], None] | None = None,
-                judge: Callable[..., Judged] | None = None, prepared: Prepared | None = None) -> list[IngestOutcome]:
+                judge: Callable[..., Judged] | None = None, prepared: Prepared | None = None,
+                join: str = "auto", max_gap_s: float | None = None,
+                names: Mapping[str, str] | None = None) -> list[IngestOutcome]:
     """Ingest ``paths``; logs of one (event, session, car) are judged together. One outcome per path, in order;
     a failure of one car's logs is reported in its outcomes and does not stop the others. ``on_outcome`` is
     called with each outcome as soon as it is final (for JSON lines while a long ingest runs).
+
+    ``join`` (:data:`compliance.outings.JOIN_MODES`; a sidecar's ``"join"`` wins for its log): ``auto``/``add``
+    judge new logs with the car's latest outing in the session, refusing them (an error outcome) when they
+    overlap its files, start more than ``max_gap_s`` after them (default: the event file's ``max_gap_s``, else
+    :data:`compliance.outings.DEFAULT_MAX_GAP_S`) or start outside the session's window; ``new`` starts a new
+    outing with them. Logs already stored stay in their outing. ``names`` maps a path (as given) to the name the
+    log is stored and reported under (the dashboard's upload label); default its file name.
 
     For ``compliance.fleet.ingest_parallel``: ``judge`` replaces :func:`judge_here` (same call and result: the
     cars are judged in worker processes); ``prepared`` carries the hashes and stored copies from one pass to the
     next, and with ``prepared.defer_trial`` new logs get no trial parse here (the judge checks them isolated; a
     :class:`CheckCrashed` from it makes this function trial-parse the car's untried logs one by one)."""
-    from .bulletins import load_bulletins
-
     entries = dict(event_info.entries) if event_info else {}
     if entry_list:
         entries.update(read_entry_list(entry_list))
+    if join not in JOIN_MODES:
+        raise ComplianceError(f"join mode {join!r} is not one of {', '.join(JOIN_MODES)}", place="--join",
+                              fix="use auto (the default), add or new")
+    gap = max_gap_s if max_gap_s is not None else (
+        event_info.max_gap_s if event_info and event_info.max_gap_s is not None else DEFAULT_MAX_GAP_S)
     ctx = _Context(store, config.actor(actor), reason, command, event_info, progress, judge, entries,
-                   prepared=prepared if prepared is not None else Prepared())
+                   prepared=prepared if prepared is not None else Prepared(), join=join, max_gap_s=gap)
     outcomes: dict[int, IngestOutcome] = {}
 
     def done(i: int, outcome: IngestOutcome) -> None:
@@ -715,39 +850,83 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
         except Exception as err:  # noqa: BLE001 - reported per file, never swallowed silently
             _failed(i, p, err, done)
     for (ev, se, ca), logs in found.items():
-        items = [item for item in (_store_new(ctx, i, p, meta, done) for i, p, meta in logs) if item is not None]
+        items = [item for item in (_store_new(ctx, i, p, meta, done, (names or {}).get(str(p)))
+                                   for i, p, meta in logs) if item is not None]
         if not items:
             continue
-        meta = items[0][1].meta
-        new = [n for _, n in items]
         try:
-            sources = _bulletin_sources(bulletin, meta, event_info)
-            if not sources:
-                _store_only(ctx, new)
-                result: tuple = ("stored", None, None, None)
-            else:
-                model = _profile_source(profile, meta, event_info)
-                if model is None:
-                    raise ComplianceError(f"no profile for car {ca}", path=new[0].path,
-                                          fix="pass --profile, an --entry-list with the model, or a sidecar model")
-                profile_path, bulletins = find_profile(str(model)), load_bulletins(sources)
-                try:
-                    result = _judge_group(ctx, meta, new, profile_path, bulletins)
-                except CheckCrashed as crash:
-                    items = _trial_untried(ctx, items, done, crash)
-                    if not items:
-                        continue
-                    new = [n for _, n in items]
-                    result = _judge_group(ctx, meta, new, profile_path, bulletins)
+            known = _stored_outings(store, ev, se, ca)
+        except Exception as err:  # noqa: BLE001 - reported per log
             for i, n in items:
-                done(i, IngestOutcome(str(n.path), result[0], n.sha256, ev, se, ca, result[1], result[2],
-                                      result[3]))
-        except Exception as err:  # noqa: BLE001 - reported per log on its JSON line and in the exit code
-            text = str(err) if isinstance(err, ComplianceError) else f"{type(err).__name__}: {err}"
-            log.error("car %s %s/%s: %s", ca, ev, se, text)
-            for i, n in items:
-                done(i, IngestOutcome(str(n.path), "error", n.sha256, ev, se, ca, error=text))
+                _failed(i, n.path, err, done)
+            continue
+        for outing, part in _by_outing(items, known, ctx.join).items():
+            _ingest_part(ctx, (ev, se, ca), outing, part, bulletin, profile, event_info, done)
     return [outcomes[i] for i in range(len(paths))]
+
+
+def _by_outing(items: list[tuple[int, _NewLog]], known: Mapping[str, int],
+               join: str) -> dict[int, list[tuple[int, _NewLog]]]:
+    """The outing each log goes to: a stored log stays in its own; a new one joins the latest outing (``auto``,
+    ``add``) or opens the next (``new``; a sidecar's ``"join"`` wins for its log)."""
+    latest = max(known.values(), default=0)
+    parts: dict[int, list[tuple[int, _NewLog]]] = {}
+    for i, n in items:
+        if n.sha256 in known:
+            outing = known[n.sha256]
+        elif (n.meta.join or join) == "new":
+            outing = latest + 1
+        else:
+            outing = max(latest, 1)
+        parts.setdefault(outing, []).append((i, n))
+    return parts
+
+
+def _ingest_part(ctx: _Context, group: tuple[str, str, str], outing: int, items: list[tuple[int, _NewLog]],
+                 bulletin: Any, profile: str | None, event_info: EventInfo | None,
+                 done: Callable[[int, IngestOutcome], None]) -> None:
+    """Store and judge one outing's new logs; every log gets its outcome through ``done``."""
+    from .bulletins import load_bulletins
+
+    ev, se, ca = group
+    meta = items[0][1].meta
+    new = [n for _, n in items]
+    try:
+        sources = _bulletin_sources(bulletin, meta, event_info)
+        if not sources:
+            _store_only(ctx, new, outing)
+            result: tuple = ("stored", None, None, None)
+        else:
+            model = _profile_source(profile, meta, event_info)
+            if model is None:
+                raise ComplianceError(f"no profile for car {ca}", path=new[0].path,
+                                      fix="pass --profile, an --entry-list with the model, or a sidecar model")
+            profile_path, bulletins = find_profile(str(model)), load_bulletins(sources)
+            try:
+                result = _judge_group(ctx, meta, new, profile_path, bulletins, outing)
+            except CheckCrashed as crash:
+                items = _trial_untried(ctx, items, done, crash)
+                if not items:
+                    return
+                new = [n for _, n in items]
+                result = _judge_group(ctx, meta, new, profile_path, bulletins, outing)
+        for i, n in items:
+            done(i, IngestOutcome(str(n.path), result[0], n.sha256, ev, se, ca, result[1], result[2], result[3],
+                                  outing=outing))
+    except Exception as err:  # noqa: BLE001 - reported per log on its JSON line and in the exit code
+        text = str(err) if isinstance(err, ComplianceError) else f"{type(err).__name__}: {err}"
+        log.error("car %s %s/%s: %s", ca, ev, se, text)
+        problem = getattr(err, "problem", None) or text
+        for i, n in items:
+            done(i, IngestOutcome(str(n.path), "error", n.sha256, ev, se, ca, error=text, outing=outing,
+                                  problem=_plain(problem, n)))
+
+
+def _plain(problem: str, new: _NewLog) -> str:
+    """An error's sentence for a person at the dashboard: the stored original's name replaced by the log's."""
+    for old in (str(new.stored), str(new.path), new.stored.name, new.path.name):
+        problem = problem.replace(old, new.name)
+    return problem
 
 
 def recheck(store: st.Store, *, event: str, session: str, bulletin: str | Path | Sequence[str | Path],
@@ -762,26 +941,28 @@ def recheck(store: st.Store, *, event: str, session: str, bulletin: str | Path |
         rows = conn.execute(
             "SELECT l.car, e.model, e.team, e.class, e.drivers, "
             "(SELECT r.profile_path FROM runs r WHERE r.event = l.event AND r.session = l.session "
-            " AND r.car = l.car ORDER BY r.created_at DESC LIMIT 1) "
-            "FROM (SELECT DISTINCT event, session, car FROM logs WHERE event = ? AND session = ?) l "
+            " AND r.car = l.car ORDER BY r.created_at DESC LIMIT 1), l.outing "
+            "FROM (SELECT DISTINCT event, session, car, coalesce(outing, 1) AS outing FROM logs "
+            "      WHERE event = ? AND session = ?) l "
             "LEFT JOIN entries e ON e.event = l.event AND e.car = l.car "
-            "WHERE ? IS NULL OR l.car = ? ORDER BY l.car", [event, session, car, car]).fetchall()
+            "WHERE ? IS NULL OR l.car = ? ORDER BY l.car, l.outing", [event, session, car, car]).fetchall()
     if not rows:
         raise StoreError(f"no stored logs for event {event} session {session}" + (f" car {car}" if car else ""),
                          path=store.db, fix="check the ids (bopwatch report lists them) or ingest the logs first")
     outcomes = []
-    for car_id, model, team, class_, drivers, last_profile in rows:
+    for car_id, model, team, class_, drivers, last_profile, outing in rows:
         meta = LogMeta(event, session, car_id, Entry(car_id, team, model, class_, tuple(drivers or ())))
+        label = f"{event}/{session}/car{car_id}" + (f"/outing{outing}" if outing != 1 else "")
         try:
             chosen = profile or (last_profile if last_profile and Path(last_profile).exists() else None) or model
             if chosen is None:
                 raise ComplianceError(f"no profile known for car {car_id}", path=store.db,
                                       fix="pass --profile")
-            status, verdict, run_id, b_id = _judge_group(ctx, meta, [], find_profile(chosen), bulletins)
-            outcomes.append(IngestOutcome(f"{event}/{session}/car{car_id}", status, None, event, session, car_id,
-                                          verdict, run_id, b_id))
+            status, verdict, run_id, b_id = _judge_group(ctx, meta, [], find_profile(chosen), bulletins, outing)
+            outcomes.append(IngestOutcome(label, status, None, event, session, car_id, verdict, run_id, b_id,
+                                          outing=outing))
         except Exception as err:  # noqa: BLE001 - reported per car
             text = str(err) if isinstance(err, ComplianceError) else f"{type(err).__name__}: {err}"
-            outcomes.append(IngestOutcome(f"{event}/{session}/car{car_id}", "error", None, event, session, car_id,
-                                          error=text))
+            outcomes.append(IngestOutcome(label, "error", None, event, session, car_id, error=text, outing=outing,
+                                          problem=getattr(err, "problem", None) or text))
     return outcomes

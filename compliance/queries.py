@@ -30,6 +30,7 @@ from .auth import AuthError, Viewer, require
 from .bulletins import RULE_NAMES, Bulletin, RuleSpec, diff_bulletins, load_bulletin
 from .errors import ComplianceError
 from .evidence import sha256_file
+from .outings import LogSpan, Outing, span_of
 from .rules import held_at, limit_series
 from .store import Store, open_store
 from .verdict import Exceedance
@@ -39,7 +40,7 @@ __all__ = [
     "open_for", "filter_options", "session_matrix", "matrix_rules", "car_runs", "run_detail", "exceedance_windows",
     "entry_list", "sessions_of", "bulletins", "bulletin", "bulletin_changes", "fleet_models", "audit_rows",
     "audit_status", "audit_actions", "verdict_json", "Trace", "RuleEvidence", "decimate_minmax", "channel_trace", "limit_trace",
-    "rule_evidence", "power_curve", "fleet_envelope", "steward_report",
+    "rule_evidence", "power_curve", "fleet_envelope", "steward_report", "outings", "Outing", "LogSpan",
 ]
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,12 @@ class MatrixRow:
     verdict: str | None
     bulletin_id: str | None
     rules: Mapping[str, RuleCell] = field(default_factory=dict)
+    outing: int = 1              # the car's outing in the session (compliance.outings); 1 unless declared new
+
+    @property
+    def label(self) -> str:
+        """The car as a row is labelled: ``7``, or ``7 (outing 2)`` for a declared second outing."""
+        return self.car if self.outing == 1 else f"{self.car} (outing {self.outing})"
 
 
 def _car_key(car: str) -> tuple:
@@ -162,7 +169,7 @@ def session_matrix(viewer: Viewer, store: Store, *, event: str, session: str | N
     with store.reading() as conn:
         runs = _rows(conn, f"""
             SELECT r.event, r.session, r.car, r.run_id, r.verdict, r.bulletin_id, r.model AS run_model,
-                   e.team, e.model, e.class AS klass
+                   e.team, e.model, e.class AS klass, coalesce(r.outing, 1) AS outing
             FROM latest_runs r LEFT JOIN entries e USING (event, car)
             WHERE {' AND '.join(where)}""", args)
         ids = [r["run_id"] for r in runs]
@@ -181,12 +188,13 @@ def session_matrix(viewer: Viewer, store: Store, *, event: str, session: str | N
         by_run.setdefault(c["run_id"], {})[c["rule"]] = RuleCell(c["verdict"], c["exceedance_count"],
                                                                 c["max_exceedances"])
     out = [MatrixRow(r["event"], r["session"], r["car"], r["team"], r["model"] or r["run_model"], r["klass"],
-                     r["run_id"], r["verdict"], r["bulletin_id"], by_run.get(r["run_id"], {})) for r in runs]
+                     r["run_id"], r["verdict"], r["bulletin_id"], by_run.get(r["run_id"], {}), r["outing"])
+           for r in runs]
     out += [MatrixRow(m["event"], m["session"], m["car"], m["team"], m["model"], m["klass"], None, None, None)
             for m in missing]
     out = [row for row in out if (not classes or row.klass in classes) and (not models or row.model in models)
            and (not teams or row.team in teams)]
-    out.sort(key=lambda row: (row.session, _car_key(row.car)))
+    out.sort(key=lambda row: (row.session, _car_key(row.car), row.outing))
     return out
 
 
@@ -212,9 +220,28 @@ def car_runs(viewer: Viewer, store: Store, *, event: str | None = None, session:
     with store.reading() as conn:
         return _rows(conn, f"""
             SELECT r.run_id, r.event, r.session, r.car, r.model, r.verdict, r.bulletin_id, r.created_at,
-                   r.reason, r.log_count, r.run_id IN (SELECT run_id FROM latest_runs) AS latest
+                   r.reason, r.log_count, r.run_id IN (SELECT run_id FROM latest_runs) AS latest,
+                   coalesce(r.outing, 1) AS outing
             FROM runs r WHERE {' AND '.join(where)}
-            ORDER BY r.event, r.session, r.car, r.created_at DESC""", args)
+            ORDER BY r.event, r.session, r.car, r.outing, r.created_at DESC""", args)
+
+
+def outings(viewer: Viewer, store: Store, event: str, session: str, car: str) -> list[Outing]:
+    """The car's outings in the session as stored (each with its logs' time ranges and its latest run), for the
+    upload's question "add to this run, or a new run?". Empty when the viewer may not see the car."""
+    scope, params = _scope(viewer, "l")
+    with store.reading() as conn:
+        logs = _rows(conn, f"""SELECT coalesce(l.outing, 1) AS outing, l.original_name, l.start_at, l.duration_s
+            FROM logs l WHERE l.event = ? AND l.session = ? AND l.car = ? AND {scope}
+            ORDER BY outing, l.start_at NULLS LAST, l.original_name""", [event, session, car, *params])
+        runs = {r["outing"]: r for r in _rows(conn, """SELECT coalesce(outing, 1) AS outing, run_id, verdict
+            FROM latest_runs WHERE event = ? AND session = ? AND car = ?""", [event, session, car])}
+    spans: dict[int, list[LogSpan]] = {}
+    for row in logs:
+        spans.setdefault(row["outing"], []).append(span_of(row["original_name"], row["start_at"],
+                                                           row["duration_s"]))
+    return [Outing(n, tuple(s), runs.get(n, {}).get("verdict"), runs.get(n, {}).get("run_id"))
+            for n, s in sorted(spans.items())]
 
 
 @dataclass(frozen=True, slots=True)

@@ -368,6 +368,7 @@ class LogRecord:
     duration_s: float | None = None
     logger_serial: str | None = None
     findings: tuple[dict, ...] = ()
+    outing: int = 1                     # the car's outing in the session (compliance.outings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +405,7 @@ class RunRecord:
     duration_s: float | None = None
     channels: tuple[ChannelSummary, ...] = ()
     dbc_shas: tuple[str, ...] = ()      # SHA-256 of each DBC file the profile loaded, in profile order
+    outing: int = 1                     # the car's outing in the session (compliance.outings)
 
 
 _KEYS = {"events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car")}
@@ -471,14 +473,16 @@ def insert_log(conn: duckdb.DuckDBPyConnection, rec: LogRecord, actor: str) -> b
                 path=rec.source_path or rec.original_name,
                 fix="check the --event/--session/--car options or the sidecar JSON")
         return False
-    conn.execute("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+    conn.execute("INSERT INTO logs (sha256, event, session, car, original_name, source_path, stored_path, format, "
+                 "size, frames, buses, ids, start_at, duration_s, logger_serial, findings, ingested_at, ingested_by, "
+                 "outing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         rec.sha256, rec.event, rec.session, rec.car, rec.original_name, rec.source_path, rec.stored_path,
         rec.format, rec.size, rec.frames, list(rec.buses) or None, rec.ids, _naive_utc(rec.start_at),
-        rec.duration_s, rec.logger_serial, canonical_json(list(rec.findings)), utcnow(), actor])
+        rec.duration_s, rec.logger_serial, canonical_json(list(rec.findings)), utcnow(), actor, rec.outing])
     from .audit import append
-    append(conn, actor, "log.store", rec.sha256, {
-        "event": rec.event, "session": rec.session, "car": rec.car, "original_name": rec.original_name,
-        "size": rec.size, "stored_path": rec.stored_path})
+    detail = {"event": rec.event, "session": rec.session, "car": rec.car, "original_name": rec.original_name,
+              "size": rec.size, "stored_path": rec.stored_path}
+    append(conn, actor, "log.store", rec.sha256, detail | ({"outing": rec.outing} if rec.outing != 1 else {}))
     return True
 
 
@@ -512,13 +516,13 @@ def insert_run(conn: duckdb.DuckDBPyConnection, rec: RunRecord, actor: str) -> N
     conn.execute("INSERT INTO runs (run_id, run_key, event, session, car, model, profile_path, profile_sha256, "
                  "bulletin_id, bulletin_path, bulletin_sha256, tool_name, tool_version, verdict, verdict_json, "
                  "verdict_sha256, log_count, session_start, duration_s, channels_path, reason, command, created_at, "
-                 "created_by, dbc_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                 "?, ?)",
+                 "created_by, dbc_sha256, outing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                 "?, ?, ?, ?, ?, ?)",
                  [rec.run_id, rec.run_key, rec.event, rec.session, rec.car, profile["model"], rec.profile_path,
                   profile["sha256"], bulletin["id"], rec.bulletin_path, bulletin["sha256"],
                   tool.get("name", "bopwatch"), tool.get("version", tool_version()), verdict, text, verdict_sha,
                   len(rec.log_shas), _naive_utc(rec.session_start), rec.duration_s, rec.channels_path,
-                  rec.reason, rec.command, utcnow(), actor, list(rec.dbc_shas) or None])
+                  rec.reason, rec.command, utcnow(), actor, list(rec.dbc_shas) or None, rec.outing])
     conn.executemany("INSERT INTO run_logs VALUES (?, ?, ?)",
                      [[rec.run_id, i, sha] for i, sha in enumerate(rec.log_shas)])
     rules = [[rec.run_id, r["rule"], r["verdict"], r.get("exceedance_count"), r.get("max_exceedances"),
@@ -544,7 +548,7 @@ def insert_run(conn: duckdb.DuckDBPyConnection, rec: RunRecord, actor: str) -> N
               c.max_value, c.mean_value] for c in rec.channels]
     if chans:
         conn.executemany("INSERT INTO channel_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chans)
-    append(conn, actor, "run.write", rec.run_id, {
+    append(conn, actor, "run.write", rec.run_id, ({"outing": rec.outing} if rec.outing != 1 else {}) | {
         "run_key": rec.run_key, "event": rec.event, "session": rec.session, "car": rec.car,
         "logs": list(rec.log_shas), "verdict": verdict, "verdict_sha256": verdict_sha,
         "bulletin": {"id": bulletin["id"], "sha256": bulletin["sha256"]},

@@ -66,3 +66,10 @@ class JoinError(TelemetryError):
         self.second = str(second)
         self.seconds = seconds
         super().__init__(problem, path=second, fix=fix)
+
+    def __reduce__(self):   # keyword-only arguments: rebuilt explicitly when it crosses a process boundary
+        return (_join_error, (self.problem, self.kind, self.first, self.second, self.seconds, self.fix))
+
+
+def _join_error(problem: str, kind: str, first: str, second: str, seconds: float, fix: str | None) -> JoinError:
+    return JoinError(problem, kind=kind, first=first, second=second, seconds=seconds, fix=fix)

@@ -94,7 +94,7 @@ def test_metadata_from_sidecar_and_entry_list(tmp_path, monkeypatch):
 def test_without_bulletin_the_log_is_stored_unjudged_then_recheck_judges_it(tmp_path, capsys):
     log = write_log(tmp_path / "car7.log", exceedances=3)
     db = tmp_path / "s.duckdb"
-    assert main(["ingest", str(log), "--profile", str(PROFILE), "--db", str(db)]) == 0
+    assert main(["ingest", str(log), "--profile", str(PROFILE), "--db", str(db)]) == 4   # stored, not judged
     assert json.loads(capsys.readouterr().out)["status"] == "stored"
     assert main(["recheck", "--event", "ev", "--session", "race", "--bulletin", str(BULLETIN_R1),
                  "--profile", str(PROFILE), "--db", str(db)]) == 1

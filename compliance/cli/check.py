@@ -9,10 +9,12 @@ import argparse
 import sys
 
 from ..check import check_logs
+from ..outings import DEFAULT_MAX_GAP_S
 from ..verdict import COMPLIANT, INCOMPLETE, INFRINGEMENT, Verdict
 from . import EXIT_INCOMPLETE, EXIT_INFRINGEMENT, EXIT_OK
 from ._profile import PROFILE_HELP, resolve_profile
 from ._progress import progress_bar
+from ._store_args import add_max_gap_option
 
 EXIT_BY_VERDICT = {COMPLIANT: EXIT_OK, INFRINGEMENT: EXIT_INFRINGEMENT, INCOMPLETE: EXIT_INCOMPLETE}
 _MAX_ROWS = 40
@@ -37,6 +39,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
                    help="lap length in metres, to find laps from distance or speed when no lap channel is "
                         "logged (default: the bulletin's track_length_m)")
     p.add_argument("--track-category", metavar="C", help="only bulletins for this track category (A-D, H)")
+    add_max_gap_option(p, DEFAULT_MAX_GAP_S)
     p.add_argument("--isolate", choices=("auto", "always", "never"), default="auto",
                    help="run the check in a child process with time and memory limits, so a parser crash or "
                         "hang on a damaged file is one error line and exit 2 (auto: when a log is an MDF file, "
@@ -58,10 +61,12 @@ def isolate_check(logs: list[str], mode: str) -> bool:
 
 
 def _check_in_child(first: str, logs: list[str], profile: str, bulletins, report: str | None,
-                    lap_length_m: float | None, track_category: str | None) -> Verdict:
+                    lap_length_m: float | None, track_category: str | None,
+                    max_gap_s: float | None = DEFAULT_MAX_GAP_S) -> Verdict:
     """The isolated child's work: the whole check (and the HTML report, which needs the channels); only the
     verdict goes back to the parent."""
-    result = check_logs(logs, profile, bulletins, lap_length_m=lap_length_m, track_category=track_category)
+    result = check_logs(logs, profile, bulletins, lap_length_m=lap_length_m, track_category=track_category,
+                        max_gap_s=max_gap_s)
     if report:
         from ..check_report import write_check_report
         write_check_report(result, report)
@@ -77,12 +82,13 @@ def run(args: argparse.Namespace) -> int:
         timeout_s, memory_mb = limits_for(args.logs, default_memory_mb=CHECK_MEMORY_MB)
         verdict = run_isolated("compliance.cli.check:_check_in_child", args.logs[0], list(args.logs),
                                profile, bulletins, args.report, args.lap_length, args.track_category,
-                               timeout_s=timeout_s, memory_mb=memory_mb,
+                               args.max_gap, timeout_s=timeout_s, memory_mb=memory_mb,
                                errors=("compliance.errors:ComplianceError",))
     else:
         with progress_bar(not args.json) as progress:
             result = check_logs(args.logs, profile, bulletins, progress=progress,
-                                lap_length_m=args.lap_length, track_category=args.track_category)
+                                lap_length_m=args.lap_length, track_category=args.track_category,
+                                max_gap_s=args.max_gap)
         if args.report:
             from ..check_report import write_check_report
             write_check_report(result, args.report)

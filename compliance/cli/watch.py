@@ -2,7 +2,8 @@
 
 Runs until interrupted (Ctrl-C / SIGTERM stop it cleanly between files), or with ``--once`` until what is there has
 been processed, or with ``--idle-exit S`` after S seconds with nothing new. Exit code as for ingest over the logs
-it processed (0/1/3 from the worst verdict, 2 if any failed), however it stopped.
+it processed, however it stopped: 2 any failed, 1 an infringement, 3 incomplete, 4 a log stored without a verdict,
+0 every log judged compliant, and 0 when nothing arrived.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from .. import config
 from ..ingest import exit_code, load_event_info
 from ..store import open_store
 from ..watch import Watcher
-from ._store_args import abs_path, add_db_option, print_json_line, reproduce
+from ._store_args import abs_path, add_db_option, add_join_options, print_json_line, reproduce
 
 __all__ = ["add_subparser"]
 
@@ -41,6 +42,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--poll-interval", type=float, help="seconds between scans (env BOPWATCH_POLL_S; default 0.5)")
     p.add_argument("--once", action="store_true", help="process what is in DIR now, then exit")
     p.add_argument("--idle-exit", type=float, metavar="SECONDS", help="exit after SECONDS with nothing new")
+    add_join_options(p)
     add_db_option(p)
     p.set_defaults(func=run)
 
@@ -58,10 +60,12 @@ def run(args: argparse.Namespace) -> int:
 
     options = {"event": args.event, "session": args.session, "car": args.car, "profile": args.profile,
                "bulletin": args.bulletin, "entry_list": args.entry_list, "event_info": info,
+               "join": args.join, "max_gap_s": args.max_gap,
                "command": reproduce("watch", [str(root.resolve())], {
                    "event": args.event, "session": args.session, "car": args.car, "profile": abs_path(args.profile),
                    "bulletin": [abs_path(b) for b in args.bulletin or []], "entry_list": abs_path(args.entry_list),
-                   "event_info": abs_path(str(info_path)) if info else None, "db": str(store.db)})}
+                   "event_info": abs_path(str(info_path)) if info else None,
+                   "join": None if args.join == "auto" else args.join, "max_gap": args.max_gap, "db": str(store.db)})}
     watcher = Watcher(store, root, emit, options, settle_s=config.settle_s(args.settle),
                       poll_s=config.poll_s(args.poll_interval), poll=args.poll,
                       require_sidecar=not (args.event and args.session and args.car))
@@ -72,4 +76,4 @@ def run(args: argparse.Namespace) -> int:
         watcher.stop()
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return exit_code(outcomes)
+    return exit_code(outcomes) if outcomes else 0

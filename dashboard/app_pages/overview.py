@@ -52,7 +52,7 @@ def _cell(cell: q.RuleCell) -> str:
 
 
 table = pd.DataFrame([{
-    "car": f"#{r.car}", **({} if session else {"session": r.session}), "team": r.team or "", "model": r.model or "", "class": r.klass or "",
+    "car": f"#{r.label}", **({} if session else {"session": r.session}), "team": r.team or "", "model": r.model or "", "class": r.klass or "",
     "verdict": (r.verdict or "no log").upper(),
     **{rule: _cell(r.rules[rule]) if rule in r.rules else "-" for rule in rules},
 } for r in rows])
@@ -71,7 +71,7 @@ def _colour(value: object) -> str:
 
 st.caption("Rule cells: ✗ infringement, ? incomplete (cannot certify), ✓ compliant, then exceedances counted / "
            "allowed; - the bulletin sets no such rule for the model. Select a cell to see its evidence.")
-widths = {"car": 50, "session": 80, "team": 140, "model": 150, "class": 50, "verdict": 110}
+widths = {"car": 90, "session": 80, "team": 140, "model": 150, "class": 50, "verdict": 110}
 columns = {name: st.column_config.TextColumn(name, width=px) for name, px in widths.items()}
 columns.update({rule: st.column_config.TextColumn(rule, width=75) for rule in rules})
 picked = st.dataframe(table.style.map(_colour, subset=["verdict", *rules]), hide_index=True, column_config=columns,
@@ -92,7 +92,7 @@ if cells:
 if not with_runs:
     st.stop()
 st.subheader("Evidence")
-labels = {r.run_id: f"#{r.car} {r.team or ''} ({r.session}) - {r.verdict}" for r in with_runs}
+labels = {r.run_id: f"#{r.label} {r.team or ''} ({r.session}) - {r.verdict}" for r in with_runs}
 if st.session_state.get("ov_ev_run") not in labels:
     st.session_state["ov_ev_run"] = next((r.run_id for r in with_runs if r.verdict == "infringement"),
                                          with_runs[0].run_id)
