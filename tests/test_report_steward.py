@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -157,3 +158,27 @@ def test_downsampled_charts_keep_every_exceedance_sample_and_peak_exactly(race):
     marks = next(s for s in charts["value_vs_key"].series if s.style == "marks")
     assert len(marks.x) == sum(int(((value.time >= e.start_s) & (value.time <= e.end_s)).sum())
                                for e in exceedances)
+
+
+@pytest.mark.browser
+def test_html_draws_the_samples_in_chromium_without_a_gpu(race, tmp_path):
+    """The old report drew boost against rpm with WebGL: without a GPU only the limit line appeared."""
+    from _dashboard_server import chromium
+    from PIL import Image
+
+    store, report = race
+    html = tmp_path / "race.html"
+    html.write_bytes(render(report, "html", store))
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        started = time.monotonic()
+        page.goto(html.as_uri(), wait_until="load")
+        loaded = time.monotonic() - started
+        chart = page.locator("svg[data-chart='value_vs_key']").first
+        chart.scroll_into_view_if_needed()
+        chart.screenshot(path=str(tmp_path / "chart.png"))
+        page.close()
+    assert loaded < 10, f"the report took {loaded:.1f} s to load"
+    pixels = np.asarray(Image.open(tmp_path / "chart.png").convert("RGB")).astype(np.int16)
+    assert _bluish(pixels).sum() > 500, "no samples drawn"
+    assert _reddish(pixels).any(axis=0).mean() > 0.5, "no bulletin curve across the chart"
