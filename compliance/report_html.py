@@ -96,6 +96,8 @@ def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
              f"<p>Drivers: {_e(', '.join(c.drivers) or 'unknown')} &middot; class {_e(c.class_ or 'unknown')} "
              f"&middot; bulletin {_e(run['bulletin_id'])} &middot; run <code>{_e(run['run_id'])}</code></p>",
              _decision(c),
+             _evidence(store, c, max_traces) if store is not None else "",
+             "<h3>Run</h3>",
              _table(["run", "made", "by", "reason", "bulletin", "bulletin sha256", "profile", "profile sha256",
                      "tool"],
                     [[f"<code>{_e(run['run_id'])}</code>", _e(run["created_at"]), _e(run["created_by"]),
@@ -131,8 +133,6 @@ def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
                         [[f"<span class='{_e(f['severity'])}'>{_e(f['severity'])}</span>", _e(f["check"]),
                           _e(f.get("channel") or "(session)"), _e(f.get("start_s")), _e(f.get("end_s")),
                           _e(f.get("detail"))] for f in dq], {3, 4}) if dq else "<p>No findings.</p>")
-    if store is not None:
-        parts.append(_evidence(store, c, max_traces))
     parts.append("</section>")
     return "".join(parts)
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 _COLORS = {"compliant": (26, 127, 55), "infringement": (192, 57, 43), "incomplete": (183, 121, 31)}
 _WIDTH = 267.0                       # A4 landscape minus 15 mm margins
-_MAIN_H, _CLOSE_H = 82.0, 66.0       # chart boxes: two overview charts a row, three close-ups a row
+_MAIN_H, _CLOSE_H = 74.0, 62.0       # chart boxes: two overview charts a row, three close-ups a row
 _BLANK = "\n" * 4                    # a decision or sanction cell: room to write by hand
 
 
@@ -69,6 +69,7 @@ def _table(pdf: _Pdf, headers: Sequence[str], rows: Sequence[Sequence[object]], 
            verdict_cols: Sequence[int] = (), size: float = 7.5) -> None:
     """A table whose cells wrap (nothing is cut); the header row repeats on each page."""
     pdf.set_font("helvetica", size=size)
+    pdf.set_fill_color(255, 255, 255)           # the table fills its cells with the current colour
     with pdf.table(col_widths=tuple(widths), width=sum(widths), align="LEFT", text_align="LEFT",
                    line_height=size * 0.48, padding=(0.7, 1.0),
                    headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235))) as table:
@@ -118,23 +119,31 @@ def _decision(pdf: _Pdf, c: CarReport) -> None:
     _sign_lines(pdf, ["Steward (name)", "Time", "Signature"])
 
 
-def _charts(pdf: _Pdf, store: Store, c: CarReport, max_traces: int) -> None:
-    """The evidence charts in a grid: a rule's overview charts two a row, its close-ups three a row."""
-    from .report import rule_charts
-    for rc in rule_charts(store, c, max_traces=max_traces):
-        if rc.message:
-            _para(pdf, f"{rc.rule}: {rc.message}.")
-        overview = [ch for ch in rc.charts if ch.kind != "exceedance"]
-        close = [ch for ch in rc.charts if ch.kind == "exceedance"]
-        for group, per_row, h in ((overview, 2, _MAIN_H), (close, 3, _CLOSE_H)):
-            w = (_WIDTH - 6.0 * (per_row - 1)) / per_row
-            for k in range(0, len(group), per_row):
-                if pdf.get_y() + h > pdf.h - 14:
-                    pdf.add_page()
-                y = pdf.get_y() + 1
-                for j, chart in enumerate(group[k:k + per_row]):
-                    draw_chart(pdf, chart, pdf.l_margin + j * (w + 6.0), y, w, h, title=f"car {c.car} {chart.title}")
-                pdf.set_y(y + h + 2)
+def _grid(pdf: _Pdf, c: CarReport, charts: Sequence, per_row: int, h: float) -> None:
+    w = (_WIDTH - 6.0 * (per_row - 1)) / per_row
+    for k in range(0, len(charts), per_row):
+        if pdf.get_y() + h > pdf.h - 14:
+            pdf.add_page()
+        y = pdf.get_y() + 1
+        for j, chart in enumerate(charts[k:k + per_row]):
+            draw_chart(pdf, chart, pdf.l_margin + j * (w + 6.0), y, w, h, title=f"car {c.car} {chart.title}")
+        pdf.set_y(y + h + 2)
+
+
+def _evidence(pdf: _Pdf, c: CarReport, found: Sequence, *, close_ups: bool) -> None:
+    """The overview charts of every rule two a row (value against key, session, stint energy), or the close-ups
+    of the exceedances three a row."""
+    charts = [ch for rc in found for ch in rc.charts if (ch.kind == "exceedance") == close_ups]
+    if not charts and (close_ups or not found):
+        return
+    if pdf.get_y() + 12 + (_CLOSE_H if close_ups else _MAIN_H) > pdf.h - 14:
+        pdf.add_page()
+    _heading(pdf, "Exceedance close-ups" if close_ups else "Evidence", 10)
+    if not close_ups:
+        for rc in found:
+            if rc.message:
+                _para(pdf, f"{rc.rule}: {rc.message}.", size=7.5)
+    _grid(pdf, c, charts, 3 if close_ups else 2, _CLOSE_H if close_ups else _MAIN_H)
 
 
 def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
@@ -147,6 +156,11 @@ def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
     pdf.ln(1)
     _decision(pdf, c)
     pdf.ln(2)
+    from .report import rule_charts
+    found = rule_charts(store, c, max_traces=max_traces) if store is not None else []
+    _evidence(pdf, c, found, close_ups=False)
+    if pdf.get_y() + 40 > pdf.h - 14:
+        pdf.add_page()
     _heading(pdf, "Run", 10)
     _para(pdf, f"Run {run['run_id']} made {run['created_at']} UTC by {run['created_by']} ({run['reason']}); "
                f"{run['tool_name']} {run['tool_version']}. Bulletin {run['bulletin_id']} sha256 "
@@ -181,9 +195,7 @@ def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
                  f.get("detail")] for f in dq], [18, 24, 38, 22, 22, 143])
     else:
         _para(pdf, "No findings.")
-    if store is not None:
-        _heading(pdf, "Evidence", 10)
-        _charts(pdf, store, c, max_traces)
+    _evidence(pdf, c, found, close_ups=True)
 
 
 def _matrix(pdf: _Pdf, report: SessionReport) -> None:

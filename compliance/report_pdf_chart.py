@@ -113,4 +113,5 @@ def draw_chart(pdf: FPDF, chart: Chart, x: float, y: float, w: float, h: float, 
         pdf.set_xy(x, top + ph + 8.0)
         pdf.multi_cell(w, 2.6, latin1(chart.note))
     pdf.set_draw_color(0, 0, 0)
+    pdf.set_fill_color(255, 255, 255)
     pdf.set_text_color(0, 0, 0)
