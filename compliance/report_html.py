@@ -77,26 +77,27 @@ def _decision(c: CarReport) -> str:
             f"<tbody>{body}</tbody></table>{sign}</div>")
 
 
-def _evidence(store: Store, c: CarReport, max_traces: int) -> str:
-    from .report import rule_charts
+def _evidence(found: list, *, close_ups: bool) -> str:
+    """Every rule's overview charts (value against key, session, stint energy), or the exceedance close-ups."""
     from .report_svg import chart_svg
 
-    parts = []
-    for rc in rule_charts(store, c, max_traces=max_traces):
-        if rc.message:
-            parts.append(f"<p>{_e(rc.rule)}: {_e(rc.message)}.</p>")
-        parts += [chart_svg(chart) for chart in rc.charts]
-    return "<h3>Evidence</h3>" + "".join(parts) if parts else ""
+    charts = [chart_svg(ch) for rc in found for ch in rc.charts if (ch.kind == "exceedance") == close_ups]
+    if close_ups:
+        return "<h3>Exceedance close-ups</h3>" + "".join(charts) if charts else ""
+    notes = [f"<p>{_e(rc.rule)}: {_e(rc.message)}.</p>" for rc in found if rc.message]
+    return "<h3>Evidence</h3>" + "".join(notes + charts) if found else ""
 
 
 def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
+    from .report import rule_charts
     v, run = c.verdict, c.run
+    found = rule_charts(store, c, max_traces=max_traces) if store is not None else []
     parts = [f"<section class='car' id='car-{_e(c.car)}'><h2>Car {_e(c.car)} &middot; {_e(c.team)} &middot; "
              f"{_e(c.model)} &middot; {_v(run['verdict'])}</h2>",
              f"<p>Drivers: {_e(', '.join(c.drivers) or 'unknown')} &middot; class {_e(c.class_ or 'unknown')} "
              f"&middot; bulletin {_e(run['bulletin_id'])} &middot; run <code>{_e(run['run_id'])}</code></p>",
              _decision(c),
-             _evidence(store, c, max_traces) if store is not None else "",
+             _evidence(found, close_ups=False),
              "<h3>Run</h3>",
              _table(["run", "made", "by", "reason", "bulletin", "bulletin sha256", "profile", "profile sha256",
                      "tool"],
@@ -133,6 +134,7 @@ def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
                         [[f"<span class='{_e(f['severity'])}'>{_e(f['severity'])}</span>", _e(f["check"]),
                           _e(f.get("channel") or "(session)"), _e(f.get("start_s")), _e(f.get("end_s")),
                           _e(f.get("detail"))] for f in dq], {3, 4}) if dq else "<p>No findings.</p>")
+    parts.append(_evidence(found, close_ups=True))
     parts.append("</section>")
     return "".join(parts)
 

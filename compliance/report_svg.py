@@ -11,8 +11,8 @@ from .plots import RED, Chart, Series, finite_runs, tick_labels
 
 __all__ = ["chart_svg"]
 
-_W, _H = 640.0, 300.0
-_LEFT, _RIGHT, _TOP, _BOTTOM = 58.0, 14.0, 40.0, 40.0
+_W, _H = 600.0, 300.0
+_LEFT, _RIGHT, _TOP, _BOTTOM = 60.0, 12.0, 40.0, 40.0
 
 
 def _path(s: Series, px: np.ndarray, py: np.ndarray) -> str:
@@ -33,7 +33,7 @@ def _path(s: Series, px: np.ndarray, py: np.ndarray) -> str:
 
 
 def _legend(chart: Chart) -> str:
-    out, x = [], _LEFT
+    out, x = [], 10.0
     for s in chart.series:
         y = 28.0
         if s.style in ("points", "marks"):
@@ -44,7 +44,7 @@ def _legend(chart: Chart) -> str:
             out.append(f"<line x1='{x:.0f}' y1='{y - 3}' x2='{x + 14:.0f}' y2='{y - 3}' stroke='{s.color}' "
                        f"stroke-width='1.6'{dash}/>")
         out.append(f"<text x='{x + 18:.0f}' y='{y}'>{_e(s.label)}</text>")
-        x += 26 + 5.6 * len(s.label)
+        x += 28 + 6.1 * len(s.label)
     return "".join(out)
 
 
@@ -72,9 +72,9 @@ def chart_svg(chart: Chart) -> str:
                      f"height='{ph}' fill='{RED}' fill-opacity='.15'/>" for a, b in chart.shade)
     body = "".join(_path(s, px(s.x), py(s.y)) for s in chart.series)
     svg = (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {_W:.0f} {_H:.0f}' role='img' "
-           f"data-chart='{_e(chart.kind)}' data-rule='{_e(chart.rule)}' font-family='sans-serif' font-size='10.5'>"
+           f"data-chart='{_e(chart.kind)}' data-rule='{_e(chart.rule)}' font-family='sans-serif' font-size='11'>"
            f"<title>{_e(chart.title)}</title>"
-           f"<text x='{_LEFT}' y='13' font-weight='bold' font-size='12'>{_e(chart.title)}</text>{_legend(chart)}"
+           f"<text x='10' y='13' font-weight='bold' font-size='12.5'>{_e(chart.title)}</text>{_legend(chart)}"
            f"<path d='{''.join(grid)}' stroke='#e3e3e3' stroke-width='1'/>"
            f"<svg x='{_LEFT}' y='{_TOP}' width='{pw}' height='{ph}' viewBox='0 0 {pw} {ph}' overflow='hidden'>"
            f"{shades}{body}</svg>"
