@@ -18,7 +18,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -28,6 +28,9 @@ from telemetry.channels import Channel
 from .errors import StoreError
 from .evidence import verify_original
 from .store import Store, canonical_json, tool_version, utcnow
+
+if TYPE_CHECKING:
+    from .plots import Chart
 
 __all__ = ["FORMATS", "CarReport", "SessionReport", "RuleFinding", "RuleCharts", "build_report", "render",
            "write_report", "report_command", "load_channels", "rule_spec", "rule_findings", "rule_charts"]
@@ -244,7 +247,7 @@ class RuleCharts:
     """The evidence charts of one rule of one car, or why there are none (``message``)."""
 
     rule: str
-    charts: tuple = ()
+    charts: tuple[Chart, ...] = ()
     message: str | None = None
 
 
