@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import logging
+import os
 import tomllib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -498,6 +499,11 @@ def _group_logs(conn, event: str, session: str, car: str, outing: int = 1) -> di
     return {sha: (stored, name) for sha, stored, name in rows}
 
 
+def _absolute(path: str | Path | None) -> str | None:
+    """A path as the store records it: absolute and normalised, so reports find it from any directory."""
+    return None if path is None else os.path.normpath(os.path.abspath(path))
+
+
 def _stored_outings(store: st.Store, event: str, session: str, car: str) -> dict[str, int]:
     """sha256 -> outing of every log stored for the car's session."""
     with store.reading() as conn:
@@ -631,7 +637,7 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
         sources = {s.sha256: s for s in judged.sources}
         record = st.RunRecord(
             uuid.uuid4().hex, key, meta.event, meta.session, meta.car, tuple(shas), verdict, ctx.reason,
-            str(profile_path), judged.bulletin.path, ctx.command, ctx.store.relative(judged.parquet),
+            _absolute(profile_path), _absolute(judged.bulletin.path), ctx.command, ctx.store.relative(judged.parquet),
             judged.start, judged.duration_s, judged.summaries,
             tuple(d.sha256 for d in getattr(profile, "dbcs", ())), outing)
         with ctx.store.writing() as conn:

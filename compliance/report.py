@@ -52,6 +52,17 @@ class CarReport:
     verdict: Mapping[str, Any]          # the stored SPEC §4 verdict JSON
     logs: tuple[Mapping[str, Any], ...]  # logs rows of the run, in run order, with ``integrity``
     runs_total: int                     # how many runs exist for this car's session (all bulletins)
+    outing: int = 1                     # the car's outing in the session (compliance.outings)
+
+    @property
+    def label(self) -> str:
+        """``7``, or ``7 (outing 2)`` for a second outing the user declared."""
+        return self.car if self.outing == 1 else f"{self.car} (outing {self.outing})"
+
+    @property
+    def anchor(self) -> str:
+        """The HTML id of the car's section: ``car-7``, ``car-7-outing-2``."""
+        return f"car-{self.car}" if self.outing == 1 else f"car-{self.car}-outing-{self.outing}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +153,7 @@ def build_report(store: Store, event: str, session: str, *, car: str | None = No
                          path=store.db, fix="ingest the logs with a bulletin, or 'bopwatch recheck' them")
     problems: list[str] = []
     cars = []
-    for r in sorted(runs, key=lambda r: _car_key(r["car"])):
+    for r in sorted(runs, key=lambda r: (_car_key(r["car"]), r.get("outing") or 1)):
         logs = []
         for row in logs_by_run[r["run_id"]]:
             problem = verify_original(store.absolute(row["stored_path"]), row["sha256"]) if verify_originals \
@@ -152,7 +163,7 @@ def build_report(store: Store, event: str, session: str, *, car: str | None = No
             logs.append({**row, "integrity": "not checked" if not verify_originals else (problem or "intact")})
         cars.append(CarReport(r["car"], r["team"], r["entry_model"] or r["model"], r["entry_class"],
                               tuple(r["drivers"] or ()), r, json.loads(r["verdict_json"]), tuple(logs),
-                              r["runs_total"]))
+                              r["runs_total"], r.get("outing") or 1))
     return SessionReport(ev[0], se[0], tuple(cars), utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), tool_version(),
                          report_command(event, session, car=car, fmt=fmt, out=out, db=str(store.db),
                                         bulletin=bulletin), str(store.db), bulletin, tuple(problems),
@@ -302,7 +313,7 @@ def to_json(report: SessionReport) -> str:
                    "command": report.command, "db": report.db, "verdict": report.verdict,
                    "bulletin_filter": report.bulletin_filter, "integrity_problems": list(report.problems)},
         "event": _jsonable(report.event), "session": _jsonable(report.session),
-        "cars": [{"car": c.car, "team": c.team, "model": c.model, "class": c.class_, "drivers": list(c.drivers),
+        "cars": [{"car": c.car, "outing": c.outing, "team": c.team, "model": c.model, "class": c.class_, "drivers": list(c.drivers),
                   "run": _jsonable({k: v for k, v in c.run.items() if k not in {"verdict_json", "drivers", "team",
                                                                                  "entry_model", "entry_class"}}),
                   "logs": _jsonable([{k: v for k, v in log_.items() if k != "position"} for log_ in c.logs]),
@@ -314,7 +325,7 @@ def to_json(report: SessionReport) -> str:
 
 CSV_COLUMNS = ["event", "session", "car", "team", "model", "class", "session_verdict", "rule", "rule_verdict",
                "exceedance_count", "max_exceedances", "bulletin_id", "bulletin_sha256", "profile_sha256",
-               "tool_version", "run_id", "log_sha256"]
+               "tool_version", "run_id", "log_sha256", "outing"]
 
 
 def to_csv(report: SessionReport) -> str:
@@ -329,7 +340,7 @@ def to_csv(report: SessionReport) -> str:
                              c.run["verdict"], r.get("rule", ""), r.get("verdict", ""),
                              r.get("exceedance_count", ""), r.get("max_exceedances", ""), c.run["bulletin_id"],
                              c.run["bulletin_sha256"], c.run["profile_sha256"], c.run["tool_version"],
-                             c.run["run_id"], ";".join(log_["sha256"] for log_ in c.logs)])
+                             c.run["run_id"], ";".join(log_["sha256"] for log_ in c.logs), c.outing])
     for u in report.unjudged:
         writer.writerow([report.event["event"], report.session["session"], u["car"], u["team"] or "",
                          u["model"] or "", "", u["status"], *[""] * (len(CSV_COLUMNS) - 7)])

@@ -43,7 +43,7 @@ def _matrix(report: SessionReport) -> str:
     rows = []
     for c in report.cars:
         by_rule = {x["rule"]: x for x in c.verdict.get("rules", [])}
-        cells = [f"<a href='#car-{_e(c.car)}'>{_e(c.car)}</a>", _e(c.team), _e(c.model), _e(c.class_),
+        cells = [f"<a href='#{_e(c.anchor)}'>{_e(c.label)}</a>", _e(c.team), _e(c.model), _e(c.class_),
                  _v(c.run["verdict"])]
         for r in rules:
             x = by_rule.get(r)
@@ -92,7 +92,7 @@ def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
     from .report import rule_charts
     v, run = c.verdict, c.run
     found = rule_charts(store, c, max_traces=max_traces) if store is not None else []
-    parts = [f"<section class='car' id='car-{_e(c.car)}'><h2>Car {_e(c.car)} &middot; {_e(c.team)} &middot; "
+    parts = [f"<section class='car' id='{_e(c.anchor)}'><h2>Car {_e(c.label)} &middot; {_e(c.team)} &middot; "
              f"{_e(c.model)} &middot; {_v(run['verdict'])}</h2>",
              f"<p>Drivers: {_e(', '.join(c.drivers) or 'unknown')} &middot; class {_e(c.class_ or 'unknown')} "
              f"&middot; bulletin {_e(run['bulletin_id'])} &middot; run <code>{_e(run['run_id'])}</code></p>",

@@ -126,7 +126,7 @@ def _grid(pdf: _Pdf, c: CarReport, charts: Sequence, per_row: int, h: float) -> 
             pdf.add_page()
         y = pdf.get_y() + 1
         for j, chart in enumerate(charts[k:k + per_row]):
-            draw_chart(pdf, chart, pdf.l_margin + j * (w + 6.0), y, w, h, title=f"car {c.car} {chart.title}")
+            draw_chart(pdf, chart, pdf.l_margin + j * (w + 6.0), y, w, h, title=f"car {c.label} {chart.title}")
         pdf.set_y(y + h + 2)
 
 
@@ -148,9 +148,9 @@ def _evidence(pdf: _Pdf, c: CarReport, found: Sequence, *, close_ups: bool) -> N
 
 def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
     pdf.add_page()
-    pdf.page_car = f"car {c.car}"        # after add_page: the previous page's footer names its own car
+    pdf.page_car = f"car {c.label}"        # after add_page: the previous page's footer names its own car
     run, v = c.run, c.verdict
-    _heading(pdf, f"Car {c.car} - {c.team or ''} - {c.model or ''} - {run['verdict'].upper()}")
+    _heading(pdf, f"Car {c.label} - {c.team or ''} - {c.model or ''} - {run['verdict'].upper()}")
     _para(pdf, f"Drivers: {', '.join(c.drivers) or 'unknown'}; class {c.class_ or 'unknown'}; bulletin "
                f"{run['bulletin_id']}; run {run['run_id']}.", size=8.5)
     pdf.ln(1)
@@ -204,7 +204,7 @@ def _matrix(pdf: _Pdf, report: SessionReport) -> None:
     rows = []
     for c in report.cars:
         by_rule = {x["rule"]: x for x in c.verdict.get("rules", [])}
-        rows.append([c.car, c.team, c.model, c.class_, c.run["verdict"],
+        rows.append([c.label, c.team, c.model, c.class_, c.run["verdict"],
                      *[f"{by_rule[r]['verdict']} {by_rule[r].get('exceedance_count', '')}/"
                        f"{by_rule[r].get('max_exceedances', '')}" if r in by_rule else "-" for r in rules],
                      c.run["bulletin_id"]])

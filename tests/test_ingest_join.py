@@ -250,3 +250,21 @@ def test_names_given_for_staged_files_are_what_the_store_and_the_errors_say(tmp_
     assert refused.status == "error"
     assert refused.problem.startswith("car7 second.log overlaps car7 practice.log by 14.990 s")
     assert "77aa00ff" not in refused.problem and "--join" not in refused.problem and "/" not in refused.problem
+
+
+def test_the_steward_report_lists_each_outing_as_its_own_car_row(tmp_path, capsys):
+    from compliance.report import build_report, to_csv, to_json
+    from compliance.report_html import to_html
+
+    db = tmp_path / "s.duckdb"
+    assert _ingest(db, write_log(tmp_path / "a.log")) == 0
+    assert _ingest(db, write_log(tmp_path / "b.log", start_epoch=START_EPOCH + 5, seed=1, exceedances=3),
+                   extra=["--join", "new"]) == 1
+    store = st.open_store(db)
+    report = build_report(store, "ev", "race")
+    assert [(c.label, c.run["verdict"]) for c in report.cars] == [("7", "compliant"),
+                                                                  ("7 (outing 2)", "infringement")]
+    assert [(c["car"], c["outing"]) for c in json.loads(to_json(report))["cars"]] == [("7", 1), ("7", 2)]
+    assert [row.split(",")[-1] for row in to_csv(report).splitlines()[1:]] == ["1", "2"]
+    html = to_html(report, store)
+    assert "id='car-7-outing-2'" in html and "Car 7 (outing 2)" in html
