@@ -1,5 +1,6 @@
-"""The HTML page ``bopwatch check --report FILE`` writes: self-contained (plotly.js inline, no network), with
-the verdict, the inputs and their hashes, every rule, exceedance and data-quality finding, and the evidence plots.
+"""The HTML page ``bopwatch check --report FILE`` writes: self-contained (no script, no network), with the
+verdict, the inputs and their hashes, every rule, exceedance and data-quality finding, and the evidence charts as
+inline SVG (the steward report's renderer: downsampled min/max traces that keep every exceedance sample, no WebGL).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from ._html import escape as _e
 from ._html import table as _table
 from .bulletins import RULE_NAMES
 from .check import CheckResult
-from .plots import figures_for_rule
+from .plots import charts_for_rule
+from .report_svg import chart_svg
 
 __all__ = ["render_check_report", "write_check_report"]
 
@@ -66,22 +68,18 @@ def render_check_report(result: CheckResult, *, max_traces: int = 12) -> str:
                              for lap in v.laps], {0, 1, 2}))
     parts.append("<h2>Evidence</h2>")
     entry = result.bulletin.models[v.profile["model"]]
-    first = True
     for name in RULE_NAMES:
         spec = entry.rules.get(name)
         if spec is None:
             continue
-        figs = figures_for_rule(spec, result.session.channels, v.exceedances, max_traces=max_traces,
-                                reference_ambient_bar=result.bulletin.reference_ambient_pressure_bar)
-        if not figs:
+        charts = charts_for_rule(spec, result.session.channels, v.exceedances, max_traces=max_traces,
+                                 reference_ambient_bar=result.bulletin.reference_ambient_pressure_bar)
+        if not charts:
             parts.append(f"<p>{_e(name)}: no plot (a channel it needs is missing).</p>")
         count = sum(1 for e in v.exceedances if e.rule == name)
         if count > max_traces:
             parts.append(f"<p>{_e(name)}: traces of the first {max_traces} of {count} exceedances.</p>")
-        for i, fig in enumerate(figs):
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=first, div_id=f"{name}-{i}",
-                                     config={"displaylogo": False}))
-            first = False
+        parts += [f"<div class='chart' id='{_e(name)}-{i}'>{chart_svg(chart)}</div>" for i, chart in enumerate(charts)]
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>bopwatch check: {_e(v.profile.get('model'))} {_e(v.verdict)}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n")
