@@ -12,6 +12,7 @@ write CAN FD frames) are read as CAN FD frames with all their bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import numpy as np
@@ -39,12 +40,17 @@ FAST = (r"^\s*(?P<ts>\d+\.\d+)\s+(?P<ch>\d+)\s+(?P<id>[0-9A-Fa-f]{1,8})(?P<x>[xX
         r"(?P<dlc>[0-9A-Fa-f]{1,2})(?:[ \t]+(?P<data>" + HEX2 + r"(?: " + HEX2 + r")*))?"
         r"(?:\s+[A-Za-z][^\n]*)?\s*$")
 
+_MAX_BYTES = 64      # the longest CAN FD payload
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 _MONTHS.update({"mär": 3, "mrz": 3, "mai": 5, "okt": 10, "dez": 12})
-_DATE = re.compile(r"(?P<mon>[^\W\d_]{3})[^\W\d_]*\.?\s+(?P<day>\d{1,2})\s+(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})"
+# each starts at a word boundary, so a run of letters or digits is scanned from one place only (from every
+# letter of a 100 kB word, ``[^\W\d_]{3}[^\W\d_]*`` is quadratic); ``parse_asc_date`` also reads only the
+# first _DATE_CHARS characters of a line
+_DATE_CHARS = 256
+_DATE = re.compile(r"\b(?P<mon>[^\W\d_]{3})[^\W\d_]*\.?\s+(?P<day>\d{1,2})\s+(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})"
                    r"(?:\.(?P<ms>\d{1,6}))?\s*(?P<ampm>[ap]m)?\s+(?P<year>\d{4})", re.IGNORECASE)
-_DATE_RFC = re.compile(r"(?P<day>\d{1,2})\s+(?P<mon>[^\W\d_]{3})[^\W\d_]*\.?\s+(?P<year>\d{4})\s+(?P<h>\d{1,2}):"
+_DATE_RFC = re.compile(r"\b(?P<day>\d{1,2})\s+(?P<mon>[^\W\d_]{3})[^\W\d_]*\.?\s+(?P<year>\d{4})\s+(?P<h>\d{1,2}):"
                        r"(?P<m>\d{2}):(?P<s>\d{2})(?:\.(?P<ms>\d{1,6}))?", re.IGNORECASE)
 _IGNORED = re.compile(r"^(date|base|internal events|no internal events|begin triggerblock|end triggerblock|//|"
                       r"\d+\.\d+\s+(start of measurement|can \d+ status|\d+\s+statistic|\d+\s+j1939tp|"
@@ -54,6 +60,7 @@ _IGNORED = re.compile(r"^(date|base|internal events|no internal events|begin tri
 def parse_asc_date(text: str) -> datetime | None:
     """The ASC header date (``Sam Sep 30 15:06:13.191 2017``, ``... 04:09:35.000 pm 2014``,
     ``Thu, 09 Nov 2023 20:29:27 GMT``) as a UTC datetime, or None."""
+    text = text[:_DATE_CHARS]
     m = _DATE.search(text) or _DATE_RFC.search(text)
     if not m:
         return None
@@ -86,6 +93,7 @@ class AscLog(TextLogFile):
         self._relative = False
         self._carry = 0.0
         self._zero_based = False
+        self._open_block: int | None = None      # line of a "Begin Triggerblock" not yet ended
         for line in head.splitlines()[:200]:
             low = line.strip().lower()
             if low.startswith("date ") and self.start is None:
@@ -97,7 +105,9 @@ class AscLog(TextLogFile):
             elif low.startswith("base "):
                 self._base = 10 if " dec" in low else 16
                 self._relative = "relative" in low
-        if re.search(r"^\s*\d+\.\d+\s+0\s+[0-9A-Fa-f]+x?\s+(?:Rx|Tx)\s", head, re.MULTILINE | re.IGNORECASE):
+        # [ \t], not \s: \s spans newlines, and from every blank line it would rescan the rest (quadratic)
+        if re.search(r"^[ \t]*\d+\.\d+[ \t]+0[ \t]+[0-9A-Fa-f]+x?[ \t]+(?:Rx|Tx)\s", head,
+                     re.MULTILINE | re.IGNORECASE):
             self._zero_based = True
             self.add(Finding("channel_numbering", "the file uses CAN channel 0, so its channels are taken "
                              "as 0-based (bus = channel); Vector numbers channels from 1"))
@@ -164,6 +174,10 @@ class AscLog(TextLogFile):
     def _chunks(self, max_frames: int):
         yield from super()._chunks(max_frames)
         self.add(self._other.finding())
+        if self._open_block is not None:
+            self.add(Finding("truncated", f"the trigger block begun on line {self._open_block} has no 'End "
+                             "TriggerBlock' line: the file was cut short (a logger stopped without closing it, an "
+                             "interrupted copy); every frame before the end was read", line=self._open_block))
 
     def _post(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self._relative and len(cols["timestamp"]):
@@ -178,6 +192,11 @@ class AscLog(TextLogFile):
 
     def _slow(self, line: str, line_no: int) -> SlowFrame | None:
         if _IGNORED.match(line):
+            low = line[:20].lower()
+            if low.startswith("begin triggerblock"):
+                self._open_block = line_no
+            elif low.startswith("end triggerblock"):
+                self._open_block = None
             return None
         tokens = line.split()
         if len(tokens) < 2:
@@ -214,10 +233,13 @@ class AscLog(TextLogFile):
             raise ValueError(f"unknown frame kind {rest[2]!r}")
         dlc = self._int(rest[3])
         payload = []
-        for tok in rest[4:]:
+        for tok in rest[4:4 + _MAX_BYTES + 1]:
             if not re.fullmatch(r"[0-9A-Fa-f]{1,3}", tok):
                 break
             payload.append(self._int(tok))
+        if len(payload) > _MAX_BYTES:       # no CAN frame carries more than 64 bytes
+            more = sum(1 for _ in _bytes_after(rest, 4))
+            raise ValueError(f"{more} data bytes; a CAN frame carries at most {_MAX_BYTES}")
         if dlc <= 8:
             if len(payload) < dlc:
                 raise ValueError(f"DLC {dlc} but {len(payload)} data bytes")
@@ -250,6 +272,14 @@ class AscLog(TextLogFile):
         if len(payload) != n:
             raise ValueError(f"CANFD data length {n} but {len(payload)} bytes")
         return SlowFrame(ts, bus, ident, flags, payload)
+
+
+def _bytes_after(tokens: list[str], first: int) -> Iterator[str]:
+    """The data-byte tokens from ``first`` on, up to the first token that is not one."""
+    for tok in tokens[first:]:
+        if not re.fullmatch(r"[0-9A-Fa-f]{1,3}", tok):
+            return
+        yield tok
 
 
 def _fast_tokens(self, tokens):

@@ -14,7 +14,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..frames import DLC_TO_LENGTH, FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE
+from ..frames import (
+    DLC_TO_LENGTH,
+    FLAG_BRS,
+    FLAG_ERROR,
+    FLAG_ESI,
+    FLAG_EXTENDED,
+    FLAG_FD,
+    FLAG_REMOTE,
+    Finding,
+)
 from ._fixed import FixedLines
 from ._text import HEX_LUT, SlowFrame, TextLogFile, hex_bytes, hex_to_uint, to_int
 
@@ -29,6 +38,19 @@ SLOW = re.compile(r"^\((?P<ts>[\d.]+)\)\s+(?P<ch>\S+)\s+(?P<id>[0-9A-Fa-f]{1,8})
                   r"(?:\s+[RT])?$")
 
 
+def _trailing_bus(name: str) -> int | None:
+    r"""The bus number an interface name ends with (``can0`` -> 0, ``vcan12`` -> 12), or None: no digits at the
+    end, or a number above 255 (just a name). Linear in the name's length: no regular expression (``\d+$``
+    searched from every digit of a name of tens of thousands of digits is quadratic) and no ``int()`` of more
+    than three digits (Python refuses to convert over 4,300 digits)."""
+    digits = len(name) - len(name.rstrip("0123456789"))
+    tail = name[len(name) - digits:].lstrip("0") if digits else ""
+    if not digits or len(tail) > 3:
+        return None
+    number = int(tail or "0")
+    return number if number <= 255 else None
+
+
 class CandumpLog(TextLogFile):
     format = "candump"
     FAST = FAST
@@ -36,16 +58,21 @@ class CandumpLog(TextLogFile):
     def _header(self, head: str) -> None:
         self._sec0 = 0
         self._buses: dict[str, int] = {}
-        m = re.search(r"^\s*\((\d+)\.\d+\)", head, re.MULTILINE)
+        # [ \t]*, not \s*: \s* also spans newlines, so every blank line would rescan the rest (quadratic)
+        m = re.search(r"^[ \t]*\((\d{1,20})\.\d+\)", head, re.MULTILINE)
         if m and int(m.group(1)) >= _EPOCH_MIN:
             self._sec0 = int(m.group(1))
-            self.start = datetime.fromtimestamp(self._sec0, UTC)
+            try:
+                self.start = datetime.fromtimestamp(self._sec0, UTC)
+            except (ValueError, OverflowError, OSError):
+                self.add(Finding("bad_start", f"the first time stamp ({self._sec0} s) is past the calendar "
+                                 "(year 9999): times are read relative to it, with no absolute start",
+                                 line=head.count("\n", 0, m.start()) + 1))
 
     def _bus_of(self, name: str) -> int:
         if name not in self._buses:
-            m = re.search(r"(\d+)$", name)
-            number = int(m.group(1)) if m else None   # a bus is 0..255: a larger number is just a name
-            self._buses[name] = number if number is not None and number <= 255 else len(self._buses)
+            number = _trailing_bus(name)
+            self._buses[name] = number if number is not None else len(self._buses)
         return self._buses[name]
 
     def _time(self, sec: np.ndarray, frac_text: pa.Array) -> np.ndarray:
