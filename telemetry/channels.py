@@ -97,9 +97,10 @@ class SourceInfo:
     start: datetime | None      # absolute UTC start, where the file records it
     duration_s: float
     findings: tuple[Finding, ...] = ()
+    detected: str | None = None  # what the content was taken for ("candump -l log", "MDF 3.30", "TRC 2.1")
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "path": self.path, "sha256": self.sha256, "format": self.format, "size": self.size,
             "frames": self.frames, "buses": list(self.buses), "ids": self.ids,
             "start": None if self.start is None else self.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(
@@ -107,6 +108,9 @@ class SourceInfo:
             "duration_s": round(self.duration_s, 6),
             "findings": [f.to_dict() for f in self.findings],
         }
+        if self.detected is not None:
+            out["detected"] = self.detected
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,14 @@
 * python-can ``CSVWriter``: ``timestamp,arbitration_id,extended,remote,error,dlc,data`` (data in base64)
 * CSS Electronics mdf4-converters: ``TimestampEpoch;BusChannel;ID;IDE;DLC;DataLength;Dir;EDL;BRS;DataBytes``
   (and the LIN variant without IDE/DLC/EDL/BRS); buses 1-based
-* SavvyCAN / GVRET: ``Time Stamp,ID,Extended,[Dir,]Bus,LEN,D1,...,D8`` (time in microseconds, buses 0-based,
-  rows as long as their payload)
+* SavvyCAN / GVRET: ``Time Stamp,ID,Extended,[Dir,]Bus,LEN,D1,...,D8`` (time in microseconds, buses 0-based;
+  rows as long as their payload, or, as SavvyCAN's own writer does, always eight data columns with the bytes past
+  ``LEN`` padded: the first ``LEN`` bytes are the payload)
 * ``ID,Data Bytes`` captures without time stamps (every frame at time 0, with a finding)
 
-One RE2 expression is built from the header's columns and reads every row; numpy converts the fields.
+One RE2 expression is built from the header's columns and reads every row; numpy converts the fields. A header
+that names none of these dialects, or lacks the identifier or payload column, is refused (``UnsupportedFormat``)
+before any row is read.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from ..errors import UnsupportedFormat
 from ..frames import DLC_TO_LENGTH, FLAG_BRS, FLAG_ERROR, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE, Finding
 from ._text import SlowFrame, TextLogFile, hex_bytes, hex_to_uint, string_parts, to_float, to_int
 
-__all__ = ["CsvLog"]
+__all__ = ["CsvLog", "csv_dialect"]
+
+MAX_COLUMNS = 256      # a header with more columns is not a frame log (and would make the row expression huge)
+_EPOCH_MIN, _EPOCH_MAX = 100_000_000, 32_503_680_000      # epoch seconds read as absolute: 1973 .. year 3000
 
 HEX = r"[0-9A-Fa-f]"
 B64_LUT = np.full(256, 255, np.uint8)
@@ -48,28 +54,51 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z]", "", name.lower())
 
 
+def _split_header(first: str) -> tuple[str, list[str], list[str]]:
+    first = first.strip().lstrip("\ufeff")
+    sep = ";" if first.count(";") > first.count(",") else ","
+    names = [n.strip() for n in first.split(sep, MAX_COLUMNS)]
+    return sep, names, [_norm(n) for n in names]
+
+
+def _dialect_of(norm: list[str]) -> str | None:
+    if "timestamp" in norm and "arbitrationid" in norm and "data" in norm:
+        return "python-can"
+    if norm and norm[0] == "timestamp" and "extended" in norm:      # SavvyCAN "Time Stamp"
+        return "savvycan"
+    if "timestampepoch" in norm:
+        return "css"
+    if norm[:2] == ["id", "databytes"]:
+        return "id-data"
+    return None
+
+
+def csv_dialect(first_line: str) -> str | None:
+    """The CSV dialect a header line names (``python-can``, ``savvycan``, ``css``, ``id-data``), or None."""
+    if "," not in first_line and ";" not in first_line:
+        return None
+    return _dialect_of(_split_header(first_line[:1 << 16])[2])
+
+
 class CsvLog(TextLogFile):
     format = "csv"
 
     def _header(self, head: str) -> None:
         first = head.split("\n", 1)[0].strip().lstrip("\ufeff")
-        self.sep = ";" if first.count(";") > first.count(",") else ","
-        names = [n.strip() for n in first.split(self.sep)]
-        norm = [_norm(n) for n in names]
-        if "timestamp" in norm and "arbitrationid" in norm and "data" in norm:
-            self.dialect = "python-can"
-        elif norm and norm[0] == "timestamp" and "extended" in norm:      # SavvyCAN "Time Stamp"
-            self.dialect = "savvycan"
-            norm[0] = "timestampus"
-        elif "timestampepoch" in norm:
-            self.dialect = "css"
-        elif norm[:2] == ["id", "databytes"]:
-            self.dialect = "id-data"
-            self.add(Finding("no_timestamps", "the file has no time column; every frame is at time 0"))
-        else:
+        self.sep, names, norm = _split_header(first)
+        if len(names) > MAX_COLUMNS:
+            raise UnsupportedFormat(f"the CSV header has more than {MAX_COLUMNS} columns; not a CAN frame log",
+                                    path=self.path, fix="give a CAN frame log (one frame a row)")
+        dialect = _dialect_of(norm)
+        if dialect is None:
             raise UnsupportedFormat(f"unknown CSV dialect (header {first[:80]!r})", path=self.path,
                                     fix="bopwatch reads python-can, CSS Electronics and SavvyCAN/GVRET CSV logs; "
                                         "convert the file to one of them or to candump .log")
+        self.dialect = dialect
+        if dialect == "savvycan":
+            norm[0] = "timestampus"
+        elif dialect == "id-data":
+            self.add(Finding("no_timestamps", "the file has no time column; every frame is at time 0"))
         self.roles: list[str] = []
         parts = []
         sep = re.escape(self.sep)
@@ -90,12 +119,19 @@ class CsvLog(TextLogFile):
             group = f"(?P<{role}>{pattern})" if role and role not in self.roles else r"[^,;\n]*"
             self.roles.append(role or "")
             parts.append((sep if i else "") + group)
+        lacking = [what for what, roles in (("identifier", ("id",)), ("payload", ("data", "dcols")))
+                   if not any(r in self.roles for r in roles)]
+        if lacking:       # the row expression would have no such group: refuse instead of failing on the rows
+            raise UnsupportedFormat(f"the {self.dialect} CSV header has no {' or '.join(lacking)} column "
+                                    f"(header {first[:80]!r})", path=self.path,
+                                    fix="export the log again with every column (identifier and data bytes)")
+        self.d_count = len(d_columns)
         self.FAST = r"^\s*" + "".join(parts) + r"\s*$"
         self.names = names
         self._sec0 = 0
         if self.dialect in ("css", "python-can"):
-            m = re.search(r"^\s*(\d+)(?:\.\d*)?[,;]", head.split("\n", 2)[1] if head.count("\n") > 1 else "")
-            if m and int(m.group(1)) >= 100_000_000:
+            m = re.search(r"^\s*(\d{1,12})(?:\.\d*)?[,;]", head.split("\n", 2)[1] if head.count("\n") > 1 else "")
+            if m and _EPOCH_MIN <= int(m.group(1)) < _EPOCH_MAX:
                 from datetime import UTC, datetime
                 self._sec0 = int(m.group(1))
                 self.start = datetime.fromtimestamp(self._sec0, UTC)
@@ -138,7 +174,14 @@ class CsvLog(TextLogFile):
             data, count, ok_data = _b64(data_text)
         else:
             data, count, ok_data = hex_bytes(data_text, 2, 64)
-        if "len" in names:
+        if "len" in names and self.d_count:
+            # SavvyCAN writes all eight D columns whatever LEN says (the bytes past LEN padded): the payload is
+            # the first LEN bytes; a row with fewer bytes than LEN (or more than the header's columns) is not read
+            want, ok_len = to_int(fields.field("len"))
+            ok &= ok_len & (want >= 0) & (want <= count) & (count <= max(8, self.d_count))
+            count = np.clip(want, 0, 64).astype(np.uint8)
+            data[np.arange(data.shape[1])[None, :] >= count[:, None]] = 0
+        elif "len" in names:
             want, ok_len = to_int(fields.field("len"))
             ok &= ok_len & (count == want)
         elif "dlc" in names and self.dialect == "python-can":

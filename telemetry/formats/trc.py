@@ -117,8 +117,11 @@ class TrcLog(TextLogFile):
                           head)
             if m:
                 d, mo, y, h, mi, s, ms = m.groups()
-                self.start = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), int(ms or 0) * 1000,
-                                      tzinfo=UTC)
+                try:
+                    self.start = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), int(ms or 0) * 1000,
+                                          tzinfo=UTC)
+                except ValueError:      # 31.02., hour 25...: a damaged header, not a reason to refuse the frames
+                    self.add(Finding("bad_header", f"start time {m.group(0)[11:].strip()!r} is not a valid date"))
 
     def _fast(self, fields: pa.StructArray):
         n = len(fields)
