@@ -2,7 +2,7 @@
 cookie, which a Streamlit script cannot do (it only talks over the websocket).
 
 ``bopwatch dashboard`` runs ``python -m dashboard.server --server.port N ...`` (the same ``--name value`` options
-as ``streamlit run``). Routes (docs/dashboard.md, "Login sessions"):
+as ``streamlit run``, and like it the ``STREAMLIT_*`` environment variables, which the options override). Routes (docs/dashboard.md, "Login sessions"):
 
 - ``GET /bopwatch/session?grant=CODE&next=PATH``: the login form's one-time grant, bound to this browser's
   ``bopwatch_bind`` cookie, is exchanged for the ``bopwatch_session`` cookie (HttpOnly, SameSite=Lax, Secure over
@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from compliance.auth import BIND_COOKIE, SESSION_COOKIE, AuthError, SessionBook, load_accounts, open_sessions
 
-__all__ = ["SESSION_PATH", "LOGOUT_PATH", "build_app", "safe_next", "main"]
+__all__ = ["SESSION_PATH", "LOGOUT_PATH", "build_app", "safe_next", "server_config", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -128,21 +128,42 @@ def build_app():
                   middleware=[Middleware(_BindCookie)])
 
 
-def _value(text: str) -> object:
-    if text in ("true", "false"):
-        return text == "true"
-    return int(text) if text.isdigit() else text
+def _typed(option, text: str) -> object:
+    """``text`` as ``option``'s type, as ``streamlit run`` reads a flag or a ``STREAMLIT_*`` variable."""
+    if option.multiple:
+        return text.split()
+    if option.type is bool:
+        return text.strip().lower() in ("1", "true", "yes", "y", "on")
+    return option.type(text) if option.type in (int, float) else text
+
+
+def server_config(argv: list[str], environ: dict[str, str]) -> dict[str, object]:
+    """Streamlit's options for ``App.run``: every ``STREAMLIT_*`` variable of a non-secret option (``streamlit
+    run`` reads them through its command line, ``App.run`` does not), then the ``--name value`` pairs of ``argv``,
+    which win. Secret options (``server.cookieSecret``) are left to Streamlit, which reads them itself."""
+    from streamlit import config
+    if len(argv) % 2 or not all(name.startswith("--") for name in argv[::2]):
+        raise SystemExit("usage: python -m dashboard.server [--<streamlit option> <value>]...")
+    known = config.get_config_options()
+    chosen: dict[str, object] = {}
+    for name, option in known.items():
+        if not option.sensitive and environ.get(option.env_var) not in (None, "") and "." in name:
+            chosen[name] = _typed(option, environ[option.env_var])
+    for flag, text in zip(argv[::2], argv[1::2], strict=True):
+        name = flag[2:]
+        if name not in known:
+            raise SystemExit(f"unknown Streamlit option {flag}")
+        chosen[name] = _typed(known[name], text)
+    return chosen
 
 
 def main(argv: list[str] | None = None) -> None:
     """Serve until SIGTERM/Ctrl-C; ``argv``: ``--server.port 8501 --server.address 127.0.0.1 ...``."""
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) % 2 or not all(name.startswith("--") for name in argv[::2]):
-        raise SystemExit("usage: python -m dashboard.server [--<streamlit option> <value>]...")
     if not os.environ.get("BOPWATCH_SESSION_DIR") or not os.environ.get("BOPWATCH_ACCOUNTS"):
         raise SystemExit("start the dashboard with 'bopwatch dashboard' (it sets BOPWATCH_SESSION_DIR and "
                          "BOPWATCH_ACCOUNTS)")
-    options = {name[2:]: _value(value) for name, value in zip(argv[::2], argv[1::2], strict=True)}
+    options = server_config(argv, dict(os.environ))
     app = build_app()
     sys.argv = [str(Path(__file__).resolve())]     # st.App.run reads the launcher (config folder) from argv[0]
     app.run(config=options)

@@ -202,3 +202,13 @@ def test_the_dashboard_refuses_to_start_on_an_unusable_session_folder(tmp_path, 
     assert main(["dashboard", "--db", str(tmp_path / "s.duckdb"), "--accounts", str(accounts),
                  "--session-dir", str(tmp_path / "no" / "such" / "dir")]) == 2
     assert "--session-dir" in capsys.readouterr().err
+
+
+def test_the_server_reads_streamlit_variables_like_streamlit_run_and_its_own_options_win():
+    from dashboard.server import server_config
+    config = server_config(["--server.port", "8777", "--server.enableXsrfProtection", "true"], {
+        "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "3", "STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION": "false",
+        "STREAMLIT_SERVER_COOKIE_SECRET": "left to Streamlit"})
+    assert config == {"server.disconnectedSessionTTL": 3, "server.enableXsrfProtection": True, "server.port": 8777}
+    with pytest.raises(SystemExit, match="unknown Streamlit option"):
+        server_config(["--server.nonsense", "1"], {})
