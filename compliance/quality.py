@@ -16,6 +16,10 @@ Checks (each finding: check, channel, start_s, end_s, severity, detail):
 - ``counter``/``checksum``: rolling-counter skips and checksum failures of a message, grouped into spans (events
   less than ``GROUP_S`` apart form one finding).
 - ``time_backwards``: a channel whose time stamps decrease.
+- ``skipped_data``: a file whose reader skipped more than ``SKIPPED_SHARE`` of the lines or objects that may
+  have carried a frame (skipped lines and BLF objects of unknown type, against the frames read plus those), or
+  skipped a whole BLF log container, is an error for the whole session, with the count and the first places:
+  data that was not read cannot certify, so the session is ``incomplete``, never ``compliant``.
 - reader and decoder findings: ``truncated``, ``time_backwards``, ``time_jump`` and ``count_mismatch`` are
   errors for the whole session; the other kinds (skipped lines, unknown ids, short frames...) are warnings.
 
@@ -31,13 +35,13 @@ from datetime import datetime
 
 import numpy as np
 
-from telemetry.channels import CANONICAL, Channel, MessageTrace, Session
+from telemetry.channels import CANONICAL, Channel, MessageTrace, Session, SourceInfo
 from telemetry.frames import Finding
 
 from .verdict import QualityFinding
 
-__all__ = ["GAP_FACTOR", "FROZEN_S", "RUNNING_RPM", "MOVING_KMH", "CHANGE_RPM", "CHANGE_KMH", "GROUP_S", "SESSION_ERRORS", "check_quality",
-           "power_inputs"]
+__all__ = ["GAP_FACTOR", "FROZEN_S", "RUNNING_RPM", "MOVING_KMH", "CHANGE_RPM", "CHANGE_KMH", "GROUP_S",
+           "SESSION_ERRORS", "SKIPPED_SHARE", "SKIPPED_KINDS", "check_quality", "power_inputs", "skipped_data"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,9 @@ CHANGE_RPM = 500.0       # a sensor is frozen only while the engine speed change
 CHANGE_KMH = 20.0        # (or, for engine_speed itself, the vehicle speed by this much)
 GROUP_S = 1.0
 SESSION_ERRORS = ("truncated", "time_backwards", "time_jump", "count_mismatch")
+SKIPPED_SHARE = 0.001    # more than 0.1 % of a file's frame lines/objects skipped: the session is incomplete
+#: reader findings whose ``count`` are lines or objects that may have carried a frame, and what they are
+SKIPPED_KINDS = {"skipped_line": "lines", "unknown_object": "objects of unknown type"}
 # continuous channels that may legitimately hold one value for long (weather, sensors that saturate)
 _FROZEN_EXEMPT = {"ambient_pressure", "throttle", "distance", "refuel", "gear", "lap"}
 _BLOCK = 1 << 20   # samples per block: a 24-hour channel is scanned with bounded temporaries
@@ -215,9 +222,34 @@ def _offsets(session: Session) -> list[float]:
     return out
 
 
+def skipped_data(src: SourceInfo, start_s: float = 0.0) -> QualityFinding | None:
+    """The ``skipped_data`` error for one file, when its reader skipped more than ``SKIPPED_SHARE`` of what may
+    have carried frames (or a whole BLF log container), else None."""
+    skipped = [f for f in src.findings if f.kind in SKIPPED_KINDS]
+    if not skipped:
+        return None
+    count = sum(max(f.count, 1) for f in skipped)
+    containers = [f for f in skipped if f.kind == "unknown_object" and f.offset is not None]
+    total = (src.frames or 0) + count
+    share = count / total if total else 1.0
+    if share <= SKIPPED_SHARE and not containers:
+        return None
+    what = " and ".join(dict.fromkeys(SKIPPED_KINDS[f.kind] for f in skipped))
+    places = "; ".join(f.detail + (f" (first at line {f.line})" if f.line is not None and "line" not in f.detail
+                                   else "") for f in skipped[:3])
+    why = ("a whole log container was skipped" if containers and share <= SKIPPED_SHARE else
+           f"above the {SKIPPED_SHARE:.1%} a file may lose")
+    return QualityFinding("skipped_data", "", start_s, start_s + src.duration_s, "error",
+                          f"{src.path}: {count:,} {what} not read of {total:,} ({share:.2%}), {why}; frames "
+                          f"they carried are not judged, so the data cannot certify the session: {places}")
+
+
 def _reader_findings(session: Session, end_s: float) -> list[QualityFinding]:
     out = []
     for src, offset in zip(session.sources, _offsets(session), strict=True):
+        lost = skipped_data(src, offset)
+        if lost is not None:
+            out.append(lost)
         for f in src.findings:
             a, b = (offset + src.duration_s, offset + src.duration_s) if f.kind == "truncated" else (
                 offset, offset + src.duration_s)

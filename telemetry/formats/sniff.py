@@ -48,7 +48,7 @@ class Sniffed:
 _BINARY = (   # magic at offset 0 -> (format, what, fix for formats not read)
     (b"LOGG", "blf", "Vector BLF", ""),
     (b"MDF     ", "mdf", "MDF", ""),
-    (b"UnFinMF ", "mdf", "MDF 4 (not finalised)", ""),
+    (b"UnFinMF ", "mdf", "MDF", "(not finalised)"),
     (b"\xd4\xc3\xb2\xa1", "other", "a pcap capture (Wireshark/tcpdump)",
      "export the CAN frames from Wireshark as a candump log, or convert with python-can (`can.logconvert`)"),
     (b"\xa1\xb2\xc3\xd4", "other", "a pcap capture (Wireshark/tcpdump)",
@@ -101,9 +101,10 @@ _CSV_WHAT = {"python-can": "python-can CSV", "savvycan": "SavvyCAN/GVRET CSV",
 def _binary_magic(head: bytes) -> Sniffed | None:
     for magic, fmt, what, fix in _BINARY:
         if head.startswith(magic):
-            if fmt == "mdf":
+            if fmt == "mdf":        # ("fix" holds the note for an unfinalised file)
                 version = head[8:12].decode("latin-1").strip("\x00 ")
-                what = f"{what} {version}".strip() if re.fullmatch(r"\d\.\d+", version) else what
+                what = f"{what} {version}" if re.fullmatch(r"\d\.\d+", version) else what
+                return Sniffed(fmt, f"{what} {fix}".strip())
             return Sniffed(fmt, what, fix)
     return None
 
