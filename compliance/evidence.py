@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from .errors import StoreError
 
 __all__ = ["sha256_file", "store_original", "verify_original", "original_path", "log_suffix",
-           "write_channels_parquet", "channels_table"]
+           "write_channels_parquet", "channels_table", "verify_channels_file"]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,21 @@ def verify_original(path: Path, sha256: str) -> str | None:
     got = sha256_file(path)
     if got != sha256:
         return f"{path}: stored original changed (sha256 is now {got[:12]}..., recorded {sha256[:12]}...)"
+    return None
+
+
+def verify_channels_file(path: Path, sha256: str) -> str | None:
+    """None when the channel Parquet file ``path`` exists and hashes to ``sha256`` (the value its run's audit row
+    recorded); else a sentence saying what is wrong."""
+    if not path.is_file():
+        return f"{path}: channel Parquet file is missing"
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            digest.update(block)
+    got = digest.hexdigest()
+    if got != sha256:
+        return f"{path}: channel Parquet file changed (sha256 is now {got[:12]}..., recorded {sha256[:12]}...)"
     return None
 
 

@@ -205,15 +205,21 @@ class Store:
     def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction under the exclusive lock: committed on normal exit, rolled back on error.
 
-        Audit rows appended inside it (``compliance.audit.append``) are chained; the chain's head file is updated
-        after the commit, still under the lock.
+        Audit rows appended inside it (``compliance.audit.append``) are chained and MAC'd with the audit key
+        (``compliance.audit_key``, loaded once here, created outside the store if missing); the chain's head file
+        is updated after the commit, still under the lock.
         """
+        from .audit import keyed
+        from .audit_key import load_key
+
+        key = load_key(create=True, store_root=self.layout.root, db=self.db)
         with self._locked(exclusive=True):
             conn = self._connect(read_only=False)
             try:
                 conn.execute("BEGIN TRANSACTION")
                 try:
-                    yield conn
+                    with keyed(key):
+                        yield conn
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
@@ -223,7 +229,7 @@ class Store:
                 conn.close()
 
     def _write_audit_head(self, conn: duckdb.DuckDBPyConnection) -> None:
-        row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        row = conn.execute("SELECT seq, hash, mac, key_id FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         if row is None:
             return
         head = self.layout.audit_head
@@ -235,7 +241,7 @@ class Store:
                 pass
         tmp = head.with_name(f".{head.name}.{os.getpid()}.tmp")
         with open(tmp, "w") as fh:
-            fh.write(json.dumps({"seq": row[0], "hash": row[1]}))
+            fh.write(json.dumps({"seq": row[0], "hash": row[1], "mac": row[2], "key_id": row[3]}))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, head)
@@ -406,6 +412,7 @@ class RunRecord:
     channels: tuple[ChannelSummary, ...] = ()
     dbc_shas: tuple[str, ...] = ()      # SHA-256 of each DBC file the profile loaded, in profile order
     outing: int = 1                     # the car's outing in the session (compliance.outings)
+    channels_sha256: str | None = None  # SHA-256 of the Parquet file when known (else hashed at insert_run)
 
 
 _KEYS = {"events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car")}
@@ -480,8 +487,9 @@ def insert_log(conn: duckdb.DuckDBPyConnection, rec: LogRecord, actor: str) -> b
         rec.format, rec.size, rec.frames, list(rec.buses) or None, rec.ids, _naive_utc(rec.start_at),
         rec.duration_s, rec.logger_serial, canonical_json(list(rec.findings)), utcnow(), actor, rec.outing])
     from .audit import append
+    from .audit_rows import bind_log
     detail = {"event": rec.event, "session": rec.session, "car": rec.car, "original_name": rec.original_name,
-              "size": rec.size, "stored_path": rec.stored_path}
+              "size": rec.size, "stored_path": rec.stored_path, "rows": bind_log(conn, rec.sha256)}
     append(conn, actor, "log.store", rec.sha256, detail | ({"outing": rec.outing} if rec.outing != 1 else {}))
     return True
 
@@ -548,13 +556,30 @@ def insert_run(conn: duckdb.DuckDBPyConnection, rec: RunRecord, actor: str) -> N
               c.max_value, c.mean_value] for c in rec.channels]
     if chans:
         conn.executemany("INSERT INTO channel_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chans)
+    from .audit_rows import bind_run
     append(conn, actor, "run.write", rec.run_id, ({"outing": rec.outing} if rec.outing != 1 else {}) | {
+        "rows": bind_run(conn, rec.run_id), "channels": _channels_binding(conn, rec),
         "run_key": rec.run_key, "event": rec.event, "session": rec.session, "car": rec.car,
         "logs": list(rec.log_shas), "verdict": verdict, "verdict_sha256": verdict_sha,
         "bulletin": {"id": bulletin["id"], "sha256": bulletin["sha256"]},
         "profile": {"model": profile["model"], "sha256": profile["sha256"], "dbc_sha256": list(rec.dbc_shas)},
         "tool_version": tool.get("version", tool_version()), "reason": rec.reason,
         "counts": {"rules": len(rules), "exceedances": len(exc), "quality": len(qual), "channels": len(chans)}})
+
+
+def _channels_binding(conn: duckdb.DuckDBPyConnection, rec: RunRecord) -> dict | None:
+    """The run's Parquet file and its SHA-256, for the run's audit row (None when the run has none)."""
+    if not rec.channels_path:
+        return None
+    if rec.channels_sha256 is None:
+        from .evidence import sha256_file
+        db = conn.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+        path = StoreLayout.for_db(Path(db[0])).root / rec.channels_path
+        if not path.is_file():      # recorded as missing: 'audit verify' reports it
+            log.warning("run %s: its channel Parquet file %s is missing", rec.run_id, path)
+            return {"path": rec.channels_path, "sha256": None}
+        return {"path": rec.channels_path, "sha256": sha256_file(path)}
+    return {"path": rec.channels_path, "sha256": rec.channels_sha256}
 
 
 def check_consistency(conn: duckdb.DuckDBPyConnection) -> list[str]:
