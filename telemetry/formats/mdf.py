@@ -147,6 +147,12 @@ class MdfBusLog(LogFile):
                 wanted.append((f"{name}.{key}", group, where[0]))
         if not wanted:
             return None
+        grp = self._mdf.groups[group]
+        master = self._mdf.masters_db.get(group)
+        for index in [i for _, _, i in wanted] + ([] if master is None else [master]):
+            why = _outside_record(self._mdf, group, grp.channels[index], index)
+            if why:
+                raise DamagedBlock(why, None)     # _guarded makes it the CorruptLog naming the file
         with _quiet():
             signals = self._mdf.select(wanted)
         field = {key: sig.samples for key, sig in zip(keys, signals, strict=True)}
@@ -248,10 +254,12 @@ class MdfBusLog(LogFile):
 _IN_RECORD = (0, 1, 2, 4, 5)
 
 
-def _outside_record(mdf, group: int, channel) -> str | None:
-    """Why ``channel`` of ``group`` lies outside its group's record (asammdf reads past its buffer there and has
-    died with SIGSEGV), or None when it fits."""
-    if getattr(mdf, "version", "4.00") < "4.00" or getattr(channel, "channel_type", 0) not in _IN_RECORD:
+def _outside_record(mdf, group: int, channel, index: int) -> str | None:
+    """Why ``channel`` (number ``index``) of ``group`` lies outside its group's record (asammdf reads past its
+    buffer there and has died with SIGSEGV, or corrupted the heap), or None when it fits."""
+    if getattr(mdf, "version", "4.00") < "4.00":
+        return _outside_record_v3(mdf, group, channel, index)
+    if getattr(channel, "channel_type", 0) not in _IN_RECORD:
         return None
     grp = mdf.groups[group]
     cg = grp.channel_group
@@ -260,6 +268,32 @@ def _outside_record(mdf, group: int, channel) -> str | None:
     if end > size or int(channel.bit_count) <= 0:
         return (f"channel {channel.name!r} of group {group} lies outside its {size}-byte record (byte offset "
                 f"{channel.byte_offset}, {channel.bit_count} bits)")
+    return None
+
+
+def _outside_record_v3(mdf, group: int, channel, index: int) -> str | None:
+    """The MDF 2/3 form of ``_outside_record``: the bytes asammdf reads for the channel (``_prepare_record``:
+    byte offset, and a read width rounded up to 1, 2, 4 or 8 bytes) must lie in the group's record, its bits
+    must be at least one, and the record at least one byte. A master of 0 bits (time from the sampling rate) is
+    not read. Damaged files were seen to make asammdf's native ``get_channel_raw_bytes`` crash the interpreter
+    (SIGSEGV, or glibc aborting on a corrupted heap) when a channel reached past the record."""
+    grp = mdf.groups[group]
+    size = int(grp.channel_group.samples_byte_nr)
+    bits = int(channel.bit_count)
+    if bits == 0 and index == mdf.masters_db.get(group):
+        return None
+    start = int(channel.start_offset) + 8 * int(getattr(channel, "additional_byte_offset", 0) or 0)
+    byte_offset, bit_offset = divmod(start, 8)
+    end = byte_offset + (bit_offset + bits + 7) // 8
+    try:
+        record = getattr(mdf, "_mdf", mdf)._prepare_record(grp)[index]
+    except Exception:  # noqa: BLE001 - a data type asammdf cannot map is damage too
+        record = (None, size + 8, 0, 0)
+    read_end = end if record is None else int(record[2]) + int(record[1])
+    # an odd-width field at the end of the record is read with the next power-of-two width: a few bytes over
+    if bits <= 0 or size <= 0 or end > size or read_end > size + 7:
+        return (f"channel {channel.name!r} of group {group} lies outside its {size}-byte record (bit offset "
+                f"{start}, {bits} bits)")
     return None
 
 
@@ -289,8 +323,8 @@ class MdfChannelsLog(LogFile):
             for i, ch in enumerate(grp.channels):
                 if i == master or not ch.name:
                     continue
-                why = _outside_record(mdf, g, ch) or (None if master is None
-                                                      else _outside_record(mdf, g, grp.channels[master]))
+                why = _outside_record(mdf, g, ch, i) or (
+                    None if master is None else _outside_record(mdf, g, grp.channels[master], master))
                 if why:
                     raise self.corrupt(why, fix="the file is damaged; copy it again from the logger")
                 try:

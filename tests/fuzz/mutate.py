@@ -3,9 +3,12 @@
 Generic byte damage (truncation, bit flips, interesting values, deletions, duplications, splices) applies to
 every format; structure-aware damage targets what readers trust: BLF object sizes, types and container
 compression (inside the inflated containers too, recompressed so the damage reaches the object parser), truncation
-at BLF container and MDF block boundaries, MDF block lengths and links, text lines reordered, cut, duplicated and
-with tokens replaced, headers garbled, gzip streams cut, and TOML documents with values of the wrong type, removed
-keys and odd numbers.
+at BLF container and MDF block boundaries, MDF 4 block lengths, links and data-section integers, MDF 3 block
+sizes, links, record sizes, cycle counts and channel bit offsets and counts, blocks and objects swapped, text lines
+reordered, cut, duplicated and with tokens replaced, headers garbled, gzip streams cut, and TOML documents with
+values of the wrong type, removed keys and odd numbers. Structural bombs: BLF containers and gzip streams that
+inflate to 16-32 MiB, fields and lines of 5 kB to 1 MB, a line repeated up to 100,000 times (2 MB),
+60,000 blank lines.
 """
 
 from __future__ import annotations
@@ -98,8 +101,24 @@ def zero_fill(data: bytes, rng: random.Random) -> bytes:
     return data[:i] + b"\0" * n + data[i + n:]
 
 
+def swap_chunks(data: bytes, rng: random.Random) -> bytes:
+    """Two ranges of one length (8 bytes to 4 KiB) exchanged: blocks, objects or lines out of order."""
+    if len(data) < 32:
+        return data
+    n = rng.randint(8, max(8, min(4096, len(data) // 3)))
+    i, j = sorted(rng.sample(range(len(data) - n + 1), 2)) if len(data) - n + 1 >= 2 else (0, 0)
+    if j - i < n:
+        return data
+    return data[:i] + data[j:j + n] + data[i + n:j] + data[i:i + n] + data[j + n:]
+
+
 GENERIC: tuple[Mutator, ...] = (truncate, flip_bits, interesting_bytes, interesting_word, delete_range,
-                                duplicate_range, splice, append_garbage, zero_fill)
+                                duplicate_range, splice, append_garbage, zero_fill, swap_chunks)
+
+#: sizes of the structural bombs: big enough to show a quadratic step or an unbounded allocation, small enough
+#: that a linear reader takes well under the per-input time
+HUGE = (5_000, 20_000, 100_000, 100_000, 1_000_000)
+BOMB_BYTES = (16 << 20, 16 << 20, 32 << 20)
 
 
 # -- BLF -----------------------------------------------------------------------------------------------------------
@@ -225,8 +244,35 @@ def blf_inner(data: bytes, rng: random.Random) -> bytes:
     return data[:off] + obj + b"\0" * (new_size % 4) + data[off + size + size % 4:]
 
 
+def blf_swap_objects(data: bytes, rng: random.Random) -> bytes:
+    """Two top-level objects (containers) exchanged, each whole."""
+    objs = [o for o in _blf_objects(data) if o[1] >= 16]
+    if len(objs) < 2:
+        return swap_chunks(data, rng)
+    (a, sa, _), (b, sb, _) = sorted(rng.sample(objs, 2))
+    la, lb = sa + sa % 4, sb + sb % 4
+    return data[:a] + data[b:b + lb] + data[a + la:b] + data[a:a + la] + data[b + lb:]
+
+
+def blf_container_bomb(data: bytes, rng: random.Random) -> bytes:
+    """A log container of 16-32 MiB of zeros (or of repeated object headers) that deflates to a few KiB, its
+    uncompressed size declared truly, too small or 4 GiB."""
+    objs = _blf_objects(data)
+    if not objs:
+        return blf_object_size(data, rng)
+    off = rng.choice(objs)[0]
+    n = rng.choice(BOMB_BYTES)
+    piece = rng.choice((b"\0", struct.pack("<4sHHLL", b"LOBJ", 16, 1, 48, 1) + bytes(32)))
+    inner = piece * (n // len(piece))
+    packed = zlib.compress(inner, 9)
+    usize = rng.choice((len(inner), len(inner) // 2, 0xFFFFFFFF))
+    new_size = 32 + len(packed)
+    obj = struct.pack("<4sHHLL", b"LOBJ", 16, 1, new_size, 10) + struct.pack("<H6xL4x", 2, usize) + packed
+    return data[:off] + obj + b"\0" * (new_size % 4) + data[off:]
+
+
 BLF: tuple[Mutator, ...] = (blf_truncate_boundary, blf_object_size, blf_object_field, blf_header, blf_inner,
-                            blf_inner, blf_inner)
+                            blf_inner, blf_inner, blf_swap_objects, blf_container_bomb)
 
 
 # -- MDF -----------------------------------------------------------------------------------------------------------
@@ -282,7 +328,107 @@ def mdf_block_body(data: bytes, rng: random.Random) -> bytes:
         data[b + 24 + len(body):]
 
 
-MDF: tuple[Mutator, ...] = (mdf_truncate_boundary, mdf_block_length, mdf_link, mdf_block_body, mdf_block_body)
+def mdf_block_integer(data: bytes, rng: random.Random) -> bytes:
+    """A 64/32/16-bit field of a block's data section (record counts, sizes, offsets, bit counts) set to a
+    boundary integer."""
+    blocks = _mdf_blocks(data)
+    if not blocks:
+        return interesting_word(data, rng)
+    b = rng.choice(blocks)
+    if b + 24 > len(data):
+        return data
+    links = struct.unpack_from("<Q", data, b + 16)[0]
+    start = b + 24 + 8 * (links if 0 <= links < 64 else 0)
+    length = struct.unpack_from("<Q", data, b + 8)[0]
+    end = min(len(data), b + length if 24 <= length < 1 << 20 else start + 64)
+    if end - start < 8:
+        return data
+    i = start + rng.randrange(0, end - start - 7)
+    width = rng.choice(("<Q", "<L", "<H"))
+    bound = {"<Q": 2**64, "<L": 2**32, "<H": 2**16}[width]
+    value = rng.choice((0, 1, 2, 7, 8, 63, 64, 65, 255, 256, 2**15, 2**16 - 1, 2**31 - 1, 2**31, 2**32 - 1,
+                        2**63 - 1, 2**63, 2**64 - 1, len(data), len(data) * 8)) % bound
+    return data[:i] + struct.pack(width, value) + data[i + struct.calcsize(width):]
+
+
+def swap_mdf_blocks(data: bytes, rng: random.Random) -> bytes:
+    """Two blocks' headers and links exchanged in place: every link now finds the other kind of block."""
+    blocks = _mdf_blocks(data)
+    if len(blocks) < 2:
+        return swap_chunks(data, rng)
+    a, b = sorted(rng.sample(blocks, 2))
+    n = min(24, b - a, len(data) - b)
+    return data[:a] + data[b:b + n] + data[a + n:b] + data[a:a + n] + data[b + n:]
+
+
+MDF: tuple[Mutator, ...] = (mdf_truncate_boundary, mdf_block_length, mdf_link, mdf_block_body, mdf_block_body,
+                            mdf_block_integer, mdf_block_integer, swap_mdf_blocks)
+
+# MDF 3 (and 2): 2-character block ids, 16-bit block sizes and 32-bit links; found by walking the links from
+# the header (HD at 64): data groups, channel groups, channels, conversions, data
+_V3_FIELDS = {"HD": ((2, "<H"), (4, "<L"), (16, "<H")),
+              "DG": ((2, "<H"), (4, "<L"), (8, "<L"), (16, "<L"), (20, "<H"), (22, "<H")),
+              "CG": ((2, "<H"), (4, "<L"), (8, "<L"), (16, "<H"), (18, "<H"), (20, "<H"), (22, "<L")),
+              "CN": ((2, "<H"), (4, "<L"), (8, "<L"), (24, "<H"), (186, "<H"), (188, "<H"), (190, "<H"),
+                     (226, "<H")),
+              "CC": ((2, "<H"), (42, "<H"), (44, "<H"))}
+
+
+def _v3_blocks(data: bytes) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    seen: set[int] = set()
+
+    def link(at: int) -> int:
+        return struct.unpack_from("<L", data, at)[0] if at + 4 <= len(data) else 0
+
+    def visit(kind: str, at: int) -> bool:
+        if not 64 <= at < len(data) - 4 or at in seen or data[at:at + 2] != kind.encode() or len(out) > 400:
+            return False
+        seen.add(at)
+        out.append((kind, at))
+        return True
+
+    if not visit("HD", 64):
+        return out
+    dg = link(68)
+    while visit("DG", dg):
+        cg = link(dg + 8)
+        while visit("CG", cg):
+            cn = link(cg + 8)
+            while visit("CN", cn):
+                visit("CC", link(cn + 8))
+                cn = link(cn + 4)
+            cg = link(cg + 4)
+        dg = link(dg + 4)
+    return out
+
+
+def mdf3_field(data: bytes, rng: random.Random) -> bytes:
+    """One MDF 3 size, link, count or channel field (record size, cycle count, bit offset and count, data type,
+    additional byte offset, data address) set to a boundary integer."""
+    blocks = _v3_blocks(data)
+    if not blocks:
+        return interesting_word(data, rng)
+    kind, at = rng.choice(blocks)
+    off, fmt = rng.choice(_V3_FIELDS[kind])
+    size = struct.calcsize(fmt)
+    if at + off + size > len(data):
+        return data
+    bound = 1 << (8 * size)
+    value = rng.choice((0, 1, 2, 7, 8, 9, 15, 16, 31, 32, 33, 63, 64, 65, 255, 256, 1000, 2**15 - 1, 2**16 - 1,
+                        2**31 - 1, 2**32 - 1, len(data), len(data) - 1, rng.randrange(bound))) % bound
+    return data[:at + off] + struct.pack(fmt, value) + data[at + off + size:]
+
+
+def mdf3_truncate_boundary(data: bytes, rng: random.Random) -> bytes:
+    blocks = _v3_blocks(data)
+    if not blocks:
+        return truncate(data, rng)
+    at = rng.choice(blocks)[1]
+    return data[:at + rng.choice((0, 2, 4, 8, 24, rng.randint(0, 300)))]
+
+
+MDF3: tuple[Mutator, ...] = (mdf3_field, mdf3_field, mdf3_field, mdf3_field, mdf3_truncate_boundary)
 
 
 # -- text logs -------------------------------------------------------------------------------------------------------
@@ -390,8 +536,77 @@ def text_line_endings(data: bytes, rng: random.Random) -> bytes:
     return b"\xef\xbb\xbf" + data
 
 
+_HUGE_FILL = (b"7", b"F", b"Z", b"a", b"0", b"-", b".", b"#", b" ", b"01 ", b"FF", b"\t", b"\xff", b"(")
+
+
+def text_huge_field(data: bytes, rng: random.Random) -> bytes:
+    """One token of a line made 5 kB - 1 MB long: digits (past Python's int-conversion limit), hex, non-hex
+    letters, a negative number, a dotted number, data bytes."""
+    lines = _lines(data)
+    if not lines:
+        return data
+    i = rng.randrange(len(lines))
+    parts = re.split(rb"([ ,#;\t()=]+)", lines[i])
+    tokens = [k for k in range(0, len(parts), 2) if parts[k].strip()]
+    if not tokens:
+        return data
+    k = rng.choice(tokens)
+    n = rng.choice(HUGE)
+    fill = rng.choice(_HUGE_FILL)
+    new = (b"-" if rng.random() < 0.2 else b"") + (parts[k].rstrip(b"\r\n") if rng.random() < 0.5 else b"") + \
+        fill * (n // len(fill))
+    parts[k] = new + (b"\n" if parts[k].endswith(b"\n") else b"")
+    lines[i] = b"".join(parts)
+    return b"".join(lines)
+
+
+def text_huge_line(data: bytes, rng: random.Random) -> bytes:
+    """A line 5 kB - 1 MB long: a frame line with thousands of data bytes, the header's date or a line of one
+    repeated character; or the file's line breaks removed (one huge line)."""
+    lines = _lines(data)
+    if not lines:
+        return data
+    i = rng.randrange(min(len(lines), 30)) if rng.random() < 0.4 else rng.randrange(len(lines))
+    n = rng.choice(HUGE)
+    op = rng.random()
+    if op < 0.3:      # the line itself, its last token repeated (3.5 M data bytes on one line, at its largest)
+        body = lines[i].rstrip(b"\r\n")
+        last = body.rsplit(maxsplit=1)[-1] if body.split() else b"00"
+        sep = b"" if b"#" in body and b" " not in body[-len(last) - 1:] else b" "
+        lines[i] = body + (sep + last) * max(1, n // (len(last) + len(sep))) + b"\n"
+    elif op < 0.5:
+        lines[i] = rng.choice((b"date ", b"Begin Triggerblock ", b";$STARTTIME=", b"(", b"// ", b"base hex ")) + \
+            rng.choice(_HUGE_FILL) * n + b"\n"
+    elif op < 0.8:
+        lines[i] = rng.choice(_HUGE_FILL) * n + b"\n"
+    else:
+        return data.replace(b"\n", b" ")[: 4 << 20]
+    return b"".join(lines)
+
+
+def text_huge_count(data: bytes, rng: random.Random) -> bytes:
+    """Huge counts: a line repeated 10,000-100,000 times (up to 2 MB), 60,000 blank lines (in the header or the data), or a
+    count field (DLC, data length, column count) set to a huge number."""
+    lines = _lines(data)
+    if not lines:
+        return data
+    op = rng.random()
+    i = rng.randrange(len(lines))
+    if op < 0.35:
+        # at most 2 MB: the careful per-line parser (CAN FD candump lines, ASC CANFD lines) reads ~20k lines/s
+        lines[i:i + 1] = [lines[i]] * min(rng.choice((10_000, 30_000, 100_000)), (2 << 20) // max(1, len(lines[i])))
+    elif op < 0.7:
+        at = rng.choice((0, min(3, len(lines)), i))
+        lines[at:at] = [rng.choice((b"\n", b"\r\n", b" \n", b"\t\n"))] * rng.choice((20_000, 60_000))
+    else:
+        return text_numbers(data, rng) if rng.random() < 0.3 else re.sub(
+            rb"(?<= )([0-9A-Fa-f]{1,2})(?= )", rng.choice((b"255", b"99999999", b"FFFFFFFF", b"-1")), data,
+            count=rng.randint(1, 3))
+    return b"".join(lines)
+
+
 TEXT: tuple[Mutator, ...] = (text_line_ops, text_line_ops, text_token, text_token, text_header, text_numbers,
-                             text_line_endings)
+                             text_line_endings, text_huge_field, text_huge_line, text_huge_count)
 
 
 # -- gzip ----------------------------------------------------------------------------------------------------------
@@ -405,6 +620,21 @@ def gz_outer(data: bytes, rng: random.Random) -> bytes:
     if op < 0.8:
         return flip_bits(data[:10], rng) + data[10:] if rng.random() < 0.3 else data[:10] + flip_bits(data[10:], rng)
     return data + data[: rng.randint(2, 40)]
+
+
+def gz_bomb(data: bytes, rng: random.Random) -> bytes:
+    """The inner file followed by 16-32 MiB of zeros or of newlines (or the bomb alone): a few KiB of gzip."""
+    try:
+        inner = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error):
+        inner = b""
+    fill = rng.choice((b"\0", b"\n", b"\r\n", b" "))
+    n = rng.choice(BOMB_BYTES)
+    out = zlib.compressobj(9, zlib.DEFLATED, 31)
+    piece = fill * ((1 << 20) // len(fill))
+    parts = [out.compress(inner if rng.random() < 0.7 else b"")]
+    parts += [out.compress(piece) for _ in range(n >> 20)]
+    return b"".join(parts) + out.flush()
 
 
 def gz_inner(data: bytes, rng: random.Random, inner_mutators: tuple[Mutator, ...]) -> bytes:
@@ -507,6 +737,7 @@ MUTATORS: dict[str, tuple[Mutator, ...]] = {
     "blf": BLF + GENERIC,
     "mf4": MDF + GENERIC,
     "mdf": MDF + GENERIC,
+    "mdf3": MDF3 + GENERIC,
     "asc": TEXT + GENERIC[:3],
     "candump": TEXT + GENERIC[:3],
     "trc": TEXT + GENERIC[:3],
@@ -519,17 +750,20 @@ MUTATORS: dict[str, tuple[Mutator, ...]] = {
 
 def mutate(fmt: str, data: bytes, rng: random.Random, inner: str | None = None) -> tuple[bytes, list[str]]:
     """``data`` (a valid ``fmt`` input) with 1-3 stacked mutations, and their names. ``inner``: for ``gz``, the
-    format inside the gzip stream."""
+    format inside the gzip stream; for ``mdf``, ``"mdf3"`` when the seed is an MDF 3 file."""
     names: list[str] = []
     for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
         if fmt == "gz":
-            if rng.random() < 0.4:
+            op = rng.random()
+            if op < 0.1:
+                data, name = gz_bomb(data, rng), "gz_bomb"
+            elif op < 0.45:
                 data, name = gz_outer(data, rng), "gz_outer"
             else:
                 choices = MUTATORS[inner or "candump"]
                 data, name = gz_inner(data, rng, choices), f"gz_inner[{inner}]"
         else:
-            m = rng.choice(MUTATORS[fmt])
+            m = rng.choice(MUTATORS[inner if fmt == "mdf" and inner else fmt])
             try:
                 data, name = m(data, rng), m.__name__
             except (struct.error, IndexError, ValueError, zlib.error):

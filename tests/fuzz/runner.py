@@ -1,7 +1,8 @@
 """The fuzzing loop: inputs made in this process, run in worker processes with a time and a memory limit.
 
 Workers are long-lived (``spawn``ed, so they work from pytest and from the command line alike) and import the
-readers once. Each input gets ``timeout_s`` of wall-clock time; a worker that overruns is killed (a *hang*), one
+readers once. Each input gets ``timeout_s`` of the worker's CPU time (at most ``WALL_FACTOR`` times that of wall
+clock, so a loaded shared machine does not turn slow inputs into hangs); a worker that overruns is killed (a *hang*), one
 that dies is a *crash* with its signal, and a Python exception other than the packages' own errors is a *crash*
 with its type and innermost frame. Every crasher is copied to ``save_dir`` under a name saying what it is.
 Input ``i`` of a run with seed ``S`` is made from ``random.Random(f"{S}:{i}")`` alone, so it can be made again.
@@ -28,6 +29,15 @@ from .seeds import Seed, write_seeds
 __all__ = ["Outcome", "FormatStats", "Report", "fuzz", "make_input", "SUFFIX"]
 
 log = logging.getLogger(__name__)
+
+#: a job is a hang after ``timeout_s`` of its worker's CPU time, or this many times ``timeout_s`` of wall clock
+WALL_FACTOR = 6
+try:
+    import os
+
+    _CLK_TCK = os.sysconf("SC_CLK_TCK")
+except (ValueError, OSError, AttributeError):
+    _CLK_TCK = 100
 
 #: how a mutated input of each format is named (the reader is picked by suffix)
 SUFFIX = {"blf": ".blf", "asc": ".asc", "candump": ".log", "trc": ".trc", "csv": ".csv", "mf4": ".mf4",
@@ -75,7 +85,7 @@ class Report:
         return sum(s.crashes + s.hangs for s in self.stats.values())
 
     def table(self) -> str:
-        rows = [("format", "inputs", "decoded", "refused", "crashes", "hangs", "slowest s")]
+        rows = [("format", "inputs", "decoded", "refused", "crashes", "hangs", "slowest CPU s")]
         for fmt, s in sorted(self.stats.items()):
             rows.append((fmt, str(s.inputs), str(s.decoded), str(s.refused), str(s.crashes), str(s.hangs),
                          f"{s.slowest_s:.2f}"))
@@ -124,14 +134,14 @@ def _serve(conn: Connection, memory_mb: int) -> None:
         if job is None:
             return
         index, fmt, path, support = job
-        started = time.perf_counter()
+        started = time.process_time()       # CPU time: what the input costs, whatever else the machine runs
         try:
             status, detail = "decoded", run_input(path, fmt, support)
             if detail.startswith("refused:"):
                 status, detail = "refused", detail[len("refused:"):]
         except BaseException as err:  # noqa: BLE001 - every other exception is what the fuzzer reports
             status, detail = "crash", _signature(err)
-        conn.send((index, status, detail, time.perf_counter() - started))
+        conn.send((index, status, detail, time.process_time() - started))
 
 
 class _Worker:
@@ -149,7 +159,23 @@ class _Worker:
     def send(self, job: tuple) -> None:
         self.job = job
         self.started = time.monotonic()
+        self.cpu0 = self.cpu_s()
         self.conn.send(job[:4])
+
+    def cpu_s(self) -> float:
+        """CPU seconds the worker has used (user + system), or 0 where /proc cannot tell."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def overran(self, timeout_s: float) -> tuple[bool, float]:
+        """Whether the job is a hang: ``timeout_s`` of the worker's CPU time, or ``WALL_FACTOR`` times that of
+        wall clock (a machine shared with other jobs gives a worker a fraction of a core); and its CPU time."""
+        wall = time.monotonic() - self.started
+        cpu = self.cpu_s() - self.cpu0
+        return wall >= timeout_s and (cpu >= timeout_s or wall >= WALL_FACTOR * timeout_s), cpu
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -166,8 +192,11 @@ def make_input(index: int, seed: int, fmt: str, seeds: list[Seed], folder: Path)
     inner = None
     if fmt == "gz":
         inner = {".blf": "blf", ".asc": "asc", ".log": "candump"}[Path(source.path.stem).suffix]
+    elif fmt == "mdf" and source.path.suffix == ".mdf":
+        inner = "mdf3"
     data, names = mutate(fmt, source.path.read_bytes(), rng, inner)
-    suffix = "".join(source.path.suffixes[-2:]) if fmt == "gz" else SUFFIX[fmt]
+    suffix = ("".join(source.path.suffixes[-2:]) if fmt == "gz" else
+              source.path.suffix if fmt == "mdf" else SUFFIX[fmt])
     path = folder / f"in{index:06d}_{fmt}{suffix}"
     path.write_bytes(data)
     return path, (source.path.name, *names)
@@ -218,7 +247,7 @@ class _Pool:
         busy = [w for w in self.pool if feed(w)]
         while busy:
             deadline = min(w.started + self.timeout_s for w in busy)
-            ready = wait([w.conn for w in busy], timeout=max(0.0, deadline - time.monotonic()))
+            ready = wait([w.conn for w in busy], timeout=max(0.25, deadline - time.monotonic()))
             for w in list(busy):
                 job = w.job
                 if w.conn in ready:
@@ -229,9 +258,9 @@ class _Pool:
                         status, detail = "crash", f"worker died ({_exit(w.proc.exitcode)})"
                         seconds = time.monotonic() - w.started
                         w = self._replace(w, busy)
-                elif time.monotonic() - w.started >= self.timeout_s:
-                    status, detail = "hang", f"no answer within {self.timeout_s:g} s"
+                elif (over := w.overran(self.timeout_s))[0]:
                     seconds = time.monotonic() - w.started
+                    status, detail = "hang", f"no answer within {seconds:.0f} s ({over[1]:.1f} s of CPU)"
                     w = self._replace(w, busy)
                 else:
                     continue
@@ -300,7 +329,8 @@ def fuzz(inputs: int, *, seed: int = 0, formats: tuple[str, ...], workdir: Path,
             out = Outcome(index, fmt, status, detail, seconds, tuple(names))
             if save_dir is not None:
                 save_dir.mkdir(parents=True, exist_ok=True)
-                suffix = "".join(Path(path).suffixes[-2:]) if fmt == "gz" else SUFFIX[fmt]
+                suffix = "".join(Path(path).suffixes[-2:]) if fmt in ("gz", "bulletin", "profile") else \
+                    Path(path).suffix
                 saved = str(save_dir / _crash_name(out, suffix))
                 shutil.copy(path, saved)
             report.crashers.append(Outcome(index, fmt, status, detail, seconds, tuple(names), saved))

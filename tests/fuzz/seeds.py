@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2025, 6, 28, 16, 30, 0, 250000, tzinfo=UTC)
-#: log formats (the reader is chosen by suffix; ``mdf`` is a decoded-channel MF4, ``gz`` gzip-wrapped logs)
+#: log formats (the reader is chosen by suffix; ``mdf`` is decoded channels, MF4 and MDF 3, ``gz`` gzip-wrapped
+#: logs)
 LOG_FORMATS = ("blf", "asc", "candump", "trc", "csv", "mf4", "mdf", "gz")
 FORMATS = (*LOG_FORMATS, "bulletin", "profile", "dbc")
 
@@ -168,6 +169,23 @@ def _sim_mdf(path: Path, frames: Frames) -> None:
     write_mdf_decoded(path, groups, START, compression=2)
 
 
+def _asammdf_mdf3(path: Path, frames: Frames) -> None:
+    """Decoded channels in MDF 3.30, as asammdf writes them: two groups, float64, float32 and uint8 channels."""
+    from asammdf import MDF, Signal
+
+    t = frames.timestamp[frames.arbitration_id == 0x100]
+    n = len(t)
+    with MDF(version="3.30") as mdf:
+        mdf.append([Signal(5000 + 10 * np.arange(n, dtype=np.float64), t, name="EngineSpeed", unit="rpm"),
+                    Signal(np.full(n, 240.0), t, name="MAP", unit="kPa"),
+                    Signal(np.linspace(0, 100, n).astype(np.float32), t, name="Throttle", unit="%")],
+                   common_timebase=True)
+        mdf.append([Signal(np.full(len(t[::2]), 95.0), t[::2], name="FuelMassFlow", unit="kg/h"),
+                    Signal((np.arange(len(t[::2])) % 256).astype(np.uint8), t[::2], name="Counter", unit="")],
+                   common_timebase=True)
+        mdf.save(path, overwrite=True)
+
+
 def _writers(folder: Path) -> list[tuple[str, str, Callable[[Path], None], str]]:
     """(format, origin, write(path), file name)."""
     import can
@@ -193,6 +211,7 @@ def _writers(folder: Path) -> list[tuple[str, str, Callable[[Path], None], str]]
         ("mf4", "simulator bus logging (FD)", lambda p: write_mf4_bus(p, full, START), "sim_bus.mf4"),
         ("mf4", "python-can MF4Writer", lambda p: _python_can(can.MF4Writer, p, classic), "pycan_bus.mf4"),
         ("mdf", "simulator decoded channels", lambda p: _sim_mdf(p, plain), "sim_decoded.mf4"),
+        ("mdf", "asammdf MDF 3.30 decoded channels", lambda p: _asammdf_mdf3(p, plain), "asammdf_decoded.mdf"),
     ]
 
 
