@@ -328,10 +328,34 @@ CSV_COLUMNS = ["event", "session", "car", "team", "model", "class", "session_ver
                "tool_version", "run_id", "log_sha256", "outing"]
 
 
+#: a text cell starting with one of these is a formula to a spreadsheet (``=HYPERLINK(...)``, ``+cmd|...``,
+#: ``@SUM(...)``; tab and carriage return too, as OWASP lists them): written with a leading apostrophe
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> object:
+    """``value`` as a CSV cell a spreadsheet shows and does not evaluate (team names, car numbers and sessions
+    come from uploads and sidecars). Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """A ``csv.writer`` whose text cells cannot start a formula."""
+
+    def __init__(self, buf: io.StringIO) -> None:
+        self._writer = csv.writer(buf, lineterminator="\n")
+
+    def writerow(self, row: list) -> None:
+        self._writer.writerow([_csv_cell(v) for v in row])
+
+
 def to_csv(report: SessionReport) -> str:
-    """One row per car and rule (a car without rules gets one row with an empty rule)."""
+    """One row per car and rule (a car without rules gets one row with an empty rule); text cells that a
+    spreadsheet would take for a formula start with an apostrophe."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = _SafeWriter(buf)
     writer.writerow(CSV_COLUMNS)
     for c in report.cars:
         rules = c.verdict.get("rules") or [{}]
