@@ -140,7 +140,7 @@ def test_profile_given_as_a_model_id_is_looked_up_like_ingest(capsys, cdata, log
 
 @pytest.mark.parametrize(("name", "content"), [
     ("empty.log", b""), ("car7.xyz", b"not a log line\n"), ("garbage.blf", bytes(range(256)) * 4),
-    ("garbage.log", bytes(range(32, 127)) * 20), ("car7.txt", b"***BUSMASTER Ver 3.2.0***\n")])
+    ("garbage.log", bytes(range(32, 127)) * 20), ("car7.txt", b"1320745424.002 R11 402 FA 01 C3 A0\n")])
 def test_unreadable_log_exits_2(capsys, cdata, tmp_path, name, content):
     bad = tmp_path / name
     bad.write_bytes(content)

@@ -120,7 +120,6 @@ def test_corpus_mdf3_named_log(tmp_path, corpus_dir):
 
 
 @pytest.mark.parametrize(("content", "named"), [
-    (b"***BUSMASTER Ver 3.2.0***\n***PROTOCOL CAN***\n11:49:12:9420 Rx 1 0x023 s 1 40\n", "BUSMASTER"),
     (b"1320745424.000 CXX OVMS Tesla Roadster log\n1320745424.002 R11 402 FA 01 C3 A0 96 00 07 01\n", "CRTD"),
     (b"  can0  123   [8]  11 22 33 44 55 66 77 88\n  can0  456   [2]  01 02\n", "candump console output"),
     (b"Chn Identifier Flg   DLC  D0...1...2...3...4...5...6..D7       Time     Dir\n"
@@ -141,7 +140,7 @@ def test_formats_not_read_are_refused_by_name(tmp_path, content, named, suffix):
 def test_unknown_content_under_an_unknown_suffix_lists_the_formats(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("shopping list\nmilk\n")
-    with pytest.raises(UnsupportedFormat, match="unknown log format '.txt'.*none of BLF, MDF, ASC, candump, TRC"):
+    with pytest.raises(UnsupportedFormat, match="unknown log format '.txt'.*none of BLF, MDF, ASC, candump, TRC, CSV or BUSMASTER"):
         read_frames(path)
 
 
@@ -166,6 +165,8 @@ def test_suffix_wins_when_the_content_fits_it_too(tmp_path):
     (b"TimestampEpoch;BusChannel;ID;IDE;DLC;DataLength;Dir;EDL;BRS;DataBytes\n", "csv", "CSS Electronics CSV"),
     (b"MDF     4.10    amdf", "mdf", "MDF 4.10"), (b"UnFinMF 4.10    ", "mdf", "MDF 4.10 (not finalised)"),
     (b"LOGG" + bytes(140), "blf", "Vector BLF"),
+    (b"***BUSMASTER Ver 3.2.0***\n***PROTOCOL CAN***\n11:49:12:9420 Rx 1 0x023 s 1 40\n", "busmaster",
+     "BUSMASTER log"),
 ])
 def test_sniff_names_format_and_dialect(tmp_path, content, fmt, what):
     path = tmp_path / "x.bin"

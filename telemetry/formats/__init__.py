@@ -54,6 +54,11 @@ def _csv(path: Path) -> LogFile:
     return CsvLog(path)
 
 
+def _busmaster(path: Path) -> LogFile:
+    from .busmaster import BusmasterLog
+    return BusmasterLog(path)
+
+
 def _mdf(path: Path) -> LogFile:
     from .mdf import open_mdf
     return open_mdf(path)
@@ -61,7 +66,7 @@ def _mdf(path: Path) -> LogFile:
 
 #: format (as ``sniff`` names it) -> reader factory
 FORMATS: dict[str, Callable[[Path], LogFile]] = {
-    "blf": _blf, "asc": _asc, "candump": _candump, "trc": _trc, "csv": _csv, "mdf": _mdf,
+    "blf": _blf, "asc": _asc, "candump": _candump, "trc": _trc, "csv": _csv, "mdf": _mdf, "busmaster": _busmaster,
 }
 #: file suffix (lower case, without ``.gz``) -> the format it suggests
 _SUFFIX_FORMAT = {".blf": "blf", ".asc": "asc", ".log": "candump", ".trc": "trc", ".csv": "csv",
@@ -136,7 +141,7 @@ def choose_format(path: Path, found: Sniffed) -> str:
         return hinted      # inconclusive content: the suffix's reader reports what is wrong, with its place
     known = ", ".join(sorted(SUFFIXES))
     raise UnsupportedFormat(f"unknown log format {suffix or '(no suffix)'!r}: the content is none of BLF, MDF, "
-                            "ASC, candump, TRC or CSV", path=path,
+                            "ASC, candump, TRC, CSV or BUSMASTER", path=path,
                             fix=f"give a log in one of these formats (usually named {known}, optionally + .gz)")
 
 
