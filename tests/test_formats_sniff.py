@@ -124,6 +124,9 @@ def test_corpus_mdf3_named_log(tmp_path, corpus_dir):
     (b"  can0  123   [8]  11 22 33 44 55 66 77 88\n  can0  456   [2]  01 02\n", "candump console output"),
     (b"Chn Identifier Flg   DLC  D0...1...2...3...4...5...6..D7       Time     Dir\n"
      b" 0    000000AD         8  FF  FF  00  00  00  00  00  00     154.266550 R\n", "Kvaser"),
+    (b"# Logger type: CL2000\n# HW rev: 6.xx\nTimestamp;Type;ID;Data\n01T022231683;8;7df;02010d5555555555\n",
+     "CLX000"),
+    (b"ASCII Trace IXXAT SavvyCAN V213\nDate: 1:1:2020\n", "IXXAT"),
     (b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + bytes(200), "pcap"),
     (b"\x0a\x0d\x0d\x0a" + bytes(200), "pcapng"),
     (b"PK\x03\x04" + bytes(200), "ZIP archive"),

@@ -86,12 +86,17 @@ _LINE_TESTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("other:kvaser", "a Kvaser CanKing/Memorator text log",
      re.compile(r"^\s*(Chn\s+Identifier\s+Flg\s+DLC|Kvaser\b|CanKing\b)", re.IGNORECASE)),
     ("other:lawicel", "a Lawicel/SLCAN log", re.compile(rf"^[tTrR]{_HEX}{{3,8}}[0-8]({_HEX}{{2}})*({_HEX}{{4}})?\s*$")),
+    ("other:clx000", "a CSS Electronics CLX000 log",
+     re.compile(r"^(#\s*Logger type:\s*CL\d|Timestamp;Type;ID;Data\s*$)", re.IGNORECASE)),
+    ("other:ixxat", "an IXXAT MiniLog/canAnalyser trace", re.compile(r"^\s*ASCII Trace IXXAT", re.IGNORECASE)),
 )
 _FIXES = {
     "other:crtd": "save the frames from SavvyCAN as GVRET CSV (Time Stamp,ID,Extended,Dir,Bus,LEN,D1..D8)",
     "other:candump-console": "record with `candump -l` (the log file format: (time) can0 123#DATA)",
     "other:kvaser": "export the log from Kvaser as Vector ASC or BLF (CanKing and Memorator tools can), or CSV",
     "other:lawicel": "convert it to candump (python-can `can.logconvert`) or record with candump -l",
+    "other:clx000": "convert it with CSS Electronics' tools to MF4 or ASC, or use a CANedge (MF4) logger",
+    "other:ixxat": "export the trace from the IXXAT tool as Vector ASC or BLF",
 }
 _CSV_WHAT = {"python-can": "python-can CSV", "savvycan": "SavvyCAN/GVRET CSV",
              "css": "CSS Electronics CSV", "id-data": "ID/Data Bytes CSV"}
