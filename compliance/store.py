@@ -346,7 +346,51 @@ def open_store(db: str | os.PathLike | None = None, *, create: bool = True,
         raise StoreError("the folder for the store does not exist", path=path, fix="create it or pass another --db")
     if not path.exists() or not _is_current(store):
         store.migrate()
+    if create:
+        clean_leftover_temp_files(store.layout)
     return store
+
+
+#: the temporary names ``evidence`` writes originals and channel Parquet under before renaming them into place
+_TEMP_NAME = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}(\.[^/]*)?")
+
+
+def clean_leftover_temp_files(layout: StoreLayout) -> list[Path]:
+    """Remove the temporary files a killed writer left in the originals and channels folders
+    (``.tmp-<pid>-<hex>.parquet`` and the like, never renamed into place), and return them. A file whose
+    writing process still runs is kept: it may be an ingest in progress. Called when a store is opened for
+    writing (the next start after a kill)."""
+    removed = []
+    for folder in (layout.originals, layout.channels):
+        if not folder.is_dir():
+            continue
+        for tmp in folder.rglob(".tmp-*"):
+            m = _TEMP_NAME.fullmatch(tmp.name)
+            if m is None or not tmp.is_file() or _process_runs(int(m.group(1))):
+                continue
+            try:
+                tmp.chmod(0o644)
+                tmp.unlink()
+            except OSError as err:
+                log.warning("leftover temporary file %s not removed: %s", tmp, err)
+                continue
+            removed.append(tmp)
+    if removed:
+        log.info("removed %d temporary files left by an interrupted writer: %s", len(removed),
+                 ", ".join(str(p) for p in removed[:5]))
+    return removed
+
+
+def _process_runs(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):     # gone, or not a process id at all
+        return False
+    except PermissionError:                           # running, as another user
+        return True
+    return True
 
 
 def _is_current(store: Store) -> bool:
