@@ -202,6 +202,7 @@ def test_technical_staff_see_the_matrix_and_an_exceedance_plot(browser, server):
 
 
 def test_scrutineer_uploads_a_log_and_sees_its_verdict(browser, server):
+    """(The upload screenshots, 07 and 07b, come from tests/test_dashboard_upload_e2e.py.)"""
     s = Session(browser, server, "chief")
     s.goto("Upload", "Upload logs")
     s.page.get_by_role("combobox", name="Session", exact=True).click()
@@ -216,7 +217,6 @@ def test_scrutineer_uploads_a_log_and_sees_its_verdict(browser, server):
     s.page.get_by_text("car #639 q1:", exact=False).first.wait_for(timeout=60_000)
     # R2 (in force at the session start) allows 0.2 bar more than R1: the excursions stay under it
     s.settle("car639_q1.log: car #639 q1: COMPLIANT under STORE-TEST-R2")
-    s.shot("07-upload-verdict")
     s.close()
 
 

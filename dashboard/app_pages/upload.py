@@ -110,8 +110,9 @@ def _question(stored: list[q.Outing], spans: list[LogSpan | str]) -> str | None:
                    "same time are never merged. Store it as a new run only if it is a separate outing of the car; "
                    "if it is the same outing recorded twice, it is not needed.")
         choices = ["new"]
-    return st.radio(f"Are the dropped files part of run {latest.number}, or a new outing of car #{car}?", choices,
-                    index=None, format_func=_JOIN_TEXT.get, key=f"up_join_{round_no}")
+    ask = (f"Are the dropped files part of run {latest.number}, or a new outing of car #{car}?" if len(choices) > 1
+           else f"Store the dropped files as a new outing of car #{car}?")
+    return st.radio(ask, choices, index=None, format_func=_JOIN_TEXT.get, key=f"up_join_{round_no}")
 
 
 join: str | None = None
