@@ -77,6 +77,16 @@ class SessionReport:
     bulletin_filter: str | None = None
     problems: tuple[str, ...] = field(default_factory=tuple)   # integrity problems of the cited originals
     unjudged: tuple[Mapping[str, Any], ...] = ()   # entries without a verdict here: {car, team, model, status}
+    audit_head: Mapping[str, Any] | None = None    # the store's last audit row when read (seq, hash, mac, key_id)
+
+    @property
+    def audit_line(self) -> str:
+        """The audit head in one line, to pin the store on a signed copy (``audit verify --pin SEQ:HASH``)."""
+        h = self.audit_head
+        if not h:
+            return "audit log: empty"
+        mac = f", MAC {h['mac'][:16]}... (key id {h['key_id']})" if h.get("mac") else ", unkeyed"
+        return f"audit head {h['seq']}:{h['hash']}{mac}"
 
     @property
     def verdict(self) -> str | None:
@@ -141,6 +151,8 @@ def build_report(store: Store, event: str, session: str, *, car: str | None = No
                FROM entries e WHERE e.event = ? AND e.car NOT IN (SELECT car FROM {view} WHERE event = ? AND
                session = ?{' AND bulletin_id = ?' if bulletin else ''})""",
             [session, event, event, session, *([bulletin] if bulletin else [])]))
+        from .audit import head_row
+        audit_head = head_row(conn)
         logs_by_run: dict[str, list[dict]] = {}
         for r in runs:
             logs_by_run[r["run_id"]] = _dicts(conn.execute(
@@ -167,7 +179,8 @@ def build_report(store: Store, event: str, session: str, *, car: str | None = No
     return SessionReport(ev[0], se[0], tuple(cars), utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), tool_version(),
                          report_command(event, session, car=car, fmt=fmt, out=out, db=str(store.db),
                                         bulletin=bulletin), str(store.db), bulletin, tuple(problems),
-                         tuple(sorted(unjudged, key=lambda u: _car_key(u["car"]))))
+                         tuple(sorted(unjudged, key=lambda u: _car_key(u["car"]))),
+                         audit_head.to_dict() if audit_head else None)
 
 
 # -- evidence from the store ----------------------------------------------------------------------------------
@@ -311,7 +324,8 @@ def to_json(report: SessionReport) -> str:
     obj = {
         "report": {"generated_at": report.generated_at, "tool": {"name": "bopwatch", "version": report.tool_version},
                    "command": report.command, "db": report.db, "verdict": report.verdict,
-                   "bulletin_filter": report.bulletin_filter, "integrity_problems": list(report.problems)},
+                   "bulletin_filter": report.bulletin_filter, "integrity_problems": list(report.problems),
+                   "audit_head": dict(report.audit_head) if report.audit_head else None},
         "event": _jsonable(report.event), "session": _jsonable(report.session),
         "cars": [{"car": c.car, "outing": c.outing, "team": c.team, "model": c.model, "class": c.class_, "drivers": list(c.drivers),
                   "run": _jsonable({k: v for k, v in c.run.items() if k not in {"verdict_json", "drivers", "team",

@@ -139,6 +139,11 @@ def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
     return "".join(parts)
 
 
+def _pin(report: SessionReport) -> str:
+    h = report.audit_head
+    return f"{h['seq']}:{h['hash']}" if h else "(empty audit log)"
+
+
 def to_html(report: SessionReport, store: Store | None = None, *, max_traces: int = 12) -> str:
     ev, se = report.event, report.session
     title = f"{ev.get('name') or ev['event']} - {se.get('name') or se['session']}"
@@ -147,7 +152,9 @@ def to_html(report: SessionReport, store: Store | None = None, *, max_traces: in
              f"<b>{_e(se['session'])}</b> ({_e(se.get('type'))}, start {_e(se.get('start_at'))} UTC) &middot; "
              f"overall {_v(report.verdict)} &middot; generated {_e(report.generated_at)} by bopwatch "
              f"{_e(report.tool_version)}</p>",
-             f"<p>Reproduce this report: <pre>{_e(report.command)}</pre></p>"]
+             f"<p>Reproduce this report: <pre>{_e(report.command)}</pre></p>",
+             f"<p>Store pinned at <code>{_e(report.audit_line)}</code>; check it later with "
+             f"<code>bopwatch audit verify --pin {_e(_pin(report))}</code></p>"]
     if report.problems:
         parts.append("<h2 class='infringement'>Integrity problems</h2><ul>" +
                      "".join(f"<li>{_e(p)}</li>" for p in report.problems) + "</ul>")

@@ -222,7 +222,10 @@ def to_pdf(report: SessionReport, store: Store | None = None, *, max_traces: int
            compress: bool = True) -> bytes:
     ev, se = report.event, report.session
     title = f"{ev.get('name') or ev['event']} - {se.get('name') or se['session']}"
-    pdf = _Pdf(f"bopwatch {report.tool_version} - {ev['event']}/{se['session']} - generated {report.generated_at}")
+    h = report.audit_head
+    pinned = f" - audit {h['seq']}:{h['hash'][:16]}" if h else ""
+    pdf = _Pdf(f"bopwatch {report.tool_version} - {ev['event']}/{se['session']} - generated {report.generated_at}"
+               f"{pinned}")
     pdf.alias_nb_pages()
     pdf.set_compression(compress)
     pdf.add_page()
@@ -233,6 +236,8 @@ def to_pdf(report: SessionReport, store: Store | None = None, *, max_traces: int
                f"{report.tool_version} from {report.db}.")
     _para(pdf, "Reproduce this report:")
     _para(pdf, report.command, size=6.5, mono=True)
+    _para(pdf, f"Store pinned at {report.audit_line}; check it later with 'bopwatch audit verify --pin SEQ:HASH'.",
+          size=6.5, mono=True)
     if report.problems:
         pdf.set_text_color(192, 57, 43)
         _heading(pdf, "Integrity problems", 10)
