@@ -29,7 +29,9 @@ A login that outlives one browser tab is kept server-side by a :class:`SessionBo
 per login in a SQLite table next to the store, named in the browser by a signed cookie value
 (``1.<id>.<issued>.<HMAC-SHA256>``, key in a 0600 file beside the table). The signature and the lifetime are
 checked before the table is read; the row carries the idle clock and the revocation, so logging out ends the login
-in every tab at once (docs/dashboard.md, "Login sessions").
+in every tab at once (docs/dashboard.md, "Login sessions"). The same table keeps failed logins per account name and
+per client address (:meth:`SessionBook.login`: a lockout that doubles, which a reload does not reset) and records
+every attempt.
 
 This module does not import Streamlit; the dashboard adapts it. Authorisation itself is enforced where data is
 read (:mod:`compliance.queries` takes a :class:`Viewer` on every call).
@@ -60,6 +62,7 @@ __all__ = [
     "load_accounts", "parse_accounts", "hash_password", "authenticate", "viewer_for_identity",
     "start_session", "check_session", "require",
     "SESSION_COOKIE", "BIND_COOKIE", "GRANT_TTL_S", "SessionBook", "open_sessions",
+    "FREE_FAILURES", "LOCK_FIRST_S", "LOCK_MAX_S",
 ]
 
 log = logging.getLogger(__name__)
@@ -301,7 +304,19 @@ CREATE TABLE IF NOT EXISTS logins (
     issued_at REAL NOT NULL, last_seen REAL NOT NULL, ended_at REAL, ended_why TEXT);
 CREATE TABLE IF NOT EXISTS grants (
     code TEXT PRIMARY KEY, sid TEXT NOT NULL, bind TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS login_failures (
+    key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_at REAL NOT NULL, locked_until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS login_attempts (
+    at REAL NOT NULL, username TEXT NOT NULL, client TEXT NOT NULL, outcome TEXT NOT NULL);
 """
+
+#: failed logins (per account name as typed, and per client address) before a lockout; each further failure
+#: doubles it, from LOCK_FIRST_S up to LOCK_MAX_S. The count is forgotten FAILURE_MEMORY_S after the last
+#: failure, and a correct login clears the account's and the client's count.
+FREE_FAILURES = 5
+LOCK_FIRST_S = 30.0
+LOCK_MAX_S = 900.0
+FAILURE_MEMORY_S = 3600.0
 
 
 def _b64(raw: bytes) -> str:
@@ -436,6 +451,52 @@ class SessionBook:
                 db.execute("UPDATE logins SET last_seen = max(last_seen, ?) WHERE sid = ? AND ended_at IS NULL",
                            [now, sid])
         return session
+
+    def login(self, accounts: Accounts, username: str, password: str, client: str, now: float) -> Viewer:
+        """:func:`authenticate` with a lockout kept in the login table, so reloading the page, a new tab or a new
+        browser does not reset it: after ``FREE_FAILURES`` failures of one account name, or from one client
+        address, further tries are refused without checking the password for ``LOCK_FIRST_S`` seconds, doubling
+        with each failure up to ``LOCK_MAX_S``. An unknown name is counted like a known one (the lockout does not
+        tell which exist). Every attempt is recorded in ``login_attempts`` (time, name, client, outcome)."""
+        name = username.strip()
+        keys = (f"account:{name}", f"client:{client or 'unknown'}")
+        with self._db() as db:
+            db.execute("DELETE FROM login_failures WHERE last_at < ? AND locked_until < ?",
+                       [now - FAILURE_MEMORY_S, now])
+            locked = max((r[0] for r in db.execute(
+                f"SELECT locked_until FROM login_failures WHERE key IN ({', '.join('?' * len(keys))})",
+                keys).fetchall()), default=0.0)
+            if locked > now:
+                db.execute("INSERT INTO login_attempts VALUES (?, ?, ?, 'locked')", [now, name, keys[1][7:]])
+        if locked > now:
+            wait = int(locked - now + 0.999)
+            log.warning("login locked for %r from %s (%d s left)", name, client, wait)
+            raise AuthError(f"too many failed logins: try again in {wait} s",
+                            fix="wait, then check the user name and password; a scrutineer can reset a "
+                            "password in the accounts file")
+        try:
+            viewer = authenticate(accounts, name, password)
+        except AuthError:
+            with self._db() as db:
+                for key in keys:
+                    row = db.execute("SELECT failures FROM login_failures WHERE key = ?", [key]).fetchone()
+                    failures = (row[0] if row else 0) + 1
+                    over = failures - FREE_FAILURES      # 0 at the last free failure: LOCK_FIRST_S
+                    until = now + min(LOCK_FIRST_S * 2.0 ** min(over, 32), LOCK_MAX_S) if over >= 0 else 0.0
+                    db.execute("INSERT OR REPLACE INTO login_failures VALUES (?, ?, ?, ?)",
+                               [key, failures, now, until])
+                db.execute("INSERT INTO login_attempts VALUES (?, ?, ?, 'refused')", [now, name, keys[1][7:]])
+            raise
+        with self._db() as db:
+            db.execute(f"DELETE FROM login_failures WHERE key IN ({', '.join('?' * len(keys))})", keys)
+            db.execute("INSERT INTO login_attempts VALUES (?, ?, ?, 'ok')", [now, name, keys[1][7:]])
+        return viewer
+
+    def attempts(self, since: float = 0.0) -> list[tuple[float, str, str, str]]:
+        """The recorded login attempts since ``since``: (time, user name as typed, client, ok|refused|locked)."""
+        with self._db(write=False) as db:
+            return [tuple(r) for r in db.execute("SELECT at, username, client, outcome FROM login_attempts "
+                                                 "WHERE at >= ? ORDER BY at, rowid", [since]).fetchall()]
 
     def end(self, session: LoginSession | None, now: float, why: str = "logged out") -> None:
         """Log out: the row is marked ended, so every tab and cookie naming it is refused from now on."""
