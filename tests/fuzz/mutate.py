@@ -300,15 +300,23 @@ def mdf_block_length(data: bytes, rng: random.Random) -> bytes:
     return data[:b + 8] + struct.pack("<Q", value) + data[b + 16:]
 
 
+def _block_and_links(data: bytes, blocks: list[int], rng: random.Random) -> tuple[int, int] | None:
+    """One of ``blocks`` and its link count, or None when its header is cut off."""
+    b = rng.choice(blocks)
+    if b + 24 > len(data):
+        return None
+    return b, struct.unpack_from("<Q", data, b + 16)[0]
+
+
 def mdf_link(data: bytes, rng: random.Random) -> bytes:
     """A link (an absolute file offset) of a block pointed elsewhere: 0, itself, past the end, misaligned."""
     blocks = _mdf_blocks(data)
     if not blocks:
         return interesting_word(data, rng)
-    b = rng.choice(blocks)
-    if b + 24 > len(data):
+    picked = _block_and_links(data, blocks, rng)
+    if picked is None:
         return data
-    links = struct.unpack_from("<Q", data, b + 16)[0]
+    b, links = picked
     if not 0 < links < 64 or b + 24 + 8 * links > len(data):
         return data
     i = b + 24 + 8 * rng.randrange(links)
@@ -334,10 +342,10 @@ def mdf_block_integer(data: bytes, rng: random.Random) -> bytes:
     blocks = _mdf_blocks(data)
     if not blocks:
         return interesting_word(data, rng)
-    b = rng.choice(blocks)
-    if b + 24 > len(data):
+    picked = _block_and_links(data, blocks, rng)
+    if picked is None:
         return data
-    links = struct.unpack_from("<Q", data, b + 16)[0]
+    b, links = picked
     start = b + 24 + 8 * (links if 0 <= links < 64 else 0)
     length = struct.unpack_from("<Q", data, b + 8)[0]
     end = min(len(data), b + length if 24 <= length < 1 << 20 else start + 64)
