@@ -109,3 +109,9 @@ def test_python_can_header_without_data_column_is_not_python_can(tmp_path):
     path.write_text("timestamp,arbitration_id,extended,remote,error,dlc\n1.0,0x100,0,0,0,0\n")
     with pytest.raises(UnsupportedFormat):
         read_frames(path)
+
+
+def test_data_column_and_d_columns_are_one_payload_not_a_key_error(data_dir):
+    """python-can's ``data`` column followed by ``D1``: the row expression had the payload group twice."""
+    fr = read_frames(data_dir.parent / "fuzz_regressions" / "csv_python_can_header_with_d_columns.csv")
+    assert fr.length.tolist() == [1, 1] and fr.data[:, 0].tolist() == [1, 2]

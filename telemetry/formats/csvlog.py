@@ -104,7 +104,7 @@ class CsvLog(TextLogFile):
         sep = re.escape(self.sep)
         d_columns = [i for i, n in enumerate(names) if re.fullmatch(r"[Dd]\d+", n)]
         for i, n in enumerate(norm):
-            if d_columns and i == d_columns[0]:
+            if d_columns and i == d_columns[0] and "data" not in self.roles:   # (a data column wins: one payload)
                 # payload spread over D1..Dn columns; rows carry only as many as they need
                 parts.append(f"(?:{sep}(?P<data>{HEX}{{2}}(?:{sep}{HEX}{{2}})*))?(?:{sep}[^\\n]*)?")
                 self.roles.append("dcols")
@@ -125,7 +125,7 @@ class CsvLog(TextLogFile):
             raise UnsupportedFormat(f"the {self.dialect} CSV header has no {' or '.join(lacking)} column "
                                     f"(header {first[:80]!r})", path=self.path,
                                     fix="export the log again with every column (identifier and data bytes)")
-        self.d_count = len(d_columns)
+        self.d_count = len(d_columns) if "dcols" in self.roles else 0
         self.FAST = r"^\s*" + "".join(parts) + r"\s*$"
         self.names = names
         self._sec0 = 0
