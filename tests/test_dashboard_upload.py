@@ -26,7 +26,8 @@ id = "q1"
 start = "2025-06-28T16:30:00Z"
 end = "2025-06-28T17:00:00Z"
 """
-ENTRIES = {"417": "Red Racing", "528": "Blue Motorsport", "639": "Blue Motorsport", "750": "Green GT"}
+ENTRIES = {"417": "Red Racing", "528": "Blue Motorsport", "639": "Blue Motorsport", "750": "Green GT",
+           "861": "Green GT"}
 STAFF = Viewer("tester", "scrutineer")
 
 
@@ -134,3 +135,13 @@ def test_each_file_gets_its_own_row_in_words_without_paths_or_options(page):
     assert waited.startswith("car750_q1.log: not stored either: it was to be judged with notes.log")
     for row in rows:                                        # no server path, no command-line advice
         assert "/tmp" not in row and "--" not in row and "bopwatch-upload" not in row
+
+
+def test_two_overlapping_files_dropped_together_are_refused_naming_both(page):
+    at = _drop(page, "861", ("car861_a.log", candump_text(seed=10)), ("car861_b.log", candump_text(seed=11)))
+    at.button(key="up_go").click().run()
+    assert not at.exception, at.exception
+    rows = [t for t in _texts(at) if t.startswith(("car861_a.log:", "car861_b.log:"))]
+    assert len(rows) == 2, _texts(at)
+    assert all("overlaps" in row and "car861_a.log" in row and "car861_b.log" in row for row in rows), rows
+    assert q.outings(STAFF, _store(), EVENT, "q1", "861") == []          # nothing stored, nothing merged
