@@ -114,11 +114,7 @@ def verify_channels_file(path: Path, sha256: str) -> str | None:
     recorded); else a sentence saying what is wrong."""
     if not path.is_file():
         return f"{path}: channel Parquet file is missing"
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(_CHUNK):
-            digest.update(block)
-    got = digest.hexdigest()
+    got = sha256_file(path)
     if got != sha256:
         return f"{path}: channel Parquet file changed (sha256 is now {got[:12]}..., recorded {sha256[:12]}...)"
     return None
