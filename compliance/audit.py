@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 __all__ = ["GENESIS", "append", "row_hash", "verify", "AuditReport", "AuditHead", "head", "head_row", "keyed",
-           "bind_accounts", "parse_pin"]
+           "bind_accounts", "bind_accounts_at_start", "parse_pin"]
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,21 @@ def bind_accounts(store: Store, path: str | Path, actor: str | None = None) -> i
     with store.writing() as conn:
         return append(conn, config.actor(actor), "accounts.bind", str(path),
                       {"sha256": sha, "size": path.stat().st_size, "roles": roles})
+
+
+def bind_accounts_at_start(db: str | Path, path: str | Path) -> int | None:
+    """For ``bopwatch dashboard``: :func:`bind_accounts` into the store at ``db`` when it exists. A store this
+    process cannot write (a read-only deployment, a lock held too long) is logged, never fatal."""
+    from .errors import ComplianceError
+    from .store import open_store
+
+    if not Path(db).exists():
+        return None
+    try:
+        return bind_accounts(open_store(db, create=False), path)
+    except (ComplianceError, OSError, duckdb.Error) as err:
+        log.warning("the accounts file %s was not recorded in the audit log: %s", path, err)
+        return None
 
 
 def _accounts_problems(rows: Sequence[tuple]) -> tuple[list[str], list[str]]:
