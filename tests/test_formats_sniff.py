@@ -143,7 +143,8 @@ def test_formats_not_read_are_refused_by_name(tmp_path, content, named, suffix):
 def test_unknown_content_under_an_unknown_suffix_lists_the_formats(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("shopping list\nmilk\n")
-    with pytest.raises(UnsupportedFormat, match="unknown log format '.txt'.*none of BLF, MDF, ASC, candump, TRC, CSV or BUSMASTER"):
+    with pytest.raises(UnsupportedFormat,
+                       match="unknown log format '.txt'.*none of BLF, MDF, ASC, candump, TRC, CSV or BUSMASTER"):
         read_frames(path)
 
 

@@ -37,8 +37,8 @@ __all__ = ["BusmasterLog"]
 _DAY = 86_400.0
 # hex mode, classic data frames, 2-digit bytes with single spaces: everything else goes to the per-line parser
 FAST = (r"^\s*(?P<h>\d{1,2}):(?P<m>\d{1,2}):(?P<s>\d{1,2}):(?P<f>\d{1,6})\s+(?:Rx|Tx)\s+(?P<ch>\d{1,3})\s+"
-        r"0x(?P<id>[0-9A-Fa-f]{1,8})\s+(?P<type>[sx])\s+(?P<dlc>\d{1,2})(?: (?P<data>[0-9A-Fa-f]{2}(?: [0-9A-Fa-f]{2})*))?"
-        r"\s*$")
+        r"0x(?P<id>[0-9A-Fa-f]{1,8})\s+(?P<type>[sx])\s+(?P<dlc>\d{1,2})"
+        r"(?: (?P<data>[0-9A-Fa-f]{2}(?: [0-9A-Fa-f]{2})*))?\s*$")
 _LINE = re.compile(r"^(\d{1,2}):(\d{1,2}):(\d{1,2}):(\d{1,6})\s+(Rx|Tx)\s+(\d{1,3})\s+(\S{1,12})\s+(\S{1,5})"
                    r"(?:\s+(.*))?$")
 _START = re.compile(r"\*\*\*\s*START DATE AND TIME\s+(\d{1,2}):(\d{1,2}):(\d{4})\s+(\d{1,2}):(\d{1,2}):(\d{1,2})"
@@ -61,7 +61,7 @@ class BusmasterLog(TextLogFile):
         self.mode = next((mode for mode in ("RELATIVE", "ABSOLUTE", "SYSTEM") if f"***{mode} MODE***" in upper),
                          "SYSTEM")
         if not self.hex:
-            self.FAST = r"(?P<h>a)^"      # matches nothing: decimal identifiers and bytes go to the per-line parser
+            self.FAST = r"(?P<h>a)^"      # matches nothing: decimal numbers go to the per-line parser
         self._tod0: float | None = None
         self._carry = 0.0
         s = _START.search(head[:1 << 15])
@@ -124,7 +124,8 @@ class BusmasterLog(TextLogFile):
         if len(payload) != length and not (flags & FLAG_FD and length <= 15
                                            and len(payload) == int(DLC_TO_LENGTH[length])):
             raise ValueError(f"length {length} but {len(payload)} data bytes")
-        if len(payload) > (64 if flags & FLAG_FD else 8) or (flags & FLAG_FD and len(payload) not in DLC_TO_LENGTH):
+        fd = bool(flags & FLAG_FD)
+        if len(payload) > (64 if fd else 8) or (fd and len(payload) not in DLC_TO_LENGTH):
             raise ValueError(f"{len(payload)} data bytes")
         if ident > (0x1FFFFFFF if flags & FLAG_EXTENDED else 0x7FF):
             raise ValueError(f"identifier {id_text} too large for its type {kind!r}")

@@ -70,7 +70,8 @@ _BINARY = (   # magic at offset 0 -> (format, what, fix for formats not read)
 _HEX = "[0-9A-Fa-f]"
 _LINE_TESTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     # (format, what, a line that only this format writes)
-    ("candump", "candump -l log", re.compile(rf"^\s*\(\d+\.\d+\)\s+\S+\s+{_HEX}{{1,8}}##?[0-9A-Fa-fRr]*(\s+[RT])?\s*$")),
+    ("candump", "candump -l log",
+     re.compile(rf"^\s*\(\d+\.\d+\)\s+\S+\s+{_HEX}{{1,8}}##?[0-9A-Fa-fRr]*(\s+[RT])?\s*$")),
     ("asc", "Vector ASC", re.compile(r"^\s*(date\s+\S|base\s+(hex|dec)\b|begin\s+triggerblock\b|"
                                      r"//\s*version\s|no internal events logged)", re.IGNORECASE)),
     ("asc", "Vector ASC", re.compile(rf"^\s*\d+\.\d+\s+(\d{{1,3}}\s+{_HEX}{{1,8}}x?\s+(Rx|Tx)\s+[dr]\b|"
@@ -85,7 +86,8 @@ _LINE_TESTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
      re.compile(rf"^\s*(\(\S+\)\s+)?\S+\s+{_HEX}{{3,8}}\s+\[\d{{1,2}}\](\s+{_HEX}{{2}})*\s*(\s'.*')?$")),
     ("other:kvaser", "a Kvaser CanKing/Memorator text log",
      re.compile(r"^\s*(Chn\s+Identifier\s+Flg\s+DLC|Kvaser\b|CanKing\b)", re.IGNORECASE)),
-    ("other:lawicel", "a Lawicel/SLCAN log", re.compile(rf"^[tTrR]{_HEX}{{3,8}}[0-8]({_HEX}{{2}})*({_HEX}{{4}})?\s*$")),
+    ("other:lawicel", "a Lawicel/SLCAN log",
+     re.compile(rf"^[tTrR]{_HEX}{{3,8}}[0-8]({_HEX}{{2}})*({_HEX}{{4}})?\s*$")),
     ("other:clx000", "a CSS Electronics CLX000 log",
      re.compile(r"^(#\s*Logger type:\s*CL\d|Timestamp;Type;ID;Data\s*$)", re.IGNORECASE)),
     ("other:ixxat", "an IXXAT MiniLog/canAnalyser trace", re.compile(r"^\s*ASCII Trace IXXAT", re.IGNORECASE)),
