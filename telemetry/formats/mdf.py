@@ -17,6 +17,7 @@ import gzip
 import io
 import logging
 import mmap
+import os
 import sys
 import warnings
 import zlib
@@ -127,7 +128,9 @@ class MdfBusLog(LogFile):
         if mdf.version < "4.00":
             self.format = "mdf"
         with open(path, "rb") as f:
-            if f.read(7) == b"UnFinMF":
+            magic = f.read(7)
+            self._file_size = None if magic[:2] == b"\x1f\x8b" else os.fstat(f.fileno()).st_size
+            if magic == b"UnFinMF":
                 self.add(Finding("unfinalised", "the MF4 file is not finalised (as loggers leave it while "
                                  "recording): its data is read to the end of the file, so a cut file cannot be "
                                  "told from a complete one"))
@@ -150,7 +153,8 @@ class MdfBusLog(LogFile):
         grp = self._mdf.groups[group]
         master = self._mdf.masters_db.get(group)
         for index in [i for _, _, i in wanted] + ([] if master is None else [master]):
-            why = _outside_record(self._mdf, group, grp.channels[index], index)
+            why = _outside_record(self._mdf, group, grp.channels[index], index) or _damaged_blocks(
+                self._mdf, group, self._file_size)
             if why:
                 raise DamagedBlock(why, None)     # _guarded makes it the CorruptLog naming the file
         with _quiet():
@@ -297,6 +301,29 @@ def _outside_record_v3(mdf, group: int, channel, index: int) -> str | None:
     return None
 
 
+#: deflate cannot inflate more than about 1032 bytes per stored byte; a block declaring more is damaged
+_MAX_INFLATE_RATIO = 1100
+
+
+def _damaged_blocks(mdf, group: int, file_size: int | None) -> str | None:
+    """Why the data blocks of ``group`` cannot be what they say, or None: a block whose stored bytes reach past
+    the end of the file, or whose declared inflated size no deflate stream of its stored size can have. asammdf's
+    native reader (``get_channel_raw_bytes_complete``) reads and allocates by these sizes and has crashed the
+    interpreter (SIGSEGV) on them. ``file_size`` None (a file inflated to memory): asammdf reads through Python
+    there, whose errors are caught, so only the ratio is checked."""
+    for block in getattr(mdf.groups[group], "data_blocks", ()) or ():
+        address = int(getattr(block, "address", 0) or 0)
+        stored = int(getattr(block, "compressed_size", 0) or 0)
+        size = int(getattr(block, "original_size", 0) or 0)
+        if file_size is not None and address + stored > file_size:
+            return (f"a data block of group {group} at offset {address} holds {stored} bytes, past the end of the "
+                    f"{file_size}-byte file")
+        if size > max(stored, 1) * _MAX_INFLATE_RATIO + 4096:
+            return (f"a data block of group {group} at offset {address} declares {size} bytes inflated from "
+                    f"{stored} stored bytes, more than deflate can give")
+    return None
+
+
 class MdfChannelsLog(LogFile):
     format = "mdf"
     kind = "channels"
@@ -305,6 +332,8 @@ class MdfChannelsLog(LogFile):
         super().__init__(path)
         self._mdf = self._own(mdf)
         self.start = _start(mdf)
+        with open(path, "rb") as f:          # asammdf reads a file on disk natively, a gzip payload in Python
+            self._file_size = None if f.read(2) == b"\x1f\x8b" else os.fstat(f.fileno()).st_size
 
     def channels(self) -> list[Channel]:
         out: list[Channel] = []
@@ -313,6 +342,9 @@ class MdfChannelsLog(LogFile):
         mdf = self._mdf
         for g, grp in enumerate(mdf.groups):
             master = mdf.masters_db.get(g)
+            why = _damaged_blocks(mdf, g, self._file_size)
+            if why:
+                raise self.corrupt(why, fix="the file is damaged or truncated; copy it again from the logger")
             if not int(getattr(grp.channel_group, "cycles_nr", 1) or 0):
                 held = sum(int(getattr(b, "original_size", 0) or 0) for b in getattr(grp, "data_blocks", ()))
                 if held:    # asammdf loops forever reading such a group; its samples cannot be counted anyway
