@@ -44,5 +44,6 @@ else:
         st.caption(f"Logged in as **{viewer.label}**")
         if st.button("Log out", key="logout"):
             context.logout()
+        context.send_cookie()
         _login_watch()
 page.run()

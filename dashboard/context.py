@@ -24,6 +24,7 @@ import streamlit as st
 from compliance import config
 from compliance.auth import (
     BIND_COOKIE,
+    GRANT_TTL_S,
     SESSION_COOKIE,
     Accounts,
     AuthError,
@@ -42,15 +43,16 @@ from compliance.queries import open_for
 from compliance.store import Store
 
 __all__ = ["db_path", "accounts", "max_upload_mb", "current_viewer", "require_viewer", "login_page", "logout",
-           "login_alive", "store", "show_error", "SESSION_ROUTE", "LOGOUT_ROUTE"]
+           "login_alive", "send_cookie", "store", "show_error", "SESSION_ROUTE", "LOGOUT_ROUTE"]
 
 log = logging.getLogger(__name__)
 
 _LOGIN = "_bopwatch_login"
 _NOTICE = "_bopwatch_notice"
 _FAILS = "_bopwatch_failed_logins"
+_GRANT = "_bopwatch_grant"                # (code, made at): exchanged for the cookie by send_cookie
 DEFAULT_MAX_UPLOAD_MB = 50
-SESSION_ROUTE = "/bopwatch/session"      # dashboard.server: grant -> cookie
+SESSION_ROUTE = "/bopwatch/session"      # dashboard.server: grant -> cookie (fetched by the page)
 LOGOUT_ROUTE = "/bopwatch/logout"        # dashboard.server: drops an ended login's cookie
 
 
@@ -178,8 +180,9 @@ def _go(url: str) -> None:
 
 
 def _keep(session: LoginSession) -> None:
-    """Make a fresh login outlive this tab: a row in the login table and, through a one-time grant bound to this
-    browser, the login cookie (``dashboard.server``); without the server or its bind cookie, it stays in the tab."""
+    """Make a fresh login outlive this tab: a row in the login table and a one-time grant bound to this browser,
+    which :func:`send_cookie` has the browser exchange for the login cookie (``dashboard.server``). Without the
+    server or its bind cookie the login stays in this tab."""
     st.session_state[_LOGIN] = session
     bind = st.context.cookies.get(BIND_COOKIE)
     try:
@@ -192,8 +195,24 @@ def _keep(session: LoginSession) -> None:
         return
     st.session_state[_LOGIN] = session
     if bind:
-        code = book.grant(session, bind, time.time())
-        _go(f"{SESSION_ROUTE}?{urlencode({'grant': code, 'next': _here()})}")
+        now = time.time()
+        st.session_state[_GRANT] = (book.grant(session, bind, now), now)
+
+
+def send_cookie() -> None:
+    """Right after login, while its grant is fresh: a one-line script in the page fetches ``SESSION_ROUTE`` with
+    the grant, and the answer sets the HttpOnly login cookie in this browser; the page itself goes on (no reload).
+    The URL holds only our code and is written into the script as a JSON string."""
+    grant = st.session_state.get(_GRANT)
+    if grant is None:
+        return
+    code, made = grant
+    if time.time() - made > GRANT_TTL_S:
+        st.session_state.pop(_GRANT, None)
+        return
+    url = json.dumps(f"{SESSION_ROUTE}?{urlencode({'grant': code})}").replace("<", "\\u003c")
+    st.html(f"<script>fetch({url}, {{credentials: 'same-origin', cache: 'no-store'}});</script>",
+            unsafe_allow_javascript=True, width="content")
 
 
 def login_page() -> None:
@@ -235,7 +254,7 @@ def logout() -> None:
     st.session_state.clear()
     if _oidc_configured() and st.user.is_logged_in:
         st.logout()
-    elif book is not None and st.context.cookies.get(SESSION_COOKIE):
+    elif book is not None and st.context.cookies.get(BIND_COOKIE):     # served by dashboard.server
         _go(f"{LOGOUT_ROUTE}?{urlencode({'next': here})}")
     st.rerun()
 

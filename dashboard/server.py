@@ -2,11 +2,12 @@
 cookie, which a Streamlit script cannot do (it only talks over the websocket).
 
 ``bopwatch dashboard`` runs ``python -m dashboard.server --server.port N ...`` (the same ``--name value`` options
-as ``streamlit run``, and like it the ``STREAMLIT_*`` environment variables, which the options override). Routes (docs/dashboard.md, "Login sessions"):
+as ``streamlit run``, and like it the ``STREAMLIT_*`` environment variables, which the options override). Routes
+(docs/dashboard.md, "Login sessions"):
 
-- ``GET /bopwatch/session?grant=CODE&next=PATH``: the login form's one-time grant, bound to this browser's
-  ``bopwatch_bind`` cookie, is exchanged for the ``bopwatch_session`` cookie (HttpOnly, SameSite=Lax, Secure over
-  HTTPS, Max-Age = what is left of the login's lifetime); then 303 to ``PATH`` (a page of this app, else ``/``).
+- ``GET /bopwatch/session?grant=CODE`` (fetched by the page right after login): the one-time grant, bound to
+  this browser's ``bopwatch_bind`` cookie, is exchanged for the ``bopwatch_session`` cookie (HttpOnly,
+  SameSite=Lax, Secure over HTTPS, Max-Age = what is left of the login's lifetime); 204 either way.
 - ``GET /bopwatch/logout?next=PATH``: drops the cookie once its login has ended (the "Log out" button ends it
   server-side first, over the websocket), so a link from elsewhere cannot log anyone out; then 303 to ``PATH``.
 
@@ -57,16 +58,20 @@ def _secure(scheme: str) -> bool:
     return scheme in ("https", "wss") or bool(config.get_option("server.sslCertFile"))
 
 
-def _redirect(target: str):
-    from starlette.responses import RedirectResponse
-    response = RedirectResponse(target, status_code=303)
+def _no_store(response):
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
+def _redirect(target: str):
+    from starlette.responses import RedirectResponse
+    return _no_store(RedirectResponse(target, status_code=303))
+
+
 def _session_route(request):
-    response = _redirect(safe_next(request.query_params.get("next")))
+    from starlette.responses import Response
+    response = _no_store(Response(status_code=204))
     now = time.time()
     try:
         accounts = load_accounts(os.environ["BOPWATCH_ACCOUNTS"])

@@ -75,10 +75,16 @@ def _settle(page, expect: str | None = None) -> str:
 
 
 def _login(page, user: str, heading: str = "Session overview") -> None:
+    """Log in through the form; returns once the page shows ``heading`` and the browser holds the cookie (the
+    page fetches it right after login)."""
     page.get_by_label("User name").fill(user)
     page.get_by_label("Password", exact=True).fill(PASSWORDS[user])
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name=heading).first.wait_for()
+    deadline = time.monotonic() + 10
+    while session_cookie(page.context) is None:
+        assert time.monotonic() < deadline, "no login cookie 10 s after login"
+        page.wait_for_timeout(100)
 
 
 def _login_form(page) -> None:
@@ -189,17 +195,18 @@ def test_a_team_link_to_another_teams_car_shows_nothing_of_it(browser, server):
     context.close()
 
 
-def test_the_cookie_route_refuses_a_forged_grant_and_redirects_only_to_its_own_pages(server):
+def test_the_cookie_routes_refuse_a_forged_grant_and_redirect_only_to_their_own_pages(server):
     # (XSRF on the upload route under this server: test_dashboard_e2e.py)
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
             return None
 
     opener = urllib.request.build_opener(NoRedirect)
-    for url in (f"{server['base']}/bopwatch/session?grant=forged&next=https://evil.example/",
-                f"{server['base']}/bopwatch/session?grant=forged&next=//evil.example/car"):
+    with opener.open(f"{server['base']}/bopwatch/session?grant=forged", timeout=10) as answer:
+        assert answer.status == 204 and "bopwatch_session" not in (answer.headers.get("Set-Cookie") or "")
+    for url in (f"{server['base']}/bopwatch/logout?next=https://evil.example/",
+                f"{server['base']}/bopwatch/logout?next=//evil.example/car"):
         with pytest.raises(urllib.error.HTTPError) as answer:
             opener.open(url, timeout=10)
         answer.value.close()
         assert answer.value.code == 303 and answer.value.headers["Location"] == "/"
-        assert "bopwatch_session" not in (answer.value.headers.get("Set-Cookie") or "")
