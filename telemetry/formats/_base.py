@@ -1,10 +1,19 @@
-"""The reader base class every format module extends, and the byte source they read from (plain or gzip)."""
+"""The reader base class every format module extends, and the byte source they read from (plain or gzip).
+
+The byte source is bounded (issue 14; the limits are in ``telemetry.limits``): only a regular file is opened (a
+FIFO would block, ``/dev/zero`` never end), and a gzip stream may inflate to at most ``BOPWATCH_GZIP_MAX_RATIO``
+times the compressed bytes read so far (once past ``GZIP_RATIO_FLOOR`` inflated bytes) and ``BOPWATCH_GZIP_MAX_MB``
+in all; past either it is a ``CorruptLog`` naming the file and the offset, so a decompression bomb costs one
+refusal, not the memory or the hours it asks for.
+"""
 
 from __future__ import annotations
 
 import gzip
 import io
 import logging
+import os
+import stat
 import zlib
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,8 +25,9 @@ import numpy as np
 from ..channels import Channel
 from ..errors import CorruptLog, UnsupportedFormat
 from ..frames import Finding, Frames
+from ..limits import GZIP_MAX_MB, GZIP_MAX_RATIO, GZIP_RATIO_FLOOR, env_number
 
-__all__ = ["LogFile", "open_bytes", "FindingCounter", "frames_from_columns"]
+__all__ = ["LogFile", "open_bytes", "open_regular", "read_gzip", "FindingCounter", "frames_from_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +37,86 @@ _SPOKEN = {"asc": "an ASC", "blf": "a BLF", "candump": "a candump", "csv": "a CS
            "mf4": "an MF4", "trc": "a TRC"}
 
 
+_PIECE = 1 << 24
+
+
 class _GzipStream(gzip.GzipFile):
     """A gzip stream whose damage (cut short, bad CRC, bad deflate data) is a ``CorruptLog``, not an
-    ``EOFError``/``zlib.error``/``BadGzipFile`` escaping the reader."""
+    ``EOFError``/``zlib.error``/``BadGzipFile`` escaping the reader, and whose inflated size is capped (by ratio
+    to the compressed bytes read and in all; module notes)."""
 
-    def read(self, size: int = -1) -> bytes:
+    def _caps(self) -> None:
+        self._max_ratio = env_number("BOPWATCH_GZIP_MAX_RATIO", GZIP_MAX_RATIO)
+        self._max_bytes = int(env_number("BOPWATCH_GZIP_MAX_MB", GZIP_MAX_MB) * (1 << 20))
+
+    def read(self, size: int | None = -1) -> bytes:
+        if not hasattr(self, "_max_ratio"):
+            self._caps()
+        if size is None or size < 0:        # never one unbounded inflate: pieces, each checked
+            parts = []
+            while part := self.read(_PIECE):
+                parts.append(part)
+            return b"".join(parts)
         try:
-            return super().read(size)
+            data = super().read(min(size, _PIECE))
         except (EOFError, zlib.error, gzip.BadGzipFile) as err:
             raise CorruptLog(f"the gzip stream is damaged or cut short ({err})", path=self.name,
                              offset=self.fileobj.tell() if self.fileobj else None,
                              fix="copy the log again from the logger; the compressed copy is incomplete") from None
+        if data:
+            self._check(len(data))
+        return data
+
+    def _check(self, got: int) -> None:
+        out = self.tell()
+        used = max(self.fileobj.tell(), 1) if self.fileobj else 1
+        if out > self._max_bytes:
+            raise CorruptLog(f"the gzip stream inflates to more than {self._max_bytes >> 20} MB: a decompression "
+                             "bomb, or a log too large to read", path=self.name, offset=used,
+                             fix="ask for the logger's original file; if this log is genuine, raise "
+                                 "BOPWATCH_GZIP_MAX_MB")
+        if out > GZIP_RATIO_FLOOR and out > self._max_ratio * used:
+            raise CorruptLog(f"the gzip stream inflates to more than {self._max_ratio:g} times its compressed size "
+                             f"({out >> 20} MB from {used:,} bytes): a decompression bomb",
+                             path=self.name, offset=used,
+                             fix="ask for the logger's original file; if this log is genuine, raise "
+                                 "BOPWATCH_GZIP_MAX_RATIO")
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """``open(path, "rb")`` for a regular file only: a FIFO, device, socket or directory (also behind a symlink)
+    is an ``UnsupportedFormat`` naming it, raised before a byte is read. Checked before the open (a socket cannot
+    be opened, a FIFO's open blocks) and again on the descriptor, opened without blocking, so a file swapped in
+    between is caught too."""
+    fd = None
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISREG(mode):
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+            mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnsupportedFormat(f"is {_kind_of(mode)}, not a regular file", path=Path(path),
+                                    fix="give the log file itself, copied to a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        raise
+
+
+def _kind_of(mode: int) -> str:
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a pipe (FIFO)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "not a plain file"
 
 
 def open_bytes(path: Path) -> BinaryIO:
-    """The file's bytes as a binary stream, gunzipped on the fly when the file starts with the gzip magic."""
-    raw = open(path, "rb")  # noqa: SIM115 - the LogFile owns and closes it
+    """The file's bytes as a binary stream, gunzipped on the fly (capped: module notes) when the file starts with
+    the gzip magic. Only a regular file is opened (``open_regular``)."""
+    raw = open_regular(path)
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
         stream = _GzipStream(filename=str(path), fileobj=raw, mode="rb")
@@ -50,6 +124,13 @@ def open_bytes(path: Path) -> BinaryIO:
         return stream  # type: ignore[return-value]
     raw.seek(0)
     return raw
+
+
+def read_gzip(path: str | os.PathLike) -> bytes:
+    """The whole inflated content of a gzip file, with the caps of ``open_bytes`` (for readers that need it in
+    memory, such as MDF through asammdf)."""
+    with open_bytes(Path(path)) as stream:
+        return stream.read()
 
 
 class FindingCounter:

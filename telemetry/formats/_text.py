@@ -16,7 +16,7 @@ The frames of all three are put back in line order.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..frames import Frames
+from ..limits import TEXT_MAX_LINE_BYTES, env_number
 from ._base import FindingCounter, LogFile, frames_from_columns, open_bytes
 from ._fixed import FixedLines, fixed_groups
 
@@ -33,6 +34,10 @@ __all__ = ["TextLogFile", "SlowFrame", "Tokens", "iter_blocks", "lines_array", "
            "hex_bytes", "to_float", "to_int"]
 
 BLOCK_BYTES = 1 << 24
+#: default longest line read, bytes without the newline (``telemetry.limits``): longer ones are skipped, reported
+MAX_LINE_BYTES = TEXT_MAX_LINE_BYTES
+#: most data bytes a frame line may carry (CAN FD)
+MAX_DATA_BYTES = 64
 
 HEX_LUT = np.full(256, 255, np.uint8)
 for _i, _c in enumerate(b"0123456789"):
@@ -42,25 +47,56 @@ for _i, _c in enumerate(b"abcdef"):
     HEX_LUT[_c - 32] = 10 + _i
 
 
-def iter_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[bytes, int]]:
-    """Blocks of whole lines (each ending with ``\\n``) and the 1-based number of each block's first line."""
+#: ``on_long(line number, bytes, first bytes)``: told of each line longer than the limit (skipped)
+LongLine = Callable[[int, int, bytes], None]
+
+
+def iter_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES, max_line: int = MAX_LINE_BYTES,
+                on_long: LongLine | None = None) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole lines (each ending with ``\\n``) and the 1-based number of each block's first line.
+
+    An unfinished line is carried to the next read only up to ``max_line`` bytes: a longer one is never held whole
+    (a 20 GB "line" of zeros is read once, in blocks, in linear time); it is reported to ``on_long(line number,
+    bytes, its first bytes)`` when it ends and is not part of any block. Lines up to ``block_bytes`` long inside a
+    block are the caller's to check."""
     line_no = 1
     tail = b""
+    long_at: list = []          # [line number, bytes so far, first bytes] of the overlong line being skipped
     while True:
         chunk = stream.read(block_bytes)
         if not chunk:
-            if tail:
+            if long_at:
+                _report(on_long, long_at)
+            elif tail:
                 yield tail + b"\n", line_no
             return
+        if long_at:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                long_at[1] += len(chunk)
+                continue
+            long_at[1] += nl
+            _report(on_long, long_at)
+            long_at = []
+            line_no += 1
+            chunk = chunk[nl + 1:]
+            if not chunk:
+                continue
         data = tail + chunk if tail else chunk
         cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            tail = data
-            continue
-        block = data[:cut]
-        yield block, line_no
-        line_no += block.count(b"\n")
+        if cut:
+            block = data[:cut]
+            yield block, line_no
+            line_no += block.count(b"\n")
         tail = data[cut:]
+        if len(tail) > max_line:
+            long_at = [line_no, len(tail), tail[:80]]
+            tail = b""
+
+
+def _report(on_long: LongLine | None, long_at: list) -> None:
+    if on_long is not None:
+        on_long(*long_at)
 
 
 def lines_array(block: bytes) -> pa.LargeStringArray:
@@ -317,6 +353,8 @@ class TextLogFile(LogFile):
         self._recognised = 0
         self._header(head.decode("latin-1"))
         self._skipped = FindingCounter("skipped_line", "lines not understood (skipped)")
+        self._max_line = int(env_number("BOPWATCH_TEXT_MAX_LINE_BYTES", MAX_LINE_BYTES))
+        self._long = FindingCounter("skipped_line", f"lines longer than {self._max_line:,} bytes (skipped)")
 
     def _header(self, head: str) -> None:
         """Read settings and the start time from the first lines (``head``)."""
@@ -333,14 +371,20 @@ class TextLogFile(LogFile):
 
     def _chunks(self, max_frames: int) -> Iterator[Frames]:
         block_bytes = max(1 << 16, min(BLOCK_BYTES, max_frames * 48))
-        for block, first_line in iter_blocks(self._stream, block_bytes):
+        for block, first_line in iter_blocks(self._stream, block_bytes, self._max_line, self._long_line):
             yield self._block(block, first_line)
-        if self._recognised == 0 and self._skipped.count:
-            first = self._skipped.lines[0] if self._skipped.lines else 1
+        tried = self._skipped.count + self._long.count
+        if self._recognised == 0 and tried:
+            first = min(self._skipped.lines[:1] + self._long.lines[:1], default=1)
+            longer = f", {self._long.count} longer than {self._max_line:,} bytes" if self._long.count else ""
             raise self.corrupt(f"no line looks like {self.format_with_article} log line "
-                               f"({self._skipped.count} lines tried)",
+                               f"({tried} lines tried{longer})",
                                line=first, fix="check the file type; give it its real extension")
         self.add(self._skipped.finding())
+        self.add(self._long.finding())
+
+    def _long_line(self, line_no: int, size: int, head: bytes) -> None:
+        self._long.add(line=line_no, example=f"{head[:40].decode('latin-1')}... ({size:,} bytes)")
 
     def _fast_tokens(self, tokens: Tokens) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
         """Optional faster path on whitespace tokens: (columns for every line, ok mask); None = use ``FAST``."""
@@ -352,12 +396,42 @@ class TextLogFile(LogFile):
         return None
 
     def _block(self, block: bytes, first_line: int) -> Frames:
+        """The frames of one block of whole lines. Empty lines carry nothing (no path reads a frame or reports
+        anything there): when a block has any, the other lines are first gathered into a compact block, found
+        with byte masks only, so a block of newlines costs a few passes over its bytes and no array per line."""
         raw = np.frombuffer(block, np.uint8)
-        ends = np.flatnonzero(raw == 10) + 1
+        nl = raw == 10
+        after_nl = np.empty_like(nl)            # the byte follows a newline (or starts the block)
+        after_nl[0] = True
+        after_nl[1:] = nl[:-1]
+        drop = nl & after_nl                    # the newline of an empty line
+        crlf = nl & ~after_nl
+        crlf[1:] &= (raw[:-1] == 13) & after_nl[:-1]      # the newline of a "\r\n" line
+        crlf[0] = False
+        if not (drop.any() or crlf.any()):
+            return self._lines(block, raw, np.flatnonzero(nl) + 1, first_line, None)
+        drop |= crlf
+        drop[:-1] |= crlf[1:]                   # and its carriage return
+        kept_ends = np.flatnonzero(nl & ~drop)
+        rows_at = np.cumsum(nl, dtype=np.int64 if len(raw) >= 1 << 31 else np.int32)[kept_ends] - 1
+        del nl, after_nl, crlf, kept_ends
+        compact = raw[~drop]
+        return self._lines(compact.tobytes(), compact, np.flatnonzero(compact == 10) + 1, first_line, rows_at)
+
+    def _lines(self, block: bytes, raw: np.ndarray, ends: np.ndarray, first_line: int,
+               rows_at: np.ndarray | None) -> Frames:
+        """The frames of the lines of ``block`` (ending at ``ends``); ``rows_at[r]`` is line ``r``'s place in
+        the block it came from (None: ``r``), for line numbers. Lines over the length limit are skipped and
+        reported."""
         begins = np.zeros(len(ends), np.int64)
         begins[1:] = ends[:-1]
         pieces: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+        long = np.flatnonzero(ends - begins > self._max_line + 1)
         done = np.zeros(len(ends), bool)
+        done[long] = True
+        for r in long.tolist():
+            self._long_line(first_line + (r if rows_at is None else int(rows_at[r])), int(ends[r] - begins[r]) - 1,
+                            block[begins[r]:begins[r] + 80])
         if type(self)._fast_fixed is not TextLogFile._fast_fixed:
             for rows, matrix in fixed_groups(raw, begins, ends):
                 got = self._fast_fixed(FixedLines(matrix))
@@ -372,15 +446,19 @@ class TextLogFile(LogFile):
             text = block[begins[r]:ends[r]].decode("latin-1").strip()
             if not text:
                 continue
+            line_no = first_line + (r if rows_at is None else int(rows_at[r]))
             try:
-                frame = self._slow(text, first_line + r)
+                frame = self._slow(text, line_no)
                 if frame is not None and not (math.isfinite(frame.timestamp) and 0 <= frame.bus <= 255
                                               and 0 <= frame.arbitration_id <= 0x1FFFFFFF):
                     raise ValueError("time stamp not finite, bus outside 0..255 or identifier over 29 bits")
-                if frame is not None and frame.length is not None and not 0 <= frame.length <= 64:
-                    raise ValueError(f"frame length {frame.length} outside 0..64")
+                if frame is not None and frame.length is not None and not 0 <= frame.length <= MAX_DATA_BYTES:
+                    raise ValueError(f"frame length {frame.length} outside 0..{MAX_DATA_BYTES}")
+                if frame is not None and len(frame.data) > MAX_DATA_BYTES:
+                    raise ValueError(f"{len(frame.data)} data bytes, more than a CAN FD frame's "
+                                     f"{MAX_DATA_BYTES}")
             except (ValueError, IndexError, KeyError, OverflowError) as err:
-                self._skipped.add(line=first_line + r, example=f"{text} ({err})" if str(err) else text)
+                self._skipped.add(line=line_no, example=f"{text} ({err})" if str(err) else text)
                 continue
             self._recognised += 1
             if frame is not None:

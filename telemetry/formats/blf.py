@@ -11,7 +11,10 @@ Field layouts follow python-can 4.6 (which follows Toby Lorenz' vector_blf).
 
 Findings: truncated file or container (every whole frame before it is returned), zero or impossible object
 size (refused: ``CorruptLog`` with the offset), object types that are not CAN frames (counted by type), an
-object count different from the file header's. BLF records the start as a SYSTEMTIME without time zone; it is
+object count different from the file header's. A zlib container is inflated to at most the uncompressed size its
+header declares, itself at most ``BOPWATCH_BLF_CONTAINER_MAX_MB`` (default 64 MB; writers use 128 KiB): one that
+declares more, or inflates to more than it declares, is refused (``CorruptLog`` with its offset), so a container
+bomb costs nothing. BLF records the start as a SYSTEMTIME without time zone; it is
 taken as UTC.
 """
 
@@ -27,6 +30,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ..frames import FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE, Finding, Frames
+from ..limits import BLF_CONTAINER_MAX_MB, env_number
 from ._base import LogFile, frames_from_columns, open_bytes
 
 __all__ = ["BlfLog"]
@@ -77,6 +81,7 @@ class BlfLog(LogFile):
 
     def __init__(self, path) -> None:
         super().__init__(path)
+        self._container_max = int(env_number("BOPWATCH_BLF_CONTAINER_MAX_MB", BLF_CONTAINER_MAX_MB) * (1 << 20))
         self._f = self._own(open_bytes(path))
         try:
             self._read_header()
@@ -131,14 +136,14 @@ class BlfLog(LogFile):
                 if len(body) < CONTAINER.size:
                     self._truncated(offset, "the file ends inside a log container header")
                     return
-                method, _ = CONTAINER.unpack_from(body)
+                method, declared = CONTAINER.unpack_from(body)
                 payload = body[CONTAINER.size:]
                 if method == 0:
                     data = payload
                 elif method == 2:
                     z = zlib.decompressobj()
                     try:
-                        data = z.decompress(payload)
+                        data = self._inflate(z, payload, declared, offset)
                     except zlib.error as err:
                         self._truncated(offset, f"log container does not inflate ({err})")
                         return
@@ -163,6 +168,20 @@ class BlfLog(LogFile):
                                     f"bytes)")
                     return
             offset += size + len(pad)
+
+    def _inflate(self, z, payload: bytes, declared: int, offset: int) -> bytes:
+        """A zlib container's data: at most the ``declared`` uncompressed size, itself capped (module notes)."""
+        if declared > self._container_max:
+            raise self.corrupt(f"a log container declares {declared:,} bytes uncompressed, more than the "
+                               f"{self._container_max >> 20} MB limit (BLF writers use 128 KiB)", offset=offset,
+                               fix="the file is damaged or hostile; ask for the logger's original file, or raise "
+                                   "BOPWATCH_BLF_CONTAINER_MAX_MB if it is genuine")
+        data = z.decompress(payload, declared + 1)      # room for one byte more than declared: the check
+        if len(data) > declared:
+            raise self.corrupt(f"a log container inflates to more than the {declared:,} bytes its header "
+                               "declares", offset=offset,
+                               fix="the file is damaged or hostile; ask for the logger's original file")
+        return data
 
     def _truncated(self, offset: int, detail: str) -> None:
         self._truncation = True
