@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +21,7 @@ import pyarrow.parquet as pq
 
 from .errors import StoreError
 
-__all__ = ["sha256_file", "store_original", "verify_original", "original_path", "log_suffix",
+__all__ = ["sha256_file", "open_regular_file", "store_original", "verify_original", "original_path", "log_suffix",
            "write_channels_parquet", "channels_table", "verify_channels_file"]
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,23 @@ log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
 
 
+def open_regular_file(path: str | os.PathLike) -> BinaryIO:
+    """``path`` opened for reading when it is a regular file; a FIFO (whose open blocks), a device such as
+    ``/dev/zero`` (which never ends), a socket or a directory, also behind a symlink, is a one-line
+    ``StoreError`` before a byte is read."""
+    from telemetry.errors import UnsupportedFormat
+    from telemetry.formats._base import open_regular
+
+    try:
+        return open_regular(path)
+    except UnsupportedFormat as err:
+        raise StoreError(err.problem, path=path, fix=err.fix) from None
+
+
 def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 of a regular file's bytes (anything else is refused: ``open_regular_file``)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular_file(path) as fh:
         while block := fh.read(_CHUNK):
             digest.update(block)
     return digest.hexdigest()
@@ -74,7 +89,7 @@ def store_original(source: str | os.PathLike, originals: Path, sha256: str | Non
     tmp = originals / f".tmp-{os.getpid()}-{os.urandom(4).hex()}{suffix}"
     digest = hashlib.sha256()
     try:
-        with open(source, "rb") as src, open(tmp, "wb") as dst:
+        with open_regular_file(source) as src, open(tmp, "wb") as dst:
             while block := src.read(_CHUNK):
                 digest.update(block)
                 dst.write(block)

@@ -7,13 +7,16 @@ metadata must come from a sidecar, ``<file>.meta.json`` exists and is itself set
 from watchdog (inotify and friends); with ``poll=True`` (or when watchdog cannot start) the folder is rescanned
 every ``poll_s`` seconds instead. Every ready file is ingested through :func:`compliance.ingest.ingest_logs`, whose
 content addressing makes a file seen twice (a restart, a copy under another name) a ``duplicate`` that adds
-nothing. A file that changes after it was processed is processed again.
+nothing. A file that changes after it was processed is processed again. Something with a log's name that is not a
+regular file (a FIFO, whose open would block; a symlink to a device such as ``/dev/zero``, which never ends; a
+socket; a directory) is never opened: it gets an ``error`` outcome at once, without waiting for it to settle.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from . import config
+from .errors import ComplianceError
+from .evidence import open_regular_file
 from .ingest import IngestOutcome, ingest_logs
 from .store import Store
 
@@ -90,6 +95,9 @@ class Watcher:
     def _scan(self) -> None:
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in dirnames:           # a folder named like a log is refused (and still searched)
+                if is_candidate(Path(dirpath) / name):
+                    filenames.append(name)
             for name in filenames:
                 path = Path(dirpath) / name
                 if is_candidate(path):
@@ -115,8 +123,6 @@ class Watcher:
 
         class _Handler(FileSystemEventHandler):
             def on_any_event(self, event) -> None:
-                if event.is_directory:
-                    return
                 for attr in ("src_path", "dest_path"):
                     p = getattr(event, attr, None)
                     if p:
@@ -159,6 +165,9 @@ class Watcher:
                 with self._lock:
                     self._pending.pop(path, None)
                 continue
+            if not stat.S_ISREG(st.st_mode):     # refused at once: nothing to settle, never opened
+                yield path
+                continue
             if seen is None or (seen.size, seen.mtime_ns) != sig:
                 with self._lock:
                     self._pending[path] = _Seen(st.st_size, st.st_mtime_ns, now)
@@ -174,7 +183,8 @@ class Watcher:
     def _process(self, path: Path) -> None:
         st = path.stat()
         sig = (st.st_size, st.st_mtime_ns)
-        outcomes = ingest_logs(self.store, [path], reason="watch", **self.options)
+        refused = None if stat.S_ISREG(st.st_mode) else _refusal(path)
+        outcomes = [refused] if refused else ingest_logs(self.store, [path], reason="watch", **self.options)
         try:
             after = path.stat()
             changed = (after.st_size, after.st_mtime_ns) != sig
@@ -225,3 +235,13 @@ class Watcher:
                 observer.stop()
                 observer.join(timeout=5)
         return self.processed
+
+
+def _refusal(path: Path) -> IngestOutcome | None:
+    """The error outcome of something with a log's name that is not a regular file (None if it now is one)."""
+    try:
+        with open_regular_file(path):
+            return None
+    except ComplianceError as err:
+        log.error("%s", err)
+        return IngestOutcome(str(path), "error", error=str(err), problem=err.problem)

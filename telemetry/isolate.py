@@ -18,19 +18,28 @@ Errors, all ``TelemetryError`` subclasses naming the file:
 
 Limits: argument > environment (``BOPWATCH_PARSE_TIMEOUT_S``, ``BOPWATCH_PARSE_MEMORY_MB``) > default
 (time ``30 s + 2 s per MB`` of the file, of CPU; memory 4096 MB of address space).
+
+``run_limited(func, path, ...)`` is the cheap form, for a caller that has already imported the readers (the
+``check``, ``decode`` and ``inspect`` commands isolate every file this way): the child is a *fork* of this
+process, so it starts in milliseconds with everything imported, and only the result crosses back (pickled through
+a pipe). It forks only when that is safe, when this process runs one Python thread; otherwise (a watcher, a
+server) it falls back to ``run_isolated``'s fresh interpreter, with the same limits and errors.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from importlib import import_module
@@ -38,9 +47,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TelemetryError
+from .limits import env_number
 
 __all__ = ["IsolationError", "ParseTimeout", "ParseMemoryExceeded", "ParseCrashed", "ParseFailed",
-           "MDF_SUFFIXES", "FIX", "is_mdf", "set_limits", "run_isolated", "inspect_isolated", "read_frames_isolated", "limits_for"]
+           "MDF_SUFFIXES", "FIX", "is_mdf", "set_limits", "run_isolated", "run_limited", "can_fork", "inspect_isolated",
+           "read_frames_isolated", "limits_for"]
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +96,6 @@ def is_mdf(path: str | Path) -> bool:
     return bool(suffixes) and suffixes[-1] in MDF_SUFFIXES
 
 
-def _env_float(name: str) -> float | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise TelemetryError(f"{name}={raw!r} is not a number", place=name,
-                             fix=f"set {name} to a positive number or unset it") from None
-    if not value > 0:
-        raise TelemetryError(f"{name}={raw!r} must be positive", place=name,
-                             fix=f"set {name} to a positive number or unset it")
-    return value
-
-
 def _size_mb(paths: str | Path | Sequence[str | Path] | None) -> float:
     if paths is None:
         return 0.0
@@ -115,11 +111,11 @@ def limits_for(path: str | Path | Sequence[str | Path] | None, timeout_s: float 
     """(timeout in seconds, memory in MB) for parsing ``path`` (or several files, their sizes summed): argument >
     environment > default."""
     if timeout_s is None:
-        timeout_s = _env_float("BOPWATCH_PARSE_TIMEOUT_S")
+        timeout_s = env_number("BOPWATCH_PARSE_TIMEOUT_S", None)
     if timeout_s is None:
         timeout_s = BASE_TIMEOUT_S + TIMEOUT_S_PER_MB * _size_mb(path)
     if memory_mb is None:
-        env = _env_float("BOPWATCH_PARSE_MEMORY_MB")
+        env = env_number("BOPWATCH_PARSE_MEMORY_MB", None)
         memory_mb = int(env) if env is not None else default_memory_mb
     return float(timeout_s), int(memory_mb)
 
@@ -164,7 +160,7 @@ def run_isolated(target: str, path: str | Path, *args: Any, timeout_s: float | N
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-                log.warning("%s: parser killed after %.1f s", path, time.monotonic() - started)
+                log.info("%s: parser killed after %.1f s", path, time.monotonic() - started)
                 raise ParseTimeout(f"parser exceeded {wall_s:g} s of wall-clock time ({timeout_s:g} s of CPU "
                                    "time allowed) and was stopped", path=path,
                                    fix=f"{FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large") \
@@ -178,16 +174,111 @@ def run_isolated(target: str, path: str | Path, *args: Any, timeout_s: float | N
             detail = _tail(err_file)
             raise ParseCrashed(f"parser exited with status {status} without a result"
                                + (f" ({detail})" if detail else ""), path=path, fix=FIX)
-        kind, payload = pickle.loads(out_file.read_bytes())
+        data = out_file.read_bytes()
+    return _result(data, path, memory_mb)
+
+
+def _result(data: bytes, path: str | Path, memory_mb: int, what: str = "parser") -> Any:
+    """The child's return value from its pickled (kind, payload), or the error it stands for."""
+    kind, payload = pickle.loads(data)
     if kind == "ok":
         return payload
     if kind == "error":
         raise payload
     if kind == "memory":
-        raise ParseMemoryExceeded(f"parser exceeded {memory_mb} MB", path=path,
+        raise ParseMemoryExceeded(f"{what} exceeded {memory_mb} MB", path=path,
                                   fix=f"{FIX}, or raise BOPWATCH_PARSE_MEMORY_MB if it is just very large")
-    raise ParseFailed(f"parser failed with {payload}", path=path,
+    raise ParseFailed(f"{what} failed with {payload}", path=path,
                       fix="this is a bug in bopwatch: report it with the file")
+
+
+def can_fork() -> bool:
+    """Whether this process may fork a limited child: POSIX, and no other Python thread is running (a thread
+    holding a lock at the fork would leave it held in the child forever)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def run_limited(func: Callable[..., Any], path: str | Path, *args: Any, timeout_s: float | None = None,
+                memory_mb: int | None = None, errors: tuple[str, ...] = (), what: str = "parser",
+                **kwargs: Any) -> Any:
+    """``func(path, *args, **kwargs)`` with ``run_isolated``'s limits and errors, in a forked child when
+    ``can_fork()`` (no interpreter start, nothing imported again), else in a fresh interpreter (``func`` must
+    then be importable by its module and name). ``what`` names the work in messages ("parser", "check")."""
+    timeout_s, memory_mb = limits_for(path, timeout_s, memory_mb)
+    if not can_fork():
+        return run_isolated(f"{func.__module__}:{func.__qualname__}", path, *args, timeout_s=timeout_s,
+                            memory_mb=memory_mb, errors=errors, **kwargs)
+    passthrough = (TelemetryError, OSError, *(_resolve(name) for name in errors))
+    for stream in (sys.stdout, sys.stderr):      # nothing buffered may be written twice
+        with contextlib.suppress(Exception):
+            stream.flush()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:        # the child: limits, the work, the pickled outcome into the pipe; never returns
+        code = 0
+        try:
+            os.close(read_end)
+            set_limits(timeout_s, memory_mb)
+            data = _outcome(func, str(path), args, kwargs, passthrough)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_end, view):]
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+        except BaseException:  # noqa: BLE001 - the parent reports an exit without a result
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        data, status, cpu_s = _collect(read_end, pid, timeout_s, path, what)
+    finally:
+        os.close(read_end)
+    code = os.waitstatus_to_exitcode(status)
+    if not data and (code == -signal.SIGXCPU or (code == -signal.SIGKILL and cpu_s >= math.ceil(timeout_s))):
+        raise ParseTimeout(f"{what} exceeded {timeout_s:g} s of CPU time and was stopped", path=path,
+                           fix=f"{FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large")
+    if not data or code != 0:
+        if code < 0:
+            raise ParseCrashed(f"{what} crashed with signal {_signal_name(-code)}", path=path, fix=FIX)
+        raise ParseCrashed(f"{what} exited with status {code} without a result", path=path, fix=FIX)
+    return _result(data, path, memory_mb, what)
+
+
+def _collect(fd: int, pid: int, timeout_s: float, path: str | Path, what: str) -> tuple[bytes, int, float]:
+    """Everything the child writes to ``fd``, its wait status and the CPU seconds it used; the child is killed
+    (``ParseTimeout``) when it passes its wall-clock limit, and on any interruption of the parent (Ctrl-C)."""
+    wall_s = WALL_FACTOR * timeout_s
+    deadline = time.monotonic() + wall_s
+    parts: list[bytes] = []
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ParseTimeout(f"{what} exceeded {wall_s:g} s of wall-clock time ({timeout_s:g} s of CPU time "
+                                   "allowed) and was stopped", path=path,
+                                   fix=f"{FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large")
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if ready:
+                part = os.read(fd, 1 << 20)
+                if not part:            # the child closed its end: it has exited or is exiting
+                    break
+                parts.append(part)
+        while True:
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done:
+                return b"".join(parts), status, usage.ru_utime + usage.ru_stime
+            if time.monotonic() > deadline:
+                raise ParseTimeout(f"{what} exceeded {wall_s:g} s of wall-clock time and was stopped", path=path,
+                                   fix=FIX)
+            time.sleep(0.005)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        log.info("%s: %s stopped", path, what)
+        raise
 
 
 def inspect_isolated(path: str | Path, *, timeout_s: float | None = None, memory_mb: int | None = None):
@@ -219,18 +310,22 @@ def _resolve(target: str) -> Callable[..., Any]:
     return getattr(import_module(module), name)
 
 
-def _child(request_file: str, result_file: str) -> None:
-    """Entry point of the child: limits first, then the parser; one pickled (kind, payload) tuple out."""
-    request = pickle.loads(Path(request_file).read_bytes())
-    sys.path[:] = request["sys_path"]
-    set_limits(request["timeout_s"], request["memory_mb"])
-    passthrough = (TelemetryError, OSError, *(_resolve(name) for name in request["errors"]))
+_OUT_OF_MEMORY = pickle.dumps(("memory", None))
+
+
+def _outcome(func: Callable[..., Any] | str, path: str, args: tuple, kwargs: dict,
+             passthrough: tuple[type[BaseException], ...]) -> bytes:
+    """``func(path, *args, **kwargs)`` as one pickled (kind, payload) tuple: ``ok`` and the result, ``error`` and
+    an exception of the ``passthrough`` classes, ``memory``, or ``failed`` and the text of any other exception."""
     try:
-        func = _resolve(request["target"])
-        result: tuple[str, Any] = ("ok", func(request["path"], *request["args"], **request["kwargs"]))
+        if isinstance(func, str):
+            func = _resolve(func)
+        result: tuple[str, Any] = ("ok", func(path, *args, **kwargs))
     except MemoryError:
-        result = ("memory", None)
+        return _OUT_OF_MEMORY
     except passthrough as err:
+        if isinstance(err, OSError) and err.errno == errno.ENOMEM:    # an mmap or a read over the limit
+            return _OUT_OF_MEMORY
         result = ("error", err)
     except Exception as err:  # noqa: BLE001 - reported to the parent as ParseFailed
         result = ("failed", f"{type(err).__name__}: {err}")
@@ -238,11 +333,21 @@ def _child(request_file: str, result_file: str) -> None:
         data = pickle.dumps(result)
         if result[0] == "error":
             pickle.loads(data)          # an error class that cannot be rebuilt is reported by name instead
+        return data
     except MemoryError:
-        data = pickle.dumps(("memory", None))
+        return _OUT_OF_MEMORY
     except Exception as err:  # noqa: BLE001 - an unpicklable result is a bug worth naming
-        data = pickle.dumps(("failed", f"{type(result[1]).__name__}: {result[1]}" if result[0] == "error"
+        return pickle.dumps(("failed", f"{type(result[1]).__name__}: {result[1]}" if result[0] == "error"
                              else f"result does not pickle: {type(err).__name__}: {err}"))
+
+
+def _child(request_file: str, result_file: str) -> None:
+    """Entry point of the child: limits first, then the parser; one pickled (kind, payload) tuple out."""
+    request = pickle.loads(Path(request_file).read_bytes())
+    sys.path[:] = request["sys_path"]
+    set_limits(request["timeout_s"], request["memory_mb"])
+    passthrough = (TelemetryError, OSError, *(_resolve(name) for name in request["errors"]))
+    data = _outcome(request["target"], request["path"], request["args"], request["kwargs"], passthrough)
     tmp = Path(f"{result_file}.part")
     tmp.write_bytes(data)
     os.replace(tmp, result_file)

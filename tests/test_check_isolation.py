@@ -20,10 +20,10 @@ def _check(*argv: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("logs", "mode", "expected"), [
-    (["a.blf"], "auto", False), (["a.mf4"], "auto", True), (["a.MF4.gz"], "auto", True),
+    (["a.blf"], "auto", True), (["a.mf4"], "auto", True), (["a.MF4.gz"], "auto", True),
     (["a.blf", "b.mdf"], "auto", True), (["a.log"], "always", True), (["a.mf4"], "never", False),
 ])
-def test_auto_isolates_sessions_with_an_mdf_file(logs, mode, expected):
+def test_auto_isolates_every_format(logs, mode, expected):
     assert isolate_check(logs, mode) is expected
 
 

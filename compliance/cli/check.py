@@ -1,6 +1,8 @@
 """``bopwatch check LOG... --profile P --bulletin B [--json] [--report FILE]``: the verdict of one session.
 
-Exit codes (SPEC §4): 0 compliant, 1 infringement, 3 incomplete, 2 error.
+Exit codes (SPEC §4): 0 compliant, 1 infringement, 3 incomplete, 2 error. The check runs in a child with time and
+memory limits (``--isolate``, default for every format: a fork of this process, so it costs milliseconds); a
+child over a limit, a crash or running out of memory in-process is one error line naming the logs and exit 2.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from ..check import check_logs
 from ..outings import DEFAULT_MAX_GAP_S
 from ..verdict import COMPLIANT, INCOMPLETE, INFRINGEMENT, Verdict
 from . import EXIT_INCOMPLETE, EXIT_INFRINGEMENT, EXIT_OK
+from ._limits import bounded, require_regular_files, session_label
 from ._profile import PROFILE_HELP, resolve_profile
 from ._progress import progress_bar
 from ._store_args import add_max_gap_option
@@ -41,9 +44,10 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--track-category", metavar="C", help="only bulletins for this track category (A-D, H)")
     add_max_gap_option(p, DEFAULT_MAX_GAP_S)
     p.add_argument("--isolate", choices=("auto", "always", "never"), default="auto",
-                   help="run the check in a child process with time and memory limits, so a parser crash or "
-                        "hang on a damaged file is one error line and exit 2 (auto: when a log is an MDF file, "
-                        "which asammdf reads; limits from BOPWATCH_PARSE_TIMEOUT_S / BOPWATCH_PARSE_MEMORY_MB, "
+                   help="run the check in a child process with time and memory limits, so a parser crash, hang "
+                        "or runaway allocation on a damaged or hostile file is one error line and exit 2 (auto, "
+                        "always: every format, in a fork of this process when it can, else a fresh interpreter; "
+                        "never: in this process. Limits from BOPWATCH_PARSE_TIMEOUT_S / BOPWATCH_PARSE_MEMORY_MB, "
                         f"default 30 s + 2 s per MB of CPU time and {CHECK_MEMORY_MB} MB)")
     p.set_defaults(func=run)
 
@@ -52,21 +56,19 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 CHECK_MEMORY_MB = 8192
 
 def isolate_check(logs: list[str], mode: str) -> bool:
-    """Whether ``check`` runs in an isolated child: always, never, or (auto) when any log is an MDF file."""
-    if mode != "auto":
-        return mode == "always"
-    from telemetry.isolate import is_mdf
-
-    return any(is_mdf(p) for p in logs)
+    """Whether ``check`` runs in a limited child: for every format unless ``never`` (``auto`` isolated only MDF
+    files before issue 14; a BLF or gzip bomb needs the limits as much)."""
+    return mode != "never"
 
 
 def _check_in_child(first: str, logs: list[str], profile: str, bulletins, report: str | None,
                     lap_length_m: float | None, track_category: str | None,
-                    max_gap_s: float | None = DEFAULT_MAX_GAP_S) -> Verdict:
+                    max_gap_s: float | None = DEFAULT_MAX_GAP_S, show_progress: bool = False) -> Verdict:
     """The isolated child's work: the whole check (and the HTML report, which needs the channels); only the
     verdict goes back to the parent."""
-    result = check_logs(logs, profile, bulletins, lap_length_m=lap_length_m, track_category=track_category,
-                        max_gap_s=max_gap_s)
+    with progress_bar(show_progress) as progress:
+        result = check_logs(logs, profile, bulletins, progress=progress, lap_length_m=lap_length_m,
+                            track_category=track_category, max_gap_s=max_gap_s)
     if report:
         from ..check_report import write_check_report
         write_check_report(result, report)
@@ -75,24 +77,20 @@ def _check_in_child(first: str, logs: list[str], profile: str, bulletins, report
 
 def run(args: argparse.Namespace) -> int:
     bulletins = args.bulletin[0] if len(args.bulletin) == 1 else args.bulletin
-    profile = resolve_profile(args.profile)
-    if isolate_check(args.logs, getattr(args, "isolate", "never")):
-        from telemetry.isolate import limits_for, run_isolated
+    with bounded(args.logs):
+        require_regular_files(args.logs)
+        profile = resolve_profile(args.profile)
+        if isolate_check(args.logs, getattr(args, "isolate", "never")):
+            from telemetry.isolate import limits_for, run_limited
 
-        timeout_s, memory_mb = limits_for(args.logs, default_memory_mb=CHECK_MEMORY_MB)
-        verdict = run_isolated("compliance.cli.check:_check_in_child", args.logs[0], list(args.logs),
-                               profile, bulletins, args.report, args.lap_length, args.track_category,
-                               args.max_gap, timeout_s=timeout_s, memory_mb=memory_mb,
-                               errors=("compliance.errors:ComplianceError",))
-    else:
-        with progress_bar(not args.json) as progress:
-            result = check_logs(args.logs, profile, bulletins, progress=progress,
-                                lap_length_m=args.lap_length, track_category=args.track_category,
-                                max_gap_s=args.max_gap)
-        if args.report:
-            from ..check_report import write_check_report
-            write_check_report(result, args.report)
-        verdict = result.verdict
+            timeout_s, memory_mb = limits_for(args.logs, default_memory_mb=CHECK_MEMORY_MB)
+            verdict = run_limited(_check_in_child, session_label(args.logs), list(args.logs), profile,
+                                  bulletins, args.report, args.lap_length, args.track_category, args.max_gap,
+                                  not args.json, timeout_s=timeout_s, memory_mb=memory_mb,
+                                  errors=("compliance.errors:ComplianceError",), what="check")
+        else:
+            verdict = _check_in_child(args.logs[0], args.logs, profile, bulletins, args.report, args.lap_length,
+                                      args.track_category, args.max_gap, not args.json)
     if args.json:
         sys.stdout.write(verdict.to_json())
     else:

@@ -5,6 +5,9 @@ One row per sample (SPEC §4): ``time_s`` (float64, seconds from the first frame
 ``Message.Signal`` for a raw DBC signal with ``--all-signals``), ``value`` (float64 physical value; choices as
 their raw number). Rows are in time order. ``--out`` ending in ``.parquet`` writes Parquet, ``.csv`` CSV; no
 ``--out`` writes CSV to stdout. A summary (rows, channels, missing channels, findings) goes to stderr.
+
+The decode runs in a child with time and memory limits (``--isolate``, default for every format), as ``check``
+does; a limit passed, a crash or running out of memory is one error line naming the logs and exit 2.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 
 from ..errors import ComplianceError
 from . import EXIT_OK
+from ._limits import bounded, require_regular_files, session_label
 from ._profile import PROFILE_HELP, resolve_profile
 from ._progress import progress_bar
 
@@ -36,8 +40,9 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--all-signals", action="store_true",
                    help="also write every decoded DBC signal as Message.Signal (raw physical units)")
     p.add_argument("--isolate", choices=("auto", "always", "never"), default="auto",
-                   help="decode in a child process with time and memory limits, so a parser crash or hang on a "
-                        "damaged file is one error line and exit 2 (auto: when a log is an MDF file)")
+                   help="decode in a child process with time and memory limits, so a parser crash, hang or "
+                        "runaway allocation on a damaged or hostile file is one error line and exit 2 (auto, "
+                        "always: every format; never: in this process)")
     p.set_defaults(func=run)
 
 
@@ -99,22 +104,24 @@ def decode_to(logs: list[str], profile_path: str, all_signals: bool, out: str | 
     return lines
 
 
-def _decode_in_child(first: str, logs: list[str], profile_path: str, all_signals: bool, out: str) -> list[str]:
-    return decode_to(logs, profile_path, all_signals, out)
+def _decode_in_child(first: str, logs: list[str], profile_path: str, all_signals: bool, out: str,
+                     show_progress: bool = False) -> list[str]:
+    with progress_bar(show_progress) as progress:
+        return decode_to(logs, profile_path, all_signals, out, progress)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.out is not None and Path(args.out).suffix.lower() not in _SUFFIXES:
         raise ComplianceError(f"unknown output format {Path(args.out).suffix or '(no suffix)'!r}", path=args.out,
                               fix="end --out in .parquet or .csv")
-    from telemetry.isolate import is_mdf
-
-    profile = resolve_profile(args.profile)
-    if args.isolate == "always" or (args.isolate == "auto" and any(is_mdf(p) for p in args.logs)):
-        lines = _run_isolated(args, profile)
-    else:
-        with progress_bar(True) as progress:
-            lines = decode_to(args.logs, profile, args.all_signals, args.out, progress)
+    with bounded(args.logs):
+        require_regular_files(args.logs)
+        profile = resolve_profile(args.profile)
+        if args.isolate != "never":
+            lines = _run_isolated(args, profile)
+        else:
+            with progress_bar(True) as progress:
+                lines = decode_to(args.logs, profile, args.all_signals, args.out, progress)
     for line in lines:
         print(f"bopwatch decode: {line}", file=sys.stderr)
     return EXIT_OK
@@ -125,14 +132,14 @@ def _run_isolated(args: argparse.Namespace, profile: str) -> list[str]:
     import shutil
     import tempfile
 
-    from telemetry.isolate import limits_for, run_isolated
+    from telemetry.isolate import limits_for, run_limited
 
     timeout_s, memory_mb = limits_for(args.logs, default_memory_mb=8192)
     with tempfile.TemporaryDirectory(prefix="bopwatch-decode-") as tmp:
         out = args.out or str(Path(tmp) / "table.csv")
-        lines = run_isolated("compliance.cli.decode:_decode_in_child", args.logs[0], list(args.logs),
-                             profile, args.all_signals, out, timeout_s=timeout_s, memory_mb=memory_mb,
-                             errors=("compliance.errors:ComplianceError",))
+        lines = run_limited(_decode_in_child, session_label(args.logs), list(args.logs), profile,
+                            args.all_signals, out, True, timeout_s=timeout_s, memory_mb=memory_mb,
+                            errors=("compliance.errors:ComplianceError",), what="decode")
         if args.out is None:
             with open(out, "rb") as fh:
                 shutil.copyfileobj(fh, sys.stdout.buffer)

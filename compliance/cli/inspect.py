@@ -2,7 +2,8 @@
 
 Prints the format, buses, frame count, distinct identifiers, time span and the reader's integrity findings
 (truncation, skipped lines, unknown objects, time going backwards, count mismatches). Exit 0 when the file was
-read (findings or not), 2 when it cannot be read at all (one line on stderr naming the file and the fix).
+read (findings or not), 2 when it cannot be read at all (one line on stderr naming the file and the fix). The file
+is read in a child with time and memory limits (``--isolate``, default for every format), as ``check`` does.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import json
 import sys
 
 from telemetry.formats import inspect_log
-from telemetry.isolate import inspect_isolated, is_mdf
+from telemetry.isolate import limits_for, run_limited
 
 from . import EXIT_OK
+from ._limits import bounded, require_regular_files
 from ._progress import progress_bar
 
 __all__ = ["add_subparser", "run"]
@@ -28,22 +30,25 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("log", metavar="LOG", help="log file (BLF, ASC, candump .log, TRC, CSV, MF4, MDF; .gz accepted)")
     p.add_argument("--json", action="store_true", help="print one JSON object (SPEC §4)")
     p.add_argument("--isolate", choices=("auto", "always", "never"), default="auto",
-                   help="read the file in a child process with time and memory limits, so a parser crash or "
-                        "hang is one error line (auto: for MDF files, read by asammdf, which can crash on damaged "
-                        "files; limits from BOPWATCH_PARSE_TIMEOUT_S / BOPWATCH_PARSE_MEMORY_MB)")
+                   help="read the file in a child process with time and memory limits, so a parser crash, hang "
+                        "or runaway allocation is one error line and exit 2 (auto, always: every format; never: "
+                        "in this process; limits from BOPWATCH_PARSE_TIMEOUT_S / BOPWATCH_PARSE_MEMORY_MB)")
     p.set_defaults(func=run)
 
 
-def _isolate(path: str, mode: str) -> bool:
-    return mode == "always" if mode != "auto" else is_mdf(path)
+def _inspect(path: str, show_progress: bool = False):
+    with progress_bar(show_progress) as progress:
+        return inspect_log(path, progress=progress)
 
 
 def run(args: argparse.Namespace) -> int:
-    if _isolate(args.log, args.isolate):
-        info = inspect_isolated(args.log)
-    else:
-        with progress_bar(not args.json) as progress:
-            info = inspect_log(args.log, progress=progress)
+    with bounded([args.log]):
+        require_regular_files([args.log])
+        if args.isolate != "never":
+            timeout_s, memory_mb = limits_for(args.log)
+            info = run_limited(_inspect, args.log, not args.json, timeout_s=timeout_s, memory_mb=memory_mb)
+        else:
+            info = _inspect(args.log, not args.json)
     if args.json:
         print(json.dumps(info.to_dict(), indent=2))
         return EXIT_OK
