@@ -4,6 +4,8 @@ asammdf's ``MDF()`` loop forever; here it is a ``CorruptLog`` naming the file an
 
 Only cycles are judged: a link past the end of the file, or to a block of another kind, ends the walk of that
 chain and is left to asammdf, which reports those itself. No valid file reaches a block twice along these chains.
+The data group, channel group and channel chains are also walked the way asammdf first counts them, by raw link
+positions whatever the block they land on (``_raw_loop``).
 """
 
 from __future__ import annotations
@@ -42,9 +44,41 @@ def _links(data, address: int, size: int) -> tuple[bytes, list[int]] | None:
     return block_id, [_LINK.unpack_from(data, first + 8 * k)[0] for k in range(count)]
 
 
+def _raw_loop(data, size: int) -> tuple[str, int] | None:
+    """Where asammdf's ``count_channel_groups`` (run by ``MDF()`` first) would loop: it follows the data group,
+    channel group and channel chains by raw link positions (next at +24, first child at +32) without looking at
+    the block ids, so a link to a block of another kind can close a loop the typed walk below never sees."""
+    def link(at: int) -> int:
+        return _LINK.unpack_from(data, at)[0] if 0 <= at <= size - 8 else 0
+
+    seen: dict[str, set[int]] = {"DG": set(), "CG": set(), "CN": set()}
+    steps = 0
+
+    def walk(kind: str, address: int) -> tuple[str, int] | None:
+        nonlocal steps
+        while 0 < address < size and steps < _MAX_BLOCKS:
+            if address in seen[kind]:
+                return kind, address
+            seen[kind].add(address)
+            steps += 1
+            if kind != "CN":
+                found = walk("CG" if kind == "DG" else "CN", link(address + 32))
+                if found:
+                    return found
+            address = link(address + 24)
+        return None
+
+    return walk("DG", link(88))
+
+
 def check_link_cycles(data, path: Path) -> None:
     """Raise ``CorruptLog`` when a block chain of the MDF 4 file in ``data`` (bytes or mmap) loops."""
     size = len(data)
+    loop = _raw_loop(data, size)
+    if loop is not None:
+        raise CorruptLog(f"the {loop[0]} block chain loops back to a block it has passed (asammdf would read it "
+                         "forever)", path=path, offset=loop[1],
+                         fix="the file's links are damaged; copy it again from the logger")
     seen: set[int] = set()
     todo: list[tuple[int, bytes]] = [(_HD_ADDRESS, b"##HD")]
     while todo and len(seen) < _MAX_BLOCKS:
