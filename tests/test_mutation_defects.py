@@ -219,3 +219,15 @@ def test_a_sound_mdf3_file_is_read_whole(tmp_path):
     assert set(channels) == {"EngineSpeed", "Gear", "Steer"}
     assert channels["Steer"].value[0] == -25 and len(channels["Gear"].time) == 50
 
+
+
+def test_an_asc_canfd_line_with_more_than_64_data_bytes_is_a_skipped_line(tmp_path):
+    tail = "  0    0      3000      0      0      0      0      0\n"
+    log = tmp_path / "long_fd.asc"
+    log.write_text("base hex  timestamps absolute\n"
+                   "   0.010000 CANFD   1 Rx        123       1 0 f 64 " + "01 " * 64 + tail +
+                   "   0.020000 CANFD   1 Rx        123       1 0 f 100 " + "01 " * 100 + tail +
+                   "   0.030000 CANFD   1 Rx        123       1 0 f 64 " + "02 " * 64 + tail)
+    frames, chunks, findings = _read(log)
+    assert frames == 2
+    assert findings["skipped_line"].count == 1 and findings["skipped_line"].line == 3

@@ -268,6 +268,8 @@ class AscLog(TextLogFile):
         flags |= FLAG_FD | (FLAG_BRS if brs == "1" else 0) | (FLAG_ESI if esi == "1" else 0)
         if n == 0:
             return SlowFrame(ts, bus, ident, flags | FLAG_REMOTE, b"", length=int(DLC_TO_LENGTH[min(dlc, 15)]))
+        if n > _MAX_BYTES:
+            raise ValueError(f"CANFD data length {n}; a CAN frame carries at most {_MAX_BYTES} bytes")
         payload = bytes(self._int(t) for t in rest[i + 4:i + 4 + n])
         if len(payload) != n:
             raise ValueError(f"CANFD data length {n} but {len(payload)} bytes")
