@@ -198,3 +198,28 @@ def test_a_fifo_is_refused_without_being_opened(tmp_path):
     with pytest.raises((UnsupportedFormat, CorruptLog)):
         read_frames(path)
     assert time.perf_counter() - t < 1.0
+
+
+def test_check_judges_a_renamed_log_as_under_its_own_name(tmp_path, capsys, data_dir):
+    """``bopwatch check`` on a candump log named ``.txt``: the same verdict, rules and exceedances as ``.log``; the
+    input's format is candump and the renaming is a warning in data_quality."""
+    import json
+
+    from _compliance_logs import write_log
+
+    from compliance.cli import main
+
+    cdata = data_dir / "compliance"
+    own = write_log(tmp_path / "run.log", 60.0, boost_peaks=[(10.0, 0.5, 0.08)])
+    renamed = tmp_path / "run.txt"
+    shutil.copyfile(own, renamed)
+    out = []
+    for log in (own, renamed):
+        code = main(["check", str(log), "--profile", str(cdata / "profile_test_turbo.toml"), "--bulletin",
+                     str(cdata / "bulletin_cli.toml"), "--json"])
+        out.append((code, json.loads(capsys.readouterr().out)))
+    (code_a, a), (code_b, b) = out
+    assert code_a == code_b and a["verdict"] == b["verdict"] and a["rules"] == b["rules"]
+    assert a["exceedances"] == b["exceedances"] and b["inputs"][0]["format"] == "candump"
+    extra = [f for f in b["data_quality"] if f not in a["data_quality"]]
+    assert [(f["check"], f["severity"]) for f in extra] == [("format_by_content", "warning")]
