@@ -215,6 +215,18 @@ def send_cookie() -> None:
             unsafe_allow_javascript=True, width="content")
 
 
+def _authenticate(username: str, password: str) -> Viewer:
+    """The password check, through the login table's lockout (per account and per client address, kept across
+    reloads, tabs, browsers and restarts, every attempt recorded) when ``bopwatch dashboard`` serves the app."""
+    try:
+        book = _book()
+    except AuthError:
+        book = None
+    if book is None:
+        return authenticate(accounts(), username, password)
+    return book.login(accounts(), username, password, st.context.ip_address or "local", time.time())
+
+
 def login_page() -> None:
     st.title("bopwatch")
     st.caption("Balance-of-Performance evidence for scrutineers, technical staff and teams.")
@@ -230,7 +242,7 @@ def login_page() -> None:
         if fails >= 3:                       # slow down guessing within one session (bcrypt slows every try)
             time.sleep(min(2.0 * (fails - 2), 10.0))
         try:
-            viewer = authenticate(accounts(), username, password)
+            viewer = _authenticate(username, password)
         except AuthError as err:             # wrong password, or no usable accounts file
             st.session_state[_FAILS] = fails + 1
             st.error(str(err))

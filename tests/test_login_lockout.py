@@ -113,3 +113,35 @@ def test_every_attempt_is_recorded_with_its_outcome(folder, accounts):
     outcomes = [(name, client, outcome) for _, name, client, outcome in book.attempts()]
     assert outcomes == [("tech", "10.0.0.1", "refused")] * FREE_FAILURES + [("tech", "10.0.0.1", "locked")]
     assert [a[0] for a in book.attempts(since=T0 + 10)] == [T0 + 10]
+
+
+def test_the_dashboard_login_form_locks_across_browser_sessions(tmp_path, monkeypatch):
+    """Each AppTest is a new browser session (a reload): the count is in the login table, not in the tab."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+    accounts_file = tmp_path / "accounts.toml"
+    accounts_file.write_text(f"""
+[accounts.tech]
+role = "technical"
+password_hash = "{bcrypt.hashpw(b'tech-pw', bcrypt.gensalt(4)).decode()}"
+""")
+    monkeypatch.setenv("BOPWATCH_DB", str(tmp_path / "s.duckdb"))
+    monkeypatch.setenv("BOPWATCH_ACCOUNTS", str(accounts_file))
+    monkeypatch.setenv("BOPWATCH_SESSION_DIR", str(tmp_path / "sessions"))
+
+    def attempt(password: str) -> str:
+        at = AppTest.from_file(app, default_timeout=60).run()
+        at.text_input(key="login_user").input("tech")
+        at.text_input(key="login_password").input(password)
+        at.button[0].click().run()
+        assert not at.exception, at.exception
+        return at.error[0].value if at.error else ""
+
+    for _ in range(FREE_FAILURES):
+        assert "wrong password" in attempt("guess")
+    assert "too many failed logins" in attempt("tech-pw")
+    outcomes = [a[3] for a in open_sessions(tmp_path / "sessions").attempts()]
+    assert outcomes == ["refused"] * FREE_FAILURES + ["locked"]
