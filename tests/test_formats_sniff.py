@@ -121,7 +121,7 @@ def test_corpus_mdf3_named_log(tmp_path, corpus_dir):
 
 @pytest.mark.parametrize(("content", "named"), [
     (b"1320745424.000 CXX OVMS Tesla Roadster log\n1320745424.002 R11 402 FA 01 C3 A0 96 00 07 01\n", "CRTD"),
-    (b"  can0  123   [8]  11 22 33 44 55 66 77 88\n  can0  456   [2]  01 02\n", "candump console output"),
+    (b"  can0  123   [8]  11 22 33 44 55 66 77 88\n  can0  456   [2]  01 02\n", "candump screen output without time"),
     (b"Chn Identifier Flg   DLC  D0...1...2...3...4...5...6..D7       Time     Dir\n"
      b" 0    000000AD         8  FF  FF  00  00  00  00  00  00     154.266550 R\n", "Kvaser"),
     (b"# Logger type: CL2000\n# HW rev: 6.xx\nTimestamp;Type;ID;Data\n01T022231683;8;7df;02010d5555555555\n",

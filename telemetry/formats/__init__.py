@@ -44,6 +44,11 @@ def _candump(path: Path) -> LogFile:
     return CandumpLog(path)
 
 
+def _candump_screen(path: Path) -> LogFile:
+    from .candump_screen import CandumpScreenLog
+    return CandumpScreenLog(path)
+
+
 def _trc(path: Path) -> LogFile:
     from .trc import TrcLog
     return TrcLog(path)
@@ -67,6 +72,7 @@ def _mdf(path: Path) -> LogFile:
 #: format (as ``sniff`` names it) -> reader factory
 FORMATS: dict[str, Callable[[Path], LogFile]] = {
     "blf": _blf, "asc": _asc, "candump": _candump, "trc": _trc, "csv": _csv, "mdf": _mdf, "busmaster": _busmaster,
+    "candump-screen": _candump_screen,
 }
 #: file suffix (lower case, without ``.gz``) -> the format it suggests
 _SUFFIX_FORMAT = {".blf": "blf", ".asc": "asc", ".log": "candump", ".trc": "trc", ".csv": "csv",

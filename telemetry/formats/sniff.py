@@ -1,10 +1,10 @@
 """What a log file holds, from its first bytes: magic numbers for binary formats, line shapes for text ones.
 
 ``sniff(path)`` reads at most ``HEAD_BYTES`` (through gzip when the file starts with its magic, never inflating
-more than that) and returns a ``Sniffed``: the reader's format (``blf``, ``mdf``, ``asc``, ``candump``, ``trc``,
-``csv``, ``busmaster``) when the content names one, the name of a format bopwatch does not read (``other``: pcap,
-ZIP, CRTD, Kvaser, Lawicel, candump console output...) so the refusal can say what the file is, or nothing when the
-content is inconclusive. ``open_log`` uses it so that a log is read by what it is, whatever its name: the file
+more than that) and returns a ``Sniffed``: the reader's format (``blf``, ``mdf``, ``asc``, ``candump``,
+``candump-screen``, ``trc``, ``csv``, ``busmaster``) when the content names one, the name of a format bopwatch does
+not read (``other``: pcap, ZIP, CRTD, Kvaser, Lawicel, candump screen output without time stamps...) so the
+refusal can say what the file is, or nothing when the content is inconclusive. ``open_log`` uses it so that a log is read by what it is, whatever its name: the file
 name's suffix is only a hint, used when the content is inconclusive or fits the suffix's format too.
 
 Text formats are recognised by their header lines and by the shape of their frame lines (the first
@@ -25,7 +25,7 @@ __all__ = ["Sniffed", "sniff", "sniff_bytes", "HEAD_BYTES", "READ_FORMATS"]
 HEAD_BYTES = 1 << 16
 SAMPLE_LINES = 200
 #: formats a reader exists for (``mdf`` covers MDF 2/3/4, bus logging or decoded channels)
-READ_FORMATS = ("blf", "mdf", "asc", "candump", "trc", "csv", "busmaster")
+READ_FORMATS = ("blf", "mdf", "asc", "candump", "candump-screen", "trc", "csv", "busmaster")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +82,10 @@ _LINE_TESTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("busmaster", "BUSMASTER log", re.compile(r"^\*\*\*\s*BUSMASTER", re.IGNORECASE)),
     ("other:crtd", "a CRTD log (SavvyCAN/OVMS)",
      re.compile(rf"^\d+(\.\d+)?\s+(R11|R29|T11|T29|CXX|CEV|CER|CST)\s+{_HEX}")),
-    ("other:candump-console", "candump console output (candump without -l)",
-     re.compile(rf"^\s*(\(\S+\)\s+)?\S+\s+{_HEX}{{3,8}}\s+\[\d{{1,2}}\](\s+{_HEX}{{2}})*\s*(\s'.*')?$")),
+    ("candump-screen", "candump screen output (candump -t)",
+     re.compile(rf"^\s*\([^)]{{1,40}}\)\s+\S+\s+([RT]X\s+\S+\s+\S+\s+)?{_HEX}{{3,8}}\s+(\[\d{{1,2}}\]|\{{{_HEX}\}})")),
+    ("other:candump-console", "candump screen output without time stamps",
+     re.compile(rf"^\s*\S+\s+([RT]X\s+\S+\s+\S+\s+)?{_HEX}{{3,8}}\s+\[\d{{1,2}}\]")),
     ("other:kvaser", "a Kvaser CanKing/Memorator text log",
      re.compile(r"^\s*(Chn\s+Identifier\s+Flg\s+DLC|Kvaser\b|CanKing\b)", re.IGNORECASE)),
     ("other:lawicel", "a Lawicel/SLCAN log",
@@ -94,7 +96,8 @@ _LINE_TESTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
 )
 _FIXES = {
     "other:crtd": "save the frames from SavvyCAN as GVRET CSV (Time Stamp,ID,Extended,Dir,Bus,LEN,D1..D8)",
-    "other:candump-console": "record with `candump -l` (the log file format: (time) can0 123#DATA)",
+    "other:candump-console": "record with `candump -l` (the log file format: (time) can0 123#DATA), or at least "
+                             "with time stamps (`candump -ta`)",
     "other:kvaser": "export the log from Kvaser as Vector ASC or BLF (CanKing and Memorator tools can), or CSV",
     "other:lawicel": "convert it to candump (python-can `can.logconvert`) or record with candump -l",
     "other:clx000": "convert it with CSS Electronics' tools to MF4 or ASC, or use a CANedge (MF4) logger",
