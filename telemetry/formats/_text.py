@@ -400,6 +400,8 @@ class TextLogFile(LogFile):
         anything there): when a block has any, the other lines are first gathered into a compact block, found
         with byte masks only, so a block of newlines costs a few passes over its bytes and no array per line."""
         raw = np.frombuffer(block, np.uint8)
+        if not (block.startswith((b"\n", b"\r\n")) or b"\n\n" in block or b"\n\r\n" in block):
+            return self._lines(block, raw, np.flatnonzero(raw == 10) + 1, first_line, None)   # no empty line
         nl = raw == 10
         after_nl = np.empty_like(nl)            # the byte follows a newline (or starts the block)
         after_nl[0] = True
@@ -408,8 +410,6 @@ class TextLogFile(LogFile):
         crlf = nl & ~after_nl
         crlf[1:] &= (raw[:-1] == 13) & after_nl[:-1]      # the newline of a "\r\n" line
         crlf[0] = False
-        if not (drop.any() or crlf.any()):
-            return self._lines(block, raw, np.flatnonzero(nl) + 1, first_line, None)
         drop |= crlf
         drop[:-1] |= crlf[1:]                   # and its carriage return
         kept_ends = np.flatnonzero(nl & ~drop)
