@@ -58,9 +58,10 @@ def test_fd_remote_error_and_detail_lines(tmp_path):
     path.write_text(" (1700000000.000100)  can0  123  [12]  11 22 33 44 55 66 77 88 99 AA BB CC\n"
                     " (1700000000.000200)  can0  200   [4]  remote request\n"
                     " (1700000000.000300)  can1  20000004   [8]  00 04 00 00 00 00 00 00   ERRORFRAME\n"
-                    "\tcontroller-problem{rx-error-warning}\n"
+                    "\tcontroller-problem{rx-error-warning}\n\tbus-off\n"
                     " (1700000000.000400)  can0  12345678   [2]  01 02\n")
     fr = read_frames(path)
+    assert not [f for f in fr.findings if f.kind == "skipped_line"]      # the -e detail line carries no frame
     assert fr.is_fd.tolist() == [True, False, False, False] and fr.length.tolist()[0] == 12
     assert fr.is_remote.tolist() == [False, True, False, False] and fr.length.tolist()[1] == 4
     assert fr.is_error.tolist() == [False, False, True, False] and fr.bus.tolist() == [0, 0, 1, 0]

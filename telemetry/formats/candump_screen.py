@@ -40,6 +40,7 @@ _LINE = re.compile(r"^\((?P<ts>[^)]{1,40})\)\s+(?P<ch>\S+)\s+(?:[RT]X\s+\S+\s+\S
                    r"(?P<marker>\[\d{1,2}\]|\{[0-9A-Fa-f]\})(?P<rest>.*)$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{1,9})$")
 _ASCII = re.compile(r"\s+'.*'$")
+_DETAIL = re.compile(r"[a-z]{1,20}(?:-[a-z]{1,20}){0,8}(?:\{[^\n]{0,200}\})?")   # bus-off, controller-problem{...}
 
 
 class CandumpScreenLog(CandumpLog):
@@ -83,6 +84,8 @@ class CandumpScreenLog(CandumpLog):
 
     def _slow(self, line: str, line_no: int) -> SlowFrame | None:
         if not line.startswith("("):
+            if _DETAIL.fullmatch(line):       # a -e error-detail line after an error frame: no frame of its own
+                return None
             raise ValueError("not a candump screen line with a time stamp")
         m = _LINE.match(line)
         if m is None:
