@@ -94,3 +94,29 @@ def test_accounts_file_is_bound_and_a_later_edit_is_reported(store, tmp_path):
     assert any(p.startswith(f"accounts file {accounts}: changed since audit row {seq}") for p in problems)
     assert audit.bind_accounts(store, accounts) is not None                         # the restart records it
     assert audit.verify(store, originals=False).ok
+
+
+def _accounts_file(tmp_path):
+    path = tmp_path / "accounts.toml"
+    path.write_text('[accounts.chief]\nrole = "scrutineer"\npassword_hash = "$2b$12$' + "x" * 53 + '"\n')
+    return path
+
+
+def test_dashboard_start_binds_the_accounts_file(store, tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr("compliance.cli.dashboard.os.execve", lambda *a: started.append(a))
+    accounts = _accounts_file(tmp_path)
+    argv = ["dashboard", "--db", str(store.db), "--accounts", str(accounts), "--session-dir", str(tmp_path / "s")]
+    assert main(argv) == 0 and started
+    with store.reading() as conn:
+        rows = conn.execute("SELECT subject FROM audit_log WHERE action = 'accounts.bind'").fetchall()
+    assert rows == [(str(accounts.resolve()),)]
+    assert main(argv) == 0                                                      # unchanged file: no new row
+    assert audit.verify(store, originals=False).ok
+
+
+def test_dashboard_starts_when_the_store_cannot_be_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOPWATCH_AUDIT_KEY_FILE", str(tmp_path / "a_store" / "k"))   # refused: inside the store
+    store = st.open_store(tmp_path / "a.duckdb")
+    assert audit.bind_accounts_at_start(store.db, _accounts_file(tmp_path)) is None
+    assert audit.bind_accounts_at_start(tmp_path / "none.duckdb", _accounts_file(tmp_path)) is None

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .. import config
+from ..audit import bind_accounts_at_start
 from ..auth import hash_password, load_accounts, open_sessions
 from ..errors import ComplianceError
 
@@ -108,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             fix=f"pass --accounts PATH or set BOPWATCH_ACCOUNTS; for the demo: --accounts {DEMO_ACCOUNTS}")
     accounts = Path(str(accounts)).resolve()
     load_accounts(accounts)                       # refuse to start on an invalid file, with its message
+    bind_accounts_at_start(db, accounts)          # its SHA-256 into the audit chain: 'audit verify' sees edits
     port = int(str(_setting(args.port, "BOPWATCH_PORT", DEFAULT_PORT)))
     address = str(_setting(args.address, "BOPWATCH_ADDRESS", "127.0.0.1"))
     max_mb = int(str(_setting(args.max_upload_mb, "BOPWATCH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)))
