@@ -328,6 +328,8 @@ def _outcome(func: Callable[..., Any] | str, path: str, args: tuple, kwargs: dic
             return _OUT_OF_MEMORY
         result = ("error", err)
     except Exception as err:  # noqa: BLE001 - reported to the parent as ParseFailed
+        if _at_memory_limit():      # C code whose allocation failed may raise anything (SystemError...)
+            return _OUT_OF_MEMORY
         result = ("failed", f"{type(err).__name__}: {err}")
     try:
         data = pickle.dumps(result)
@@ -339,6 +341,20 @@ def _outcome(func: Callable[..., Any] | str, path: str, args: tuple, kwargs: dic
     except Exception as err:  # noqa: BLE001 - an unpicklable result is a bug worth naming
         return pickle.dumps(("failed", f"{type(result[1]).__name__}: {result[1]}" if result[0] == "error"
                              else f"result does not pickle: {type(err).__name__}: {err}"))
+
+
+def _at_memory_limit(slack: int = 128 << 20) -> bool:
+    """Whether this process's address space is within ``slack`` bytes of its ``RLIMIT_AS`` (Linux)."""
+    import resource
+
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if limit == resource.RLIM_INFINITY:
+        return False
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return pages * os.sysconf("SC_PAGE_SIZE") >= limit - slack
 
 
 def _child(request_file: str, result_file: str) -> None:

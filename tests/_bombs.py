@@ -22,11 +22,15 @@ def _deflate_run(byte: bytes, mib: int) -> tuple[bytes, bytes]:
     return block, z.flush(zlib.Z_FINISH)
 
 
-def gzip_bomb(path: Path, *, byte: bytes = b"\0", mib: int = 4096) -> Path:
-    """A gzip file inflating to ``mib`` MiB of ``byte`` (trailer CRC left zero: the reader must stop long before)."""
+def gzip_bomb(path: Path, *, byte: bytes = b"\0", mib: int = 4096, prefix: bytes = b"") -> Path:
+    """A gzip file inflating to ``prefix`` and then ``mib`` MiB of ``byte`` (trailer CRC left zero: the reader must
+    stop long before it)."""
     block, end = _deflate_run(byte, mib)
+    head = zlib.compressobj(9, zlib.DEFLATED, -15)
     with open(path, "wb") as f:
         f.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff")          # gzip header, no name, no mtime
+        if prefix:
+            f.write(head.compress(prefix) + head.flush(zlib.Z_FULL_FLUSH))
         for _ in range(mib):
             f.write(block)
         f.write(end)
@@ -83,10 +87,15 @@ def blf_many_frames(path: Path, frames: int = 100) -> Path:
     return path
 
 
+def candump_lines(n: int, start: int = 0) -> bytes:
+    """``n`` sound candump frame lines."""
+    return b"".join(b"(1718000000.%06d) can0 123#1122334455667788\n" % (start + i) for i in range(n))
+
+
 def long_line_log(path: Path, *, line_mib: int = 40, good_lines: int = 0, gz: bool = False) -> Path:
     """A candump log: ``good_lines`` frame lines, one line of ``line_mib`` MiB (hex digits, no newline until its
     end), then ``good_lines`` more."""
-    good = b"".join(b"(1718000000.%06d) can0 123#1122334455667788\n" % i for i in range(good_lines))
+    good = candump_lines(good_lines)
     big = b"(1718000001.000000) can0 123#" + b"A" * (line_mib * MIB) + b"\n"
     data = good + big + good
     if gz:
