@@ -499,6 +499,22 @@ def _group_logs(conn, event: str, session: str, car: str, outing: int = 1) -> di
     return {sha: (stored, name) for sha, stored, name in rows}
 
 
+def _session_window(ctx: _Context, meta: LogMeta) -> SessionWindow | None:
+    """The window a log of ``meta``'s session must start in: the event file's, else the session's start and end
+    as the store holds them (written by an earlier ingest with the event file: the dashboard's uploads)."""
+    info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
+    if info is not None and info.window(meta.session) is not None:
+        return info.window(meta.session)
+    with ctx.store.reading() as conn:
+        row = conn.execute("SELECT start_at, end_at FROM sessions WHERE event = ? AND session = ?",
+                           [meta.event, meta.session]).fetchone()
+    if row is None or (row[0] is None and row[1] is None):
+        return None
+    margin = info.window_margin_s if info is not None and info.window_margin_s is not None else \
+        DEFAULT_WINDOW_MARGIN_S
+    return SessionWindow(meta.session, row[0], row[1], margin)
+
+
 def _absolute(path: str | Path | None) -> str | None:
     """A path as the store records it: absolute and normalised, so reports find it from any directory."""
     return None if path is None else os.path.normpath(os.path.abspath(path))
@@ -617,7 +633,7 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
         info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
         extra = {"lap_length_m": info.track_length_m, "track_category": info.track_category} if info else {}
         extra["max_gap_s"] = ctx.max_gap_s
-        extra["window"] = info.window(meta.session) if info else None
+        extra["window"] = _session_window(ctx, meta)
         try:
             judged = (ctx.judge or judge_here)(
                 paths, profile, list(bulletins), progress=ctx.progress,
@@ -665,10 +681,9 @@ def _store_only(ctx: _Context, new: list[_NewLog], outing: int = 1) -> None:
 
     records = [(n, _log_record(ctx, n, inspect_log(n.stored), outing)) for n in new]
     meta = new[0].meta
-    info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
     names = {str(n.stored): n.name for n in new}
     check_window([SimpleNamespace(path=str(n.stored), start=r.start_at) for n, r in records],
-                 info.window(meta.session) if info else None, names)
+                 _session_window(ctx, meta), names)
     with ctx.store.reading() as conn:
         rows = conn.execute("SELECT original_name, start_at, duration_s FROM logs WHERE event = ? AND session = ? "
                             "AND car = ? AND coalesce(outing, 1) = ?",

@@ -191,8 +191,6 @@ def test_an_overlapping_second_recording_becomes_a_separate_run_never_merged(pag
     assert _rows(server["db"], "SELECT max(log_count) FROM runs WHERE event = ? AND car = '417'", [EVENT]) == [(1,)]
 
 
-@pytest.mark.xfail(strict=True, reason="compliance.ingest takes a session's window only from an event file, and the "
-                   "dashboard has none: it needs ingest to fall back to the stored session's start_at/end_at")
 def test_a_log_outside_the_session_window_is_refused_with_the_reason(page, server):
     _drop(page, "q1", "639", server["files"]["late"])
     text = _submit(page, "car639_q1_nextday.log: not stored:")

@@ -268,3 +268,15 @@ def test_the_steward_report_lists_each_outing_as_its_own_car_row(tmp_path, capsy
     assert [row.split(",")[-1] for row in to_csv(report).splitlines()[1:]] == ["1", "2"]
     html = to_html(report, store)
     assert "id='car-7-outing-2'" in html and "Car 7 (outing 2)" in html
+
+
+def test_the_stored_session_window_applies_without_the_event_file(tmp_path, capsys):
+    """The dashboard's uploads pass no event file: the session's start and end as stored still bound it."""
+    (tmp_path / "event.toml").write_text(EVENT_TOML)
+    db = tmp_path / "s.duckdb"
+    args = ["--profile", str(PROFILE), "--bulletin", str(BULLETIN_R1), "--db", str(db)]
+    assert main(["ingest", str(write_log(tmp_path / "car8.log", car="8")), "--event-info",
+                 str(tmp_path / "event.toml"), *args]) == 0
+    late = write_log(tmp_path / "car7_race.log", start_epoch=START_EPOCH + 24 * 3600)
+    assert main(["ingest", str(late), *args]) == 2
+    assert "outside the window of session race" in _lines(capsys)[-1]["error"]
