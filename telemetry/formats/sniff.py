@@ -20,6 +20,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._base import open_regular
+
 __all__ = ["Sniffed", "sniff", "sniff_bytes", "HEAD_BYTES", "READ_FORMATS"]
 
 HEAD_BYTES = 1 << 16
@@ -194,12 +196,12 @@ def sniff_bytes(head: bytes, *, compressed: bool = False) -> Sniffed:
 
 def sniff(path: str | Path) -> Sniffed:
     """What ``path`` holds, from at most ``HEAD_BYTES`` of its content (gzip looked through, bounded)."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:      # a FIFO or device swapped in meanwhile is refused, never blocks
         head = f.read(HEAD_BYTES)
     if not head.startswith(b"\x1f\x8b"):
         return sniff_bytes(head)
     try:
-        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as g:
+        with open_regular(path) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as g:
             inner = g.read(HEAD_BYTES)      # at most HEAD_BYTES inflated: a bomb costs nothing here
     except (OSError, EOFError, zlib.error):
         return Sniffed("", "a damaged gzip stream", gzip=True)     # the reader reports the damage with its place
