@@ -231,3 +231,28 @@ def test_an_asc_canfd_line_with_more_than_64_data_bytes_is_a_skipped_line(tmp_pa
     frames, chunks, findings = _read(log)
     assert frames == 2
     assert findings["skipped_line"].count == 1 and findings["skipped_line"].line == 3
+
+
+def test_an_mdf3_file_written_here_and_damaged_is_refused_in_a_child(tmp_path):
+    """The defect made from scratch: an asammdf-written MDF 3.30 file whose ``Counter`` channel gets an
+    additional byte offset of 45,616 (CN block + 226), far past its 17-byte record, as in the mutation run."""
+    import struct
+
+    import numpy as np
+    from asammdf import MDF, Signal
+
+    t = np.arange(100) * 0.02
+    path = tmp_path / "damaged.mdf"
+    with MDF(version="3.30") as mdf:
+        mdf.append([Signal(np.full(100, 95.0), t, name="FuelMassFlow", unit="kg/h"),
+                    Signal((np.arange(100) % 256).astype(np.uint8), t, name="Counter", unit="")])
+        mdf.save(path, overwrite=True)
+    data = bytearray(path.read_bytes())
+    cn = data.find(b"Counter\0") - 26
+    assert data[cn:cn + 2] == b"CN"
+    struct.pack_into("<H", data, cn + 226, 45_616)
+    path.write_bytes(bytes(data))
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT)
+    assert done.returncode == 3, (done.returncode, done.stderr[-2000:])
+    assert "channel 'Counter' of group 0 lies outside its" in done.stdout
