@@ -216,3 +216,20 @@ def test_without_an_accounts_file_nobody_gets_in(env, monkeypatch, tmp_path):
     assert not at.exception, at.exception
     assert at.title[0].value == "bopwatch"
     assert "accounts file not found" in at.warning[0].value
+
+
+def test_overview_keeps_its_event_and_session_in_the_address_for_a_deep_link(env):
+    from _dashboard_store import SESSION
+
+    at = _login("tech")
+    assert at.query_params["event"] == EVENT and at.query_params["session"] == SESSION
+    at.selectbox(key="ov_session").select_index(0).run()          # all sessions: the address says so
+    assert at.query_params["session"] == "all" and at.query_params["event"] == EVENT
+    linked = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    linked.query_params["event"] = EVENT
+    linked.query_params["session"] = "all"
+    linked.run()
+    linked.text_input(key="login_user").input("tech")
+    linked.text_input(key="login_password").input(PASSWORDS["tech"])
+    linked.button[0].click().run()
+    assert not linked.exception and linked.selectbox(key="ov_session").value is None

@@ -20,11 +20,17 @@ if not options.events:
     st.stop()
 
 names = dict(options.events)
+link = st.query_params    # deep link /overview?event=E&session=S|all, kept in the address as it changes
 c1, c2, c3, c4, c5 = st.columns([2, 2, 1.2, 2, 2])
-event = c1.selectbox("Event", list(names), format_func=lambda e: names[e], key="ov_event")
+event = c1.selectbox("Event", list(names), format_func=lambda e: names[e], key="ov_event",
+                     index=list(names).index(link["event"]) if link.get("event") in names else 0)
 sessions = dict(options.sessions.get(event, ()))
-session = c2.selectbox("Session", [None, *sessions], format_func=lambda s: "all sessions" if s is None
-                       else sessions[s], index=len(sessions), key="ov_session")       # the latest session
+choices = [None, *sessions]
+linked = {"all": 0, **{s: i + 1 for i, s in enumerate(sessions)}}.get(link.get("session", ""), len(sessions))
+session = c2.selectbox("Session", choices, format_func=lambda s: "all sessions" if s is None else sessions[s],
+                       index=linked, key="ov_session")       # default: the latest session
+link["event"] = event
+link["session"] = session or "all"
 classes = c3.multiselect("Class", options.classes, key="ov_class")
 models = c4.multiselect("Model", options.models, key="ov_model")
 teams = c5.multiselect("Team", options.teams, key="ov_team", disabled=not viewer.sees_all_cars)
