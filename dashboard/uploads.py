@@ -37,7 +37,7 @@ Progress = Callable[[int, int | None, str], None]
 Data = bytes | memoryview
 
 # The log formats bopwatch reads (SPEC §4 inspect), optionally gzip-compressed.
-_BASE_SUFFIXES = (".blf", ".asc", ".log", ".trc", ".csv", ".mf4", ".mdf")
+_BASE_SUFFIXES = (".blf", ".asc", ".log", ".trc", ".csv", ".mf4", ".mdf", ".dat", ".txt")   # the reader goes by content
 ALLOWED_SUFFIXES = _BASE_SUFFIXES + tuple(s + ".gz" for s in _BASE_SUFFIXES)
 _LABEL_BAD = re.compile(r"[^A-Za-z0-9._ -]")
 

@@ -25,6 +25,8 @@ def test_a_label_is_the_last_name_component_with_safe_characters_only():
 
 def test_only_the_log_types_bopwatch_reads_are_allowed():
     assert allowed_suffix("car7.ASC.gz") == ".asc.gz"
+    assert allowed_suffix("candump-2026-06-27.txt") == ".txt"      # read by content (telemetry.formats.sniff)
+    assert allowed_suffix("vector_export.dat.gz") == ".dat.gz"
     with pytest.raises(UploadRefused, match="not a log type bopwatch reads"):
         allowed_suffix("setup.exe")
     with pytest.raises(UploadRefused):
