@@ -135,11 +135,15 @@ def head(store: Store) -> tuple[AuditHead | None, str]:
 
 
 def parse_pin(text: str) -> tuple[int, str]:
-    """``SEQ:HASH`` (as ``audit head`` prints it) -> (seq, hash)."""
+    """``SEQ:HASH`` (as ``audit head`` and reports print it; at least the first 16 hex of the hash, as a PDF page
+    footer shows it) -> (seq, hash or its prefix)."""
     seq, sep, digest = text.strip().partition(":")
-    if not sep or not seq.isdigit() or len(digest) != 64:
-        raise ValueError(f"{text!r} is not SEQ:HASH (e.g. 42:3f0c...; 'bopwatch audit head' prints it)")
-    return int(seq), digest.lower()
+    digest = digest.lower()
+    if not sep or not seq.isdigit() or not 16 <= len(digest) <= 64 or any(c not in "0123456789abcdef"
+                                                                           for c in digest):
+        raise ValueError(f"{text!r} is not SEQ:HASH with at least 16 hex digits of the hash (e.g. 42:3f0c...; "
+                         "'bopwatch audit head' prints it)")
+    return int(seq), digest
 
 
 # -- the accounts file ----------------------------------------------------------------------------------------
@@ -327,7 +331,7 @@ def _pin_problems(rows: list[tuple], pins: Sequence[tuple[int, str]]) -> list[st
     for seq, digest in pins:
         if seq not in by_seq:
             problems.append(f"pinned head {seq}:{digest[:12]}...: the store has no audit row {seq} (rows deleted)")
-        elif by_seq[seq] != digest:
+        elif not by_seq[seq].startswith(digest):
             problems.append(f"pinned head {seq}:{digest[:12]}...: audit row {seq} now has hash {by_seq[seq][:12]}..."
                             " (the chain was rewritten since the pin)")
     return problems

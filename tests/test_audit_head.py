@@ -61,6 +61,12 @@ def test_pin_holds_while_the_store_grows_and_fails_after_a_rewrite(store):
     assert any(p.startswith(f"pinned head {pin[0]}:") for p in audit.verify(store, originals=False, pins=[pin]).problems)
 
 
+def test_pin_from_a_pdf_footer_is_a_16_hex_prefix(store):
+    h, _ = audit.head(store)
+    assert audit.verify(store, originals=False, pins=[audit.parse_pin(f"{h.seq}:{h.hash[:16]}")]).ok
+    assert not audit.verify(store, originals=False, pins=[audit.parse_pin(f"{h.seq}:{'0' * 16}")]).ok
+
+
 def test_bad_pin_is_a_usage_error(store):
     with pytest.raises(SystemExit) as exc:
         main(["audit", "verify", "--pin", "12:abc", "--db", str(store.db)])
