@@ -38,3 +38,11 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def sample_logs() -> Path:
     return SAMPLE_LOGS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_audit_key(tmp_path_factory):
+    """Stores written by the tests (and the commands they start) sign their audit rows with a key of this test run,
+    never the operator's ``~/.config/bopwatch/audit.key``."""
+    if not os.environ.get("BOPWATCH_AUDIT_KEY_FILE") and not os.environ.get("BOPWATCH_AUDIT_KEY"):
+        os.environ["BOPWATCH_AUDIT_KEY_FILE"] = str(tmp_path_factory.mktemp("audit-key") / "audit.key")
