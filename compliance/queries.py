@@ -405,10 +405,14 @@ def audit_rows(viewer: Viewer, store: Store, *, action: str | None = None, limit
 
 
 def audit_status(viewer: Viewer, store: Store, *, originals: bool = False) -> dict:
-    """The audit chain check (compliance.audit.verify) as a dict: ok, rows, head_seq, problems."""
+    """The audit chain check (compliance.audit.verify) as a dict: ok, rows, head_seq, problems, mac (status,
+    key id), rows_checked, parquet_checked, notes; plus ``head``: the head row's pin ``seq:hash`` (what a signed
+    report prints), or None for an empty store."""
     require(viewer, "audit")
-    from .audit import verify
-    return verify(store, originals=originals).to_dict()
+    from .audit import head, verify
+    status = verify(store, originals=originals).to_dict()
+    h, _ = head(store)
+    return status | {"head": None if h is None else h.pin}
 
 
 # -- traces ---------------------------------------------------------------------------------------------------

@@ -194,7 +194,10 @@ def test_audit_page_checks_the_chain_for_staff_and_is_absent_for_teams(env):
     at = _login("chief")
     at.switch_page("app_pages/audit.py").run()
     assert not at.exception, at.exception
-    assert at.success[0].value.startswith("Hash chain intact")
+    assert at.success[0].value.startswith("Audit chain intact")
+    assert "stored rows and" in at.success[0].value
+    assert at.info[0].value == "Signatures: signed with the audit key and checked."   # the test run's key
+    assert "Audit head" in at.caption[0].value and ":" in at.caption[0].value
     assert EVENT in at.dataframe[0].value.to_csv()
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         _login("red").switch_page("app_pages/audit.py")

@@ -21,13 +21,25 @@ st.title("Audit log")
 
 deep = st.checkbox("Also re-hash every stored original (slower)", key="audit_deep")
 status = q.audit_status(viewer, store, originals=deep)
+mac = status.get("mac") or {}
+signed = {"keyed": "signed with the audit key and checked",
+          "unkeyed": "NOT signed (written without an audit key: anyone able to write the store could rewrite it)",
+          "not checked (no key here)": "signed, but the audit key is not on this server: signatures not checked",
+          "empty": "empty"}.get(mac.get("status"), mac.get("status") or "unknown")
 if status["ok"]:
-    st.success(f"Hash chain intact: {status['rows']} rows, head #{status['head_seq']}"
-               + (f", {status['originals_checked']} originals re-hashed" if deep else ""))
+    st.success(f"Audit chain intact: {status['rows']} rows, head #{status['head_seq']}; "
+               f"{status.get('rows_checked', 0)} stored rows and {status.get('parquet_checked', 0)} channel files "
+               "recomputed against it" + (f", {status['originals_checked']} originals re-hashed" if deep else ""))
 else:
     st.error(f"{len(status['problems'])} problem(s) in the audit chain or the store")
     for problem in status["problems"]:
         st.write(f"- {problem}")
+(st.info if mac.get("status") == "keyed" else st.warning)(f"Signatures: {signed}.")
+if status.get("head"):
+    st.caption(f"Audit head (printed on every report; `bopwatch audit verify --pin` checks a paper copy against "
+               f"the store): `{status['head']}`")
+for note in status.get("notes") or ():
+    st.caption(note)
 
 c1, c2 = st.columns([2, 1])
 action = c1.selectbox("Action", [None, *q.audit_actions(viewer, store)], key="audit_action",
