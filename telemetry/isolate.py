@@ -34,6 +34,7 @@ import logging
 import math
 import os
 import pickle
+import resource
 import select
 import signal
 import subprocess
@@ -165,7 +166,7 @@ def run_isolated(target: str, path: str | Path, *args: Any, timeout_s: float | N
                                    "time allowed) and was stopped", path=path,
                                    fix=f"{FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large") \
                     from None
-        if status == -signal.SIGXCPU:
+        if status in (-signal.SIGXCPU, -signal.SIGPROF):
             raise ParseTimeout(f"parser exceeded {timeout_s:g} s of CPU time and was stopped", path=path,
                                fix=f"{FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large")
         if not out_file.exists():
@@ -213,13 +214,15 @@ def run_limited(func: Callable[..., Any], path: str | Path, *args: Any, timeout_
         with contextlib.suppress(Exception):
             stream.flush()
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:        # the child: limits, the work, the pickled outcome into the pipe; never returns
         code = 0
         try:
             os.close(read_end)
-            set_limits(timeout_s, memory_mb)
-            data = _outcome(func, str(path), args, kwargs, passthrough)
+            _die_with(parent)
+            set_limits(timeout_s, memory_mb, precise=True)
+            data = _reported(func, str(path), args, kwargs, passthrough)
             view = memoryview(data)
             while view:
                 view = view[os.write(write_end, view):]
@@ -236,7 +239,8 @@ def run_limited(func: Callable[..., Any], path: str | Path, *args: Any, timeout_
     finally:
         os.close(read_end)
     code = os.waitstatus_to_exitcode(status)
-    if not data and (code == -signal.SIGXCPU or (code == -signal.SIGKILL and cpu_s >= math.ceil(timeout_s))):
+    if not data and (code in (-signal.SIGXCPU, -signal.SIGPROF)
+                     or (code == -signal.SIGKILL and cpu_s >= math.ceil(timeout_s))):
         raise ParseTimeout(f"{what} exceeded {timeout_s:g} s of CPU time and was stopped", path=path,
                            fix=f"{FIX}, or raise BOPWATCH_PARSE_TIMEOUT_S if it is just very large")
     if not data or code != 0:
@@ -244,6 +248,17 @@ def run_limited(func: Callable[..., Any], path: str | Path, *args: Any, timeout_
             raise ParseCrashed(f"{what} crashed with signal {_signal_name(-code)}", path=path, fix=FIX)
         raise ParseCrashed(f"{what} exited with status {code} without a result", path=path, fix=FIX)
     return _result(data, path, memory_mb, what)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this (forked) child when its parent dies, so a killed command leaves no reader
+    running on (Linux ``PR_SET_PDEATHSIG``; elsewhere the child ends at its own limits)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)     # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:          # the parent died before the request was in place
+        os._exit(70)
 
 
 def _collect(fd: int, pid: int, timeout_s: float, path: str | Path, what: str) -> tuple[bytes, int, float]:
@@ -292,12 +307,14 @@ def read_frames_isolated(path: str | Path, *, timeout_s: float | None = None, me
 
 
 # -- the child ------------------------------------------------------------------------------------------------
-def set_limits(timeout_s: float, memory_mb: int) -> None:
-    """Limit this (child) process to ``timeout_s`` of CPU time and ``memory_mb`` of address space."""
-    import resource
-
+def set_limits(timeout_s: float, memory_mb: int, *, precise: bool = False) -> None:
+    """Limit this (child) process to ``timeout_s`` of CPU time and ``memory_mb`` of address space. ``RLIMIT_CPU``
+    counts whole seconds from the process's start (``SIGXCPU``); with ``precise`` the profiling timer also holds
+    the limit from now, to a fraction of a second (``SIGPROF``, whose default action ends the process)."""
     cpu = max(1, math.ceil(timeout_s))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    if precise:
+        signal.setitimer(signal.ITIMER_PROF, timeout_s)
     limit = memory_mb * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
@@ -344,26 +361,48 @@ def _outcome(func: Callable[..., Any] | str, path: str, args: tuple, kwargs: dic
 
 
 def _at_memory_limit(slack: int = 128 << 20) -> bool:
-    """Whether this process's address space is within ``slack`` bytes of its ``RLIMIT_AS`` (Linux)."""
-    import resource
-
-    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if limit == resource.RLIM_INFINITY:
-        return False
+    """Whether this process's address space is within ``slack`` bytes of its ``RLIMIT_AS`` (Linux); True when
+    even that cannot be found out (near the limit, little can)."""
     try:
-        pages = int(Path("/proc/self/statm").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if limit == resource.RLIM_INFINITY:
+            return False
+        fd = os.open("/proc/self/statm", os.O_RDONLY)
+        try:
+            pages = int(os.read(fd, 64).split()[0])
+        finally:
+            os.close(fd)
+        return pages * os.sysconf("SC_PAGE_SIZE") >= limit - slack
+    except OSError:
         return False
-    return pages * os.sysconf("SC_PAGE_SIZE") >= limit - slack
+    except BaseException:  # noqa: BLE001 - at the limit, anything may fail
+        return True
+
+
+def _reported(func: Callable[..., Any] | str, path: str, args: tuple, kwargs: dict,
+              passthrough: tuple[type[BaseException], ...]) -> bytes:
+    """``_outcome``, also when reporting the outcome fails in turn (an exception's text that cannot be made, an
+    allocation in a handler): then the memory error at the address-space limit, else a failure by name."""
+    try:
+        return _outcome(func, path, args, kwargs, passthrough)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:  # noqa: BLE001 - reported to the parent
+        if _at_memory_limit():
+            return _OUT_OF_MEMORY
+        try:
+            return pickle.dumps(("failed", f"{type(err).__name__} while reporting the outcome"))
+        except BaseException:  # noqa: BLE001
+            return _OUT_OF_MEMORY
 
 
 def _child(request_file: str, result_file: str) -> None:
     """Entry point of the child: limits first, then the parser; one pickled (kind, payload) tuple out."""
     request = pickle.loads(Path(request_file).read_bytes())
     sys.path[:] = request["sys_path"]
-    set_limits(request["timeout_s"], request["memory_mb"])
+    set_limits(request["timeout_s"], request["memory_mb"], precise=True)
     passthrough = (TelemetryError, OSError, *(_resolve(name) for name in request["errors"]))
-    data = _outcome(request["target"], request["path"], request["args"], request["kwargs"], passthrough)
+    data = _reported(request["target"], request["path"], request["args"], request["kwargs"], passthrough)
     tmp = Path(f"{result_file}.part")
     tmp.write_bytes(data)
     os.replace(tmp, result_file)
