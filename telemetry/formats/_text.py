@@ -398,11 +398,17 @@ class TextLogFile(LogFile):
     def _block(self, block: bytes, first_line: int) -> Frames:
         """The frames of one block of whole lines. Empty lines carry nothing (no path reads a frame or reports
         anything there): when a block has any, the other lines are first gathered into a compact block, found
-        with byte masks only, so a block of newlines costs a few passes over its bytes and no array per line."""
+        with byte masks, so a block of newlines costs a few passes over its bytes and no array per line."""
         raw = np.frombuffer(block, np.uint8)
-        if not (block.startswith((b"\n", b"\r\n")) or b"\n\n" in block or b"\n\r\n" in block):
-            return self._lines(block, raw, np.flatnonzero(raw == 10) + 1, first_line, None)   # no empty line
         nl = raw == 10
+        if 8 * np.count_nonzero(nl) < len(raw):        # lines of 8 bytes or more on average: the usual block
+            ends = np.flatnonzero(nl) + 1
+            lens = np.diff(ends, prepend=0)
+            short = np.flatnonzero(lens <= 2)
+            if not len(short) or not ((lens[short] == 1) | (raw[ends[short] - 2] == 13)).any():
+                del nl, lens, short         # freed before the paths allocate theirs
+                return self._lines(block, raw, ends, first_line, None)
+            del ends, lens, short
         after_nl = np.empty_like(nl)            # the byte follows a newline (or starts the block)
         after_nl[0] = True
         after_nl[1:] = nl[:-1]
