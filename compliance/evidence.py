@@ -34,7 +34,7 @@ def open_regular_file(path: str | os.PathLike) -> BinaryIO:
     ``/dev/zero`` (which never ends), a socket or a directory, also behind a symlink, is a one-line
     ``StoreError`` before a byte is read."""
     from telemetry.errors import UnsupportedFormat
-    from telemetry.formats._base import open_regular
+    from telemetry.formats import open_regular
 
     try:
         return open_regular(path)

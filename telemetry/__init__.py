@@ -17,7 +17,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from .channels import CANONICAL, Channel, MessageTrace, Session, SourceInfo
-from .errors import CorruptLog, DbcError, JoinError, ProfileError, TelemetryError, UnitError, UnsupportedFormat
+from .errors import (
+    CorruptLog,
+    DbcError,
+    JoinError,
+    ProfileError,
+    TelemetryError,
+    UnitError,
+    UnsupportedFormat,
+)
 from .frames import Finding, Frames
 
 __all__ = [

@@ -18,11 +18,11 @@ import numpy as np
 from ..channels import SourceInfo
 from ..errors import CorruptLog, TelemetryError, UnsupportedFormat
 from ..frames import Finding, Frames, concat_frames
-from ._base import LogFile
+from ._base import LogFile, open_regular
 from .sniff import Sniffed, sniff
 
 __all__ = ["LogFile", "open_log", "read_frames", "inspect_log", "sha256_file", "SUFFIXES", "FORMATS",
-           "format_of", "sniff", "Sniffed"]
+           "format_of", "sniff", "Sniffed", "open_regular"]
 
 log = logging.getLogger(__name__)
 
