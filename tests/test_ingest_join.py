@@ -280,3 +280,15 @@ def test_the_stored_session_window_applies_without_the_event_file(tmp_path, caps
     late = write_log(tmp_path / "car7_race.log", start_epoch=START_EPOCH + 24 * 3600)
     assert main(["ingest", str(late), *args]) == 2
     assert "outside the window of session race" in _lines(capsys)[-1]["error"]
+
+
+def test_a_candump_log_named_txt_is_found_in_a_folder_and_a_readme_is_not(tmp_path, capsys):
+    from compliance.ingest import expand_paths
+
+    folder = tmp_path / "cards"
+    folder.mkdir()
+    log = write_log(folder / "car7.txt")
+    (folder / "README.txt").write_text("card of car 7, copied by the data technician\n")
+    assert expand_paths([folder]) == [log]
+    assert _ingest(tmp_path / "s.duckdb", folder) == 0
+    assert _logs(tmp_path / "s.duckdb") == [("car7.txt", 1)]
