@@ -293,7 +293,22 @@ def _physical(bits: np.ndarray, f: _Field) -> np.ndarray:
             # cantools computes int * int (+ offset) exactly; float64 would round twice here
             return np.array([_to_float(r * scale + offset) for r in raw.tolist()], dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN come out as Python's float arithmetic gives
-        return raw.astype(np.float64) * float(scale) + float(offset)
+        return raw.astype(np.float64) * _number(scale) + _number(offset)
+
+
+def _cycle_s(cycle_ms: int | float | None) -> float | None:
+    """A DBC GenMsgCycleTime in seconds; none, or one past float64's range (thousands of digits), is unknown."""
+    if not cycle_ms:
+        return None
+    try:
+        return cycle_ms / 1000.0
+    except OverflowError:
+        return None
+
+
+def _number(value: int | float) -> float:
+    """A DBC scale or offset as float64 (an exact integer of thousands of digits is +-inf, not an OverflowError)."""
+    return _to_float(value) if isinstance(value, int) else float(value)
 
 
 def _to_float(value: int) -> float:
@@ -401,7 +416,7 @@ def _decode_message(msg, plan: _Plan, bus: int, frames: Frames, idx: np.ndarray,
                                           plan.choices[sig.name], sig.name in plan.multiplexer_names)
     cycle = msg.cycle_time
     result[key] = DecodedMessage(name, bus, msg.frame_id, bool(msg.is_extended_frame), nbytes,
-                                 None if not cycle else cycle / 1000.0, time, idx[ok],
+                                 _cycle_s(cycle), time, idx[ok],
                                  MappingProxyType(signals))
 
 

@@ -115,7 +115,12 @@ def load_database(path: str | Path, *, profile: str | Path | None = None, key: s
 
     path = Path(path)
     where = f"{profile}: {key}: " if profile else ""
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as err:      # e.g. a name longer than the file system allows
+        raise DbcError(f"{where}signal database cannot be looked up: {err.strerror or err}", path=str(path)[:200],
+                       fix="check the file name; [[dbc]] paths are relative to the profile file") from None
+    if not found:
         raise DbcError(f"{where}signal database not found", path=path,
                        fix="check the file name; [[dbc]] paths are relative to the profile file")
     suffix = path.suffix.lower()

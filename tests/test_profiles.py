@@ -177,3 +177,11 @@ def test_corpus_databases_cantools_refuses_get_a_specific_fix(corpus_dir, rel, f
     with pytest.raises(DbcError) as err:
         load_database(corpus_dir / rel)
     assert fix in str(err.value) and rel.split("/")[-1] in str(err.value)
+
+
+def test_a_dbc_name_longer_than_the_file_system_allows_is_a_dbc_error(tmp_path):
+    """Fuzz seed 14 (profile): a 300-character [[dbc]] file name gave a bare OSError (File name too long)."""
+    from telemetry.profiles import load_database
+
+    with pytest.raises(DbcError, match="cannot be looked up"):
+        load_database(tmp_path / ("x" * 300 + ".dbc"))

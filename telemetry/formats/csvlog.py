@@ -202,11 +202,16 @@ class CsvLog(TextLogFile):
         raise ValueError(f"row does not fit the {self.dialect} CSV columns")
 
 
+_B64_MAX_CHARS = 88     # base64 of 64 bytes (the longest CAN FD payload)
+
+
 def _b64(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Base64 strings (python-can's CSV payload) to a byte matrix, vectorised."""
     data, starts, lens = string_parts(arr)
     n = len(lens)
-    ok = lens % 4 == 0
+    too_long = lens > _B64_MAX_CHARS        # more than 64 bytes: not a CAN payload (a skipped row), and never
+    ok = (lens % 4 == 0) & ~too_long        # allowed to widen the whole chunk's byte matrix
+    lens = np.where(too_long, 0, lens)
     groups = lens // 4
     g = int(groups.max()) if n else 0
     out = np.zeros((n, max(3 * g, 8)), np.uint8)
