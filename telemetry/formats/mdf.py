@@ -254,8 +254,9 @@ class MdfBusLog(LogFile):
                 yield frames_from_columns(*(c[sl] for c in cols), self.start)
 
 
-#: MDF 4 channel types whose bytes sit in the record: fixed length, VLSD offset, master, sync, maximum length
-_IN_RECORD = (0, 1, 2, 4, 5)
+#: MDF 4 channel types with no bytes in the record (virtual master, virtual data); every other type, including
+#: values no version defines (asammdf reads those as fixed-length channels), must lie inside it
+_VIRTUAL = (3, 6)
 
 
 def _outside_record(mdf, group: int, channel, index: int) -> str | None:
@@ -263,7 +264,7 @@ def _outside_record(mdf, group: int, channel, index: int) -> str | None:
     buffer there and has died with SIGSEGV, or corrupted the heap), or None when it fits."""
     if getattr(mdf, "version", "4.00") < "4.00":
         return _outside_record_v3(mdf, group, channel, index)
-    if getattr(channel, "channel_type", 0) not in _IN_RECORD:
+    if getattr(channel, "channel_type", 0) in _VIRTUAL:
         return None
     grp = mdf.groups[group]
     cg = grp.channel_group
