@@ -312,7 +312,13 @@ def _damaged_blocks(mdf, group: int, file_size: int | None) -> str | None:
     native reader (``get_channel_raw_bytes_complete``) reads and allocates by these sizes and has crashed the
     interpreter (SIGSEGV) on them. ``file_size`` None (a file inflated to memory): asammdf reads through Python
     there, whose errors are caught, so only the ratio is checked."""
-    for block in getattr(mdf.groups[group], "data_blocks", ()) or ():
+    grp = mdf.groups[group]
+    blocks = getattr(grp, "data_blocks", ()) or ()
+    record = int(getattr(grp.channel_group, "samples_byte_nr", 0) or 0)
+    held = sum(int(getattr(b, "original_size", 0) or 0) for b in blocks)
+    if blocks and record > max(held, 1 << 16):     # asammdf allocates by the record size (2 GB records: minutes)
+        return f"group {group} declares {record}-byte records but holds only {held} bytes of data"
+    for block in blocks:
         address = int(getattr(block, "address", 0) or 0)
         stored = int(getattr(block, "compressed_size", 0) or 0)
         size = int(getattr(block, "original_size", 0) or 0)
