@@ -195,7 +195,7 @@ def test_technical_staff_see_the_matrix_and_an_exceedance_plot(browser, server):
     s.shot("04-bop")
     s.goto("Fleet", "Fleet")
     s.shot("05-fleet")
-    s.goto("Audit log", "Audit log", "Hash chain intact")
+    s.goto("Audit log", "Audit log", "Audit chain intact")
     s.shot("06-audit")
     assert s.page.get_by_role("link", name="Upload").count() == 0
     s.close()

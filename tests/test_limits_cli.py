@@ -64,7 +64,7 @@ def test_a_memory_error_in_decode_and_inspect_is_exit_2_with_one_line(capsys, mo
     assert str(BLF) in _one_line(capsys)
 
 
-def test_a_blf_is_read_under_the_memory_limit_by_default(capsys, monkeypatch):
+def test_a_blf_is_read_under_the_memory_limit_by_default(capsys, monkeypatch, forking):
     monkeypatch.setenv("BOPWATCH_PARSE_MEMORY_MB", "100")     # below what the forked child already maps
     assert main(["inspect", str(BLF)]) == 2
     line = _one_line(capsys)
