@@ -10,16 +10,13 @@ at any point is completed by running the same command again.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import logging
 import os
-import tomllib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,13 +26,33 @@ import numpy as np
 from . import config
 from . import store as st
 from .errors import ComplianceError, StoreError
+from .event_file import (
+    Entry,
+    EventInfo,
+    LogMeta,
+    SessionInfo,
+    find_profile,
+    load_event_info,
+    read_entry_list,
+    read_sidecar,
+    resolve_meta,
+)
+from .event_file import bulletin_sources as _bulletin_sources
+from .event_file import cached_profile as _cached_profile
+from .event_file import profile_source as _profile_source
 from .evidence import sha256_file, store_original, verify_original, write_channels_parquet
+from .ingest_join import NEW_OUTING_FIX as _NEW_OUTING_FIX
+from .ingest_join import by_outing as _by_outing
+from .ingest_join import plain as _plain
+from .ingest_join import refusal as _refusal
+from .ingest_join import renamer as _renamer
+from .ingest_join import session_window as _session_window
+from .ingest_join import stored_outings as _stored_outings
+from .outcomes import IngestOutcome, exit_code
 from .outings import (
     DEFAULT_MAX_GAP_S,
-    DEFAULT_WINDOW_MARGIN_S,
     JOIN_MODES,
     JoinRefused,
-    SessionWindow,
     check_window,
     span_of,
 )
@@ -46,293 +63,6 @@ __all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "Jud
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int | None, str], None]
-
-
-# -- metadata -------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Entry:
-    car: str
-    team: str | None = None
-    model: str | None = None
-    class_: str | None = None
-    drivers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
-    session: str
-    name: str | None = None
-    type: str | None = None
-    track: str | None = None
-    start_at: datetime | None = None
-    end_at: datetime | None = None
-    bulletins: tuple[Path, ...] = ()          # the bulletin(s) the event file names for this session
-
-
-@dataclass(frozen=True, slots=True)
-class EventInfo:
-    """What an ``event.toml`` says about an event: its sessions, entry list and bulletins."""
-
-    event: str
-    name: str | None = None
-    series: str | None = None
-    track: str | None = None
-    track_category: str | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    sessions: Mapping[str, SessionInfo] = field(default_factory=dict)
-    entries: Mapping[str, Entry] = field(default_factory=dict)
-    bulletins: tuple[Path, ...] = ()
-    path: str | None = None
-    profiles: Mapping[str, Path] = field(default_factory=dict)     # model -> profile file
-    track_length_m: float | None = None
-    max_gap_s: float | None = None            # the join rules (compliance.outings), when the file sets them
-    window_margin_s: float | None = None
-
-    def window(self, session: str) -> SessionWindow | None:
-        """The session's window (its start/end widened by the margin), when the file gives a start or an end."""
-        s = self.sessions.get(session)
-        if s is None or (s.start_at is None and s.end_at is None):
-            return None
-        margin = DEFAULT_WINDOW_MARGIN_S if self.window_margin_s is None else self.window_margin_s
-        return SessionWindow(session, s.start_at, s.end_at, margin)
-
-
-@dataclass(frozen=True, slots=True)
-class LogMeta:
-    event: str
-    session: str
-    car: str
-    entry: Entry
-    logger_serial: str | None = None
-    profile: str | None = None
-    bulletin: str | None = None
-    join: str | None = None            # the sidecar's "join" (compliance.outings.JOIN_MODES), else the option
-
-
-@dataclass(frozen=True, slots=True)
-class IngestOutcome:
-    """One processed log, as printed on a JSON line. ``status``: ``checked`` (a new run), ``duplicate`` (these
-    inputs were already judged; nothing added), ``stored`` (kept without a verdict: no bulletin), ``error``.
-    ``outing``: the car's outing in the session the log was filed under; ``problem``: for an error, the plain
-    sentence (no server path, no command-line advice) a dashboard shows; not printed."""
-
-    path: str
-    status: str
-    sha256: str | None = None
-    event: str | None = None
-    session: str | None = None
-    car: str | None = None
-    verdict: str | None = None
-    run_id: str | None = None
-    bulletin: str | None = None
-    error: str | None = None
-    outing: int | None = None
-    problem: str | None = None
-
-    def to_dict(self) -> dict:
-        return {"path": self.path, "status": self.status, "sha256": self.sha256, "event": self.event,
-                "session": self.session, "car": self.car, "outing": self.outing, "verdict": self.verdict,
-                "run_id": self.run_id, "bulletin": self.bulletin, "error": self.error}
-
-
-#: exit codes of ``ingest``, ``watch`` and ``recheck`` (README): the most serious outcome wins, in this order
-EXIT_ERROR, EXIT_INFRINGEMENT, EXIT_INCOMPLETE, EXIT_NOT_JUDGED, EXIT_COMPLIANT = 2, 1, 3, 4, 0
-
-
-def exit_code(outcomes: Sequence[IngestOutcome]) -> int:
-    """2 when any log failed (or there was no log at all), else 1 an infringement, 3 incomplete, 4 a log was
-    stored without a verdict (no bulletin: not judged, so not compliant), 0 every log judged compliant."""
-    if not outcomes or any(o.status == "error" for o in outcomes):
-        return EXIT_ERROR
-    worst = st.worst_verdict([o.verdict for o in outcomes if o.verdict])
-    if worst == "infringement":
-        return EXIT_INFRINGEMENT
-    if worst == "incomplete":
-        return EXIT_INCOMPLETE
-    if any(o.verdict is None for o in outcomes):
-        return EXIT_NOT_JUDGED
-    return EXIT_COMPLIANT
-
-
-def _text(raw: object) -> str | None:
-    return None if raw is None or str(raw).strip() == "" else str(raw).strip()
-
-
-def _drivers(raw: object) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if isinstance(raw, list | tuple):
-        return tuple(str(d).strip() for d in raw if str(d).strip())
-    text = str(raw)
-    for sep in (";", "|", "/"):
-        if sep in text:
-            return tuple(d.strip() for d in text.split(sep) if d.strip())
-    return (text.strip(),) if text.strip() else ()
-
-
-def read_sidecar(log_path: str | Path) -> dict | None:
-    """The JSON object in ``<file>.meta.json`` beside a log, or None when there is none."""
-    side = Path(f"{log_path}.meta.json")
-    if not side.exists():
-        return None
-    try:
-        data = json.loads(side.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ComplianceError(f"sidecar is not valid JSON: {err}", path=side,
-                              fix='write {"event": ..., "session": ..., "car": ...}') from None
-    if not isinstance(data, dict):
-        raise ComplianceError("sidecar must hold a JSON object", path=side,
-                              fix='write {"event": ..., "session": ..., "car": ...}')
-    return data
-
-
-def read_entry_list(path: str | Path) -> dict[str, Entry]:
-    """``car,team,model,class,drivers`` CSV (drivers separated by ';', '|' or '/') -> entries by car number."""
-    path = Path(path)
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"car", "model"} - set(reader.fieldnames or ())
-        if missing:
-            raise ComplianceError(f"entry list lacks the column(s) {', '.join(sorted(missing))}", path=path,
-                                  place="line 1", fix="the header must be car,team,model,class,drivers")
-        entries: dict[str, Entry] = {}
-        for line, row in enumerate(reader, start=2):
-            car = _text(row.get("car"))
-            if car is None:
-                raise ComplianceError("empty car number", path=path, place=f"line {line}", fix="fill the car column")
-            car = st.check_id("car", car)
-            entries[car] = Entry(car, _text(row.get("team")), _text(row.get("model")), _text(row.get("class")),
-                                 _drivers(row.get("drivers")))
-    return entries
-
-
-def _datetime(raw: object) -> datetime | None:
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, datetime):
-        return raw
-    if isinstance(raw, date):
-        return datetime(raw.year, raw.month, raw.day)
-    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-
-
-def _date(raw: object) -> date | None:
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    return date.fromisoformat(str(raw)[:10])
-
-
-def _paths(raw: object, base: Path) -> tuple[Path, ...]:
-    if raw is None or raw == "":
-        return ()
-    return tuple(base / str(b) for b in ([raw] if isinstance(raw, str) else raw))
-
-
-def load_event_info(path: str | Path) -> EventInfo:
-    """Read an ``event.toml``: ``id`` (or ``event``), ``name``, ``series``, ``track``, ``track_category``,
-    ``track_length_m``, ``start_date``/``end_date``, ``entry_list`` (CSV path; default ``entry_list.csv`` beside
-    the file when present), ``bulletins`` (file/folder path or list; default the ``bulletins/`` folder beside the
-    file when present), ``[profiles]`` (model = profile path), and ``[[sessions]]`` (or ``[sessions.<id>]``) with
-    ``id``, ``name``, ``type``, ``track``, ``start``, ``end``, ``bulletin`` (path or list). Paths are relative to
-    the file. ``max_gap_s`` and ``window_margin_s`` set the join rules of :mod:`compliance.outings`."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ComplianceError(f"not valid TOML: {err}", path=path, fix="fix the syntax") from None
-    base = path.parent
-    ev = data.get("event") if isinstance(data.get("event"), dict) else data
-    event_id = _text(ev.get("id")) or _text(ev.get("event") if not isinstance(ev.get("event"), dict) else None)
-    if event_id is None:
-        raise ComplianceError("no event id", path=path, fix='add id = "spa24-2025"')
-    event_id = st.check_id("event", event_id)
-    raw_sessions = data.get("sessions", ev.get("sessions", []))
-    if isinstance(raw_sessions, dict):
-        raw_sessions = [{"id": k, **v} for k, v in raw_sessions.items()]
-    sessions: dict[str, SessionInfo] = {}
-    for i, s in enumerate(raw_sessions):
-        sid = _text(s.get("id")) or _text(s.get("session"))
-        if sid is None:
-            raise ComplianceError("session without id", path=path, place=f"sessions[{i}]", fix='add id = "race"')
-        sid = st.check_id("session", sid)
-        try:
-            sessions[sid] = SessionInfo(sid, _text(s.get("name")), _text(s.get("type")),
-                                        _text(s.get("track")) or _text(ev.get("track")),
-                                        _datetime(s.get("start")), _datetime(s.get("end")),
-                                        _paths(s.get("bulletin", s.get("bulletins")), base))
-        except ValueError as err:
-            raise ComplianceError(f"bad time: {err}", path=path, place=f"session {sid}",
-                                  fix="write times as 2025-06-28T16:30:00Z") from None
-    entries: dict[str, Entry] = {}
-    if _text(ev.get("entry_list")):
-        entries = read_entry_list(base / str(ev["entry_list"]))
-    elif (base / "entry_list.csv").exists():
-        entries = read_entry_list(base / "entry_list.csv")
-    bulletins = _paths(ev.get("bulletins"), base)
-    if not bulletins and (base / "bulletins").is_dir():
-        bulletins = (base / "bulletins",)
-    raw_p = data.get("profiles", ev.get("profiles", {}))
-    profiles = {str(m): base / str(p) for m, p in raw_p.items()} if isinstance(raw_p, dict) else {}
-    length = ev.get("track_length_m")
-    join = {}
-    for key in ("max_gap_s", "window_margin_s"):
-        value = ev.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
-            raise ComplianceError(f"{key} = {value!r} is not a number of seconds", path=path, place=key,
-                                  fix=f"write e.g. {key} = 3600, or leave it out for the default")
-        join[key] = None if value is None else float(value)
-    return EventInfo(event_id, _text(ev.get("name")), _text(ev.get("series")), _text(ev.get("track")),
-                     _text(ev.get("track_category")), _date(ev.get("start_date")), _date(ev.get("end_date")),
-                     sessions, entries, bulletins, str(path), profiles,
-                     float(length) if isinstance(length, int | float) else None, **join)
-
-
-def resolve_meta(log_path: str | Path, *, event: str | None = None, session: str | None = None,
-                 car: str | None = None, entries: Mapping[str, Entry] | None = None,
-                 logger_serial: str | None = None) -> LogMeta:
-    """Whose log this is: options > sidecar > nothing (an error naming what to give)."""
-    side = read_sidecar(log_path) or {}
-    values = {"event": event or _text(side.get("event")), "session": session or _text(side.get("session")),
-              "car": car or _text(side.get("car"))}
-    missing = [k for k, v in values.items() if v is None]
-    if missing:
-        raise ComplianceError(f"unknown {', '.join(missing)} for this log", path=log_path,
-                              fix=f"pass --{' --'.join(missing)} or write {log_path}.meta.json")
-    ids = {k: st.check_id(k, v) for k, v in values.items()}
-    known = (entries or {}).get(ids["car"], Entry(ids["car"]))
-    entry = Entry(ids["car"], _text(side.get("team")) or known.team, _text(side.get("model")) or known.model,
-                  _text(side.get("class")) or known.class_, _drivers(side.get("drivers")) or known.drivers)
-    join = _text(side.get("join"))
-    if join is not None and join not in JOIN_MODES:
-        raise ComplianceError(f'"join": {join!r} is not one of {", ".join(JOIN_MODES)}',
-                              path=f"{log_path}.meta.json", place="join",
-                              fix='write "join": "new" for a new outing of the car, or leave it out')
-    return LogMeta(ids["event"], ids["session"], ids["car"], entry,
-                   logger_serial or _text(side.get("logger_serial")), _text(side.get("profile")),
-                   _text(side.get("bulletin")), join)
-
-
-def find_profile(model_or_path: str, profiles: str | Path | None = None) -> Path:
-    """A profile path as given, or the profile whose ``model`` is ``model_or_path`` in the profiles folder."""
-    candidate = Path(model_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
-        if not candidate.exists():
-            raise ComplianceError("profile not found", path=candidate, fix="check the --profile path")
-        return candidate
-    folder = config.profiles_dir(profiles)
-    for toml in sorted(folder.glob("*.toml")):
-        try:
-            if tomllib.loads(toml.read_text(encoding="utf-8")).get("model") == model_or_path:
-                return toml
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            continue
-    raise ComplianceError(f"no profile with model = {model_or_path!r}", path=folder,
-                          fix="pass --profile FILE or set BOPWATCH_PROFILES to the folder of profiles")
 
 
 # -- judging one car's session --------------------------------------------------------------------------------
@@ -499,65 +229,10 @@ def _group_logs(conn, event: str, session: str, car: str, outing: int = 1) -> di
     return {sha: (stored, name) for sha, stored, name in rows}
 
 
-def _session_window(ctx: _Context, meta: LogMeta) -> SessionWindow | None:
-    """The window a log of ``meta``'s session must start in: the event file's, else the session's start and end
-    as the store holds them (written by an earlier ingest with the event file: the dashboard's uploads)."""
-    info = ctx.event_info if ctx.event_info and ctx.event_info.event == meta.event else None
-    if info is not None and info.window(meta.session) is not None:
-        return info.window(meta.session)
-    with ctx.store.reading() as conn:
-        row = conn.execute("SELECT start_at, end_at FROM sessions WHERE event = ? AND session = ?",
-                           [meta.event, meta.session]).fetchone()
-    if row is None or (row[0] is None and row[1] is None):
-        return None
-    margin = info.window_margin_s if info is not None and info.window_margin_s is not None else \
-        DEFAULT_WINDOW_MARGIN_S
-    return SessionWindow(meta.session, row[0], row[1], margin)
-
-
 def _absolute(path: str | Path | None) -> str | None:
     """A path as the store records it: absolute and normalised, so reports find it from any directory."""
     return None if path is None else os.path.normpath(os.path.abspath(path))
 
-
-def _stored_outings(store: st.Store, event: str, session: str, car: str) -> dict[str, int]:
-    """sha256 -> outing of every log stored for the car's session."""
-    with store.reading() as conn:
-        rows = conn.execute("SELECT sha256, coalesce(outing, 1) FROM logs WHERE event = ? AND session = ? "
-                            "AND car = ?", [event, session, car]).fetchall()
-    return dict(rows)
-
-
-def _renamer(paths: Sequence[Path], names: Sequence[str]) -> Callable[[str], str]:
-    """Replace the stored originals' paths (and file names) in a message by the names the files came under."""
-    pairs = sorted({**{str(p): n for p, n in zip(paths, names, strict=True)},
-                    **{Path(p).name: n for p, n in zip(paths, names, strict=True)}}.items(),
-                   key=lambda kv: -len(kv[0]))
-
-    def rename(text: str) -> str:
-        for old, new in pairs:
-            text = text.replace(old, new)
-        return text
-    return rename
-
-
-_NEW_OUTING_FIX = ("if it is a new outing of the car, ingest it with --join new (the dashboard: 'start a new run'); "
-                   "if it belongs to another session or car, file it there")
-
-
-def _refusal(err: Exception, rename: Callable[[str], str], join: str) -> JoinRefused | None:
-    """A join error of the judge (``telemetry.errors.JoinError`` or :class:`JoinRefused`) in the files' own
-    names, with the advice that fits the join mode; None for any other error."""
-    from telemetry.errors import JoinError
-
-    if isinstance(err, JoinError):
-        problem = f"{rename(Path(err.second).name)} {rename(err.problem)}"
-        fix = (_NEW_OUTING_FIX if join != "new" else
-               "a new outing's own files must not overlap or lie far apart: upload them one outing at a time")
-        return JoinRefused(problem, kind=err.kind, fix=fix)
-    if isinstance(err, JoinRefused):
-        return JoinRefused(rename(err.problem), kind=err.kind, fix=err.fix)
-    return None
 
 
 def _expected_bulletins(conn, shas: Sequence[str], bulletins: Sequence[Any]) -> list[Any]:
@@ -576,30 +251,6 @@ def _expected_bulletins(conn, shas: Sequence[str], bulletins: Sequence[Any]) -> 
     except ComplianceError:
         return list(bulletins)
 
-
-_PROFILES: dict[Path, tuple[tuple, Any]] = {}
-
-
-def _profile_stamp(path: Path, profile: Any) -> tuple:
-    files = [path, *(Path(d.file) for d in profile.dbcs)]
-    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
-
-
-def _cached_profile(path: Path) -> Any:
-    """``load_profile`` once per process while neither the profile nor its DBC files change (a watcher or a
-    whole event reuses a few profiles; parsing DBCs dominates a duplicate's cost)."""
-    from telemetry import load_profile
-
-    path = Path(path).resolve()
-    cached = _PROFILES.get(path)
-    try:
-        if cached is not None and _profile_stamp(path, cached[1]) == cached[0]:
-            return cached[1]
-    except OSError:
-        pass
-    profile = load_profile(path)
-    _PROFILES[path] = (_profile_stamp(path, profile), profile)
-    return profile
 
 
 def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path: Path,
@@ -703,34 +354,9 @@ def _store_only(ctx: _Context, new: list[_NewLog], outing: int = 1) -> None:
             st.insert_log(conn, rec, ctx.actor)
 
 
-def _bulletin_sources(option: str | Path | Sequence[str | Path] | None, meta: LogMeta,
-                      info: EventInfo | None) -> list[Path]:
-    """option > sidecar > the event file's bulletin for the session > the event file's bulletins."""
-    if option:
-        return [Path(p) for p in ([option] if isinstance(option, str | Path) else option)]
-    if meta.bulletin:
-        return [Path(meta.bulletin)]
-    if info and info.event == meta.event:
-        session = info.sessions.get(meta.session)
-        if session and session.bulletins:
-            return list(session.bulletins)
-        return list(info.bulletins)
-    return []
-
-
-def _profile_source(option: str | None, meta: LogMeta, info: EventInfo | None) -> str | Path | None:
-    """option > sidecar > the event file's profile for the car's model > the model id (profiles folder)."""
-    if option or meta.profile:
-        return option or meta.profile
-    model = meta.entry.model
-    if model and info and info.event == meta.event and info.profiles.get(model, Path("")).is_file():
-        return info.profiles[model]
-    return model
-
-
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Folders become the logs under them (recursively, sorted; sidecars and temporary names skipped)."""
-    from .watch import is_candidate
+    from .log_names import is_candidate
 
     out: list[Path] = []
     for p in map(Path, paths):
@@ -886,23 +512,6 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
     return [outcomes[i] for i in range(len(paths))]
 
 
-def _by_outing(items: list[tuple[int, _NewLog]], known: Mapping[str, int],
-               join: str) -> dict[int, list[tuple[int, _NewLog]]]:
-    """The outing each log goes to: a stored log stays in its own; a new one joins the latest outing (``auto``,
-    ``add``) or opens the next (``new``; a sidecar's ``"join"`` wins for its log)."""
-    latest = max(known.values(), default=0)
-    parts: dict[int, list[tuple[int, _NewLog]]] = {}
-    for i, n in items:
-        if n.sha256 in known:
-            outing = known[n.sha256]
-        elif (n.meta.join or join) == "new":
-            outing = latest + 1
-        else:
-            outing = max(latest, 1)
-        parts.setdefault(outing, []).append((i, n))
-    return parts
-
-
 def _ingest_part(ctx: _Context, group: tuple[str, str, str], outing: int, items: list[tuple[int, _NewLog]],
                  bulletin: Any, profile: str | None, event_info: EventInfo | None,
                  done: Callable[[int, IngestOutcome], None]) -> None:
@@ -942,12 +551,6 @@ def _ingest_part(ctx: _Context, group: tuple[str, str, str], outing: int, items:
             done(i, IngestOutcome(str(n.path), "error", n.sha256, ev, se, ca, error=text, outing=outing,
                                   problem=_plain(problem, n)))
 
-
-def _plain(problem: str, new: _NewLog) -> str:
-    """An error's sentence for a person at the dashboard: the stored original's name replaced by the log's."""
-    for old in (str(new.stored), str(new.path), new.stored.name, new.path.name):
-        problem = problem.replace(old, new.name)
-    return problem
 
 
 def recheck(store: st.Store, *, event: str, session: str, bulletin: str | Path | Sequence[str | Path],

@@ -14,8 +14,8 @@ from pathlib import Path
 from ..errors import ComplianceError
 from ..fleet import ingest_parallel
 from ..ingest import exit_code, expand_paths, ingest_logs, load_event_info
+from ..log_names import LOG_SUFFIXES
 from ..store import open_store
-from ..watch import LOG_SUFFIXES
 from ._progress import progress_bar
 from ._store_args import abs_path, add_db_option, add_join_options, print_json_line, reproduce
 
