@@ -361,9 +361,8 @@ def verify(store: Store, *, originals: bool = True, require_key: bool = False,
            pins: Sequence[tuple[int, str]] = ()) -> AuditReport:
     """Check the chain, its MACs, the head file and ``pins``, every bound row and Parquet file, the
     cross-references, the accounts files recorded, and (``originals=True``) every stored original."""
-    from .audit_rows import metadata_problems, row_problems
+    from .audit_rows import check_consistency, metadata_problems, row_problems
     from .evidence import verify_original
-    from .store import check_consistency
 
     key = load_key(create=False)
     with store.reading() as conn:

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 __all__ = ["RUN_TABLES", "LOG_TABLES", "METADATA_TABLES", "bind_run", "bind_log", "row_problems",
-           "metadata_problems", "MAX_PER_TABLE"]
+           "metadata_problems", "MAX_PER_TABLE", "check_consistency"]
 
 #: table -> its key columns below the run (all are selected by ``run_id``)
 RUN_TABLES: Mapping[str, tuple[str, ...]] = {
@@ -213,3 +213,51 @@ def metadata_problems(conn: duckdb.DuckDBPyConnection, audit_rows: Sequence[tupl
                 label = " ".join(f"{k}={v}" for k, v in zip(key, subject.split("/"), strict=False))
                 out.add(table, f"{table} {label}: row deleted (audit row {seq} recorded it)")
     return out.result(), checked
+
+
+def check_consistency(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Problems in the relational part of the store: rows whose parent is missing, runs whose children do not
+    match the counts their audit row recorded. Empty when consistent."""
+    problems: list[str] = []
+    orphan_queries = {
+        "run_logs without a run": "SELECT count(*) FROM run_logs WHERE run_id NOT IN (SELECT run_id FROM runs)",
+        "run_logs naming an unknown log":
+            "SELECT count(*) FROM run_logs WHERE sha256 NOT IN (SELECT sha256 FROM logs)",
+        "rule_results without a run":
+            "SELECT count(*) FROM rule_results WHERE run_id NOT IN (SELECT run_id FROM runs)",
+        "exceedances without a run": "SELECT count(*) FROM exceedances WHERE run_id NOT IN (SELECT run_id FROM runs)",
+        "quality_findings without a run":
+            "SELECT count(*) FROM quality_findings WHERE run_id NOT IN (SELECT run_id FROM runs)",
+        "channel_summaries without a run":
+            "SELECT count(*) FROM channel_summaries WHERE run_id NOT IN (SELECT run_id FROM runs)",
+        "runs without logs": "SELECT count(*) FROM runs r WHERE log_count <> "
+                             "(SELECT count(*) FROM run_logs l WHERE l.run_id = r.run_id)",
+        "runs without an audit row": "SELECT count(*) FROM runs WHERE run_id NOT IN "
+                                     "(SELECT subject FROM audit_log WHERE action = 'run.write')",
+        "logs without an audit row": "SELECT count(*) FROM logs WHERE sha256 NOT IN "
+                                     "(SELECT subject FROM audit_log WHERE action = 'log.store')",
+        "sessions of an unknown event": "SELECT count(*) FROM sessions WHERE event NOT IN (SELECT event FROM events)",
+    }
+    for what, sql in orphan_queries.items():
+        n = conn.execute(sql).fetchone()[0]
+        if n:
+            problems.append(f"{n} {what}")
+    rows = conn.execute("""SELECT a.subject, a.detail, r.verdict_json,
+            (SELECT count(*) FROM rule_results x WHERE x.run_id = a.subject),
+            (SELECT count(*) FROM exceedances x WHERE x.run_id = a.subject),
+            (SELECT count(*) FROM quality_findings x WHERE x.run_id = a.subject),
+            (SELECT count(*) FROM channel_summaries x WHERE x.run_id = a.subject)
+        FROM audit_log a LEFT JOIN runs r ON r.run_id = a.subject WHERE a.action = 'run.write'""").fetchall()
+    for run_id, detail, verdict_json, n_rules, n_exc, n_qual, n_chan in rows:
+        d = json.loads(detail)
+        if verdict_json is None:
+            problems.append(f"run {run_id} is in the audit log but not in runs (deleted)")
+            continue
+        if hashlib.sha256(verdict_json.encode()).hexdigest() != d["verdict_sha256"]:
+            problems.append(f"run {run_id}: verdict_json differs from the audited verdict (edited)")
+        counts = d.get("counts", {})
+        got = {"rules": n_rules, "exceedances": n_exc, "quality": n_qual, "channels": n_chan}
+        for key, n in got.items():
+            if key in counts and counts[key] != n:
+                problems.append(f"run {run_id}: {n} {key} rows, the audit row recorded {counts[key]}")
+    return problems

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -183,3 +184,44 @@ def write_channels_parquet(channels: Mapping[str, object], folder: Path, name: s
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+_TEMP_NAME = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}(\.[^/]*)?")
+
+
+def clean_leftover_temp_files(folders: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files a killed writer left in ``folders`` (the originals and channels folders:
+    ``.tmp-<pid>-<hex>.parquet`` and the like, never renamed into place), and return them. A file whose
+    writing process still runs is kept: it may be an ingest in progress. Called when a store is opened for
+    writing (the next start after a kill)."""
+    removed = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for tmp in folder.rglob(".tmp-*"):
+            m = _TEMP_NAME.fullmatch(tmp.name)
+            if m is None or not tmp.is_file() or _process_runs(int(m.group(1))):
+                continue
+            try:
+                tmp.chmod(0o644)
+                tmp.unlink()
+            except OSError as err:
+                log.warning("leftover temporary file %s not removed: %s", tmp, err)
+                continue
+            removed.append(tmp)
+    if removed:
+        log.info("removed %d temporary files left by an interrupted writer: %s", len(removed),
+                 ", ".join(str(p) for p in removed[:5]))
+    return removed
+
+
+def _process_runs(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):     # gone, or not a process id at all
+        return False
+    except PermissionError:                           # running, as another user
+        return True
+    return True

@@ -32,6 +32,8 @@ from .errors import ComplianceError
 from .evidence import sha256_file
 from .outings import LogSpan, Outing, span_of
 from .rules import held_at, limit_series
+from .sampling import binned_max as _binned_max
+from .sampling import decimate_minmax
 from .store import Store, open_store
 from .verdict import Exceedance
 
@@ -428,27 +430,6 @@ class Trace:
     decimated: bool
 
 
-def decimate_minmax(time: np.ndarray, value: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``max_points`` samples keeping the shape: per bucket of consecutive samples, its minimum and its
-    maximum, in time order. Peaks (an exceedance's maximum) always survive. NaN samples are gaps."""
-    n = len(time)
-    if n <= max_points:
-        return time, value
-    buckets = max(1, max_points // 2)
-    size = -(-n // buckets)
-    pad = buckets * size - n
-    v = np.concatenate([value, np.full(pad, np.nan)]).reshape(buckets, size)
-    nan = np.isnan(v)
-    lo = np.argmin(np.where(nan, np.inf, v), axis=1)
-    hi = np.argmax(np.where(nan, -np.inf, v), axis=1)
-    base = np.arange(buckets) * size
-    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
-    idx = np.stack([base + first, base + second], axis=1).ravel()
-    idx = idx[np.concatenate([[True], np.diff(idx) != 0])]      # flat buckets give the same sample twice
-    idx = idx[idx < n]
-    return time[idx], value[idx]
-
-
 def _read_channels(path: Path | None, names: Sequence[str]) -> dict[str, Channel]:
     if path is None or not path.exists():
         raise NotFound("this run has no decoded channel file", place=str(path) if path else None,
@@ -546,17 +527,6 @@ def rule_evidence(viewer: Viewer, store: Store, run_id: str, rule: str) -> RuleE
                              e["excess"], e["unit"] or spec.unit, (e["detail"] or {}).get("lap"))
                   for e in detail.exceedances if e["rule"] == rule)
     return RuleEvidence(spec, chans, found, loaded.reference_ambient_pressure_bar)
-
-
-def _binned_max(key: np.ndarray, value: np.ndarray, bin_width: float) -> tuple[np.ndarray, np.ndarray]:
-    ok = ~(np.isnan(key) | np.isnan(value))
-    if not ok.any():
-        return np.empty(0), np.empty(0)
-    bins = np.floor(key[ok] / bin_width).astype(np.int64)
-    uniq, inv = np.unique(bins, return_inverse=True)
-    top = np.full(len(uniq), -np.inf)
-    np.maximum.at(top, inv, value[ok])
-    return uniq * bin_width + bin_width / 2, top
 
 
 def power_curve(viewer: Viewer, store: Store, run_id: str, *, bin_rpm: float = 250.0) -> dict:

@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from . import config
+from .audit_rows import check_consistency
 from .errors import StoreError
 from .migrations import MIGRATIONS
 
@@ -352,45 +353,13 @@ def open_store(db: str | os.PathLike | None = None, *, create: bool = True,
 
 
 #: the temporary names ``evidence`` writes originals and channel Parquet under before renaming them into place
-_TEMP_NAME = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}(\.[^/]*)?")
-
-
 def clean_leftover_temp_files(layout: StoreLayout) -> list[Path]:
-    """Remove the temporary files a killed writer left in the originals and channels folders
-    (``.tmp-<pid>-<hex>.parquet`` and the like, never renamed into place), and return them. A file whose
-    writing process still runs is kept: it may be an ingest in progress. Called when a store is opened for
-    writing (the next start after a kill)."""
-    removed = []
-    for folder in (layout.originals, layout.channels):
-        if not folder.is_dir():
-            continue
-        for tmp in folder.rglob(".tmp-*"):
-            m = _TEMP_NAME.fullmatch(tmp.name)
-            if m is None or not tmp.is_file() or _process_runs(int(m.group(1))):
-                continue
-            try:
-                tmp.chmod(0o644)
-                tmp.unlink()
-            except OSError as err:
-                log.warning("leftover temporary file %s not removed: %s", tmp, err)
-                continue
-            removed.append(tmp)
-    if removed:
-        log.info("removed %d temporary files left by an interrupted writer: %s", len(removed),
-                 ", ".join(str(p) for p in removed[:5]))
-    return removed
+    """The temporary files a killed writer left in the originals and channels folders, removed
+    (``compliance.evidence.clean_leftover_temp_files``, which names them); called when a store is opened for
+    writing."""
+    from .evidence import clean_leftover_temp_files as clean
 
-
-def _process_runs(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):     # gone, or not a process id at all
-        return False
-    except PermissionError:                           # running, as another user
-        return True
-    return True
+    return clean((layout.originals, layout.channels))
 
 
 def _is_current(store: Store) -> bool:
@@ -624,52 +593,3 @@ def _channels_binding(conn: duckdb.DuckDBPyConnection, rec: RunRecord) -> dict |
             return {"path": rec.channels_path, "sha256": None}
         return {"path": rec.channels_path, "sha256": sha256_file(path)}
     return {"path": rec.channels_path, "sha256": rec.channels_sha256}
-
-
-def check_consistency(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """Problems in the relational part of the store: rows whose parent is missing, runs whose children do not
-    match the counts their audit row recorded. Empty when consistent."""
-    problems: list[str] = []
-    orphan_queries = {
-        "run_logs without a run": "SELECT count(*) FROM run_logs WHERE run_id NOT IN (SELECT run_id FROM runs)",
-        "run_logs naming an unknown log":
-            "SELECT count(*) FROM run_logs WHERE sha256 NOT IN (SELECT sha256 FROM logs)",
-        "rule_results without a run":
-            "SELECT count(*) FROM rule_results WHERE run_id NOT IN (SELECT run_id FROM runs)",
-        "exceedances without a run": "SELECT count(*) FROM exceedances WHERE run_id NOT IN (SELECT run_id FROM runs)",
-        "quality_findings without a run":
-            "SELECT count(*) FROM quality_findings WHERE run_id NOT IN (SELECT run_id FROM runs)",
-        "channel_summaries without a run":
-            "SELECT count(*) FROM channel_summaries WHERE run_id NOT IN (SELECT run_id FROM runs)",
-        "runs without logs": "SELECT count(*) FROM runs r WHERE log_count <> "
-                             "(SELECT count(*) FROM run_logs l WHERE l.run_id = r.run_id)",
-        "runs without an audit row": "SELECT count(*) FROM runs WHERE run_id NOT IN "
-                                     "(SELECT subject FROM audit_log WHERE action = 'run.write')",
-        "logs without an audit row": "SELECT count(*) FROM logs WHERE sha256 NOT IN "
-                                     "(SELECT subject FROM audit_log WHERE action = 'log.store')",
-        "sessions of an unknown event": "SELECT count(*) FROM sessions WHERE event NOT IN (SELECT event FROM events)",
-    }
-    for what, sql in orphan_queries.items():
-        n = conn.execute(sql).fetchone()[0]
-        if n:
-            problems.append(f"{n} {what}")
-    rows = conn.execute("""SELECT a.subject, a.detail, r.verdict_json,
-            (SELECT count(*) FROM rule_results x WHERE x.run_id = a.subject),
-            (SELECT count(*) FROM exceedances x WHERE x.run_id = a.subject),
-            (SELECT count(*) FROM quality_findings x WHERE x.run_id = a.subject),
-            (SELECT count(*) FROM channel_summaries x WHERE x.run_id = a.subject)
-        FROM audit_log a LEFT JOIN runs r ON r.run_id = a.subject WHERE a.action = 'run.write'""").fetchall()
-    import hashlib
-    for run_id, detail, verdict_json, n_rules, n_exc, n_qual, n_chan in rows:
-        d = json.loads(detail)
-        if verdict_json is None:
-            problems.append(f"run {run_id} is in the audit log but not in runs (deleted)")
-            continue
-        if hashlib.sha256(verdict_json.encode()).hexdigest() != d["verdict_sha256"]:
-            problems.append(f"run {run_id}: verdict_json differs from the audited verdict (edited)")
-        counts = d.get("counts", {})
-        got = {"rules": n_rules, "exceedances": n_exc, "quality": n_qual, "channels": n_chan}
-        for key, n in got.items():
-            if key in counts and counts[key] != n:
-                problems.append(f"run {run_id}: {n} {key} rows, the audit row recorded {counts[key]}")
-    return problems
