@@ -574,7 +574,8 @@ def steward_report(viewer: Viewer, store: Store, event: str, session: str, *, ca
                    fmt: str = "html") -> bytes:
     """The steward report (``compliance.report``) of a session, or of one car in it. A team viewer gets only
     single-car reports of its own cars; a session-wide report is for staff."""
-    from .report import build_report, render
+    from .report import build_report
+    from .report_render import render
 
     if car is None:
         require(viewer, "read_all")

@@ -32,8 +32,8 @@ from .store import Store, canonical_json, tool_version, utcnow
 if TYPE_CHECKING:
     from .plots import Chart
 
-__all__ = ["FORMATS", "CarReport", "SessionReport", "RuleFinding", "RuleCharts", "build_report", "render",
-           "write_report", "report_command", "load_channels", "rule_spec", "rule_findings", "rule_charts"]
+__all__ = ["FORMATS", "CarReport", "SessionReport", "RuleFinding", "RuleCharts", "build_report",
+           "report_command", "load_channels", "rule_spec", "rule_findings", "rule_charts"]
 
 log = logging.getLogger(__name__)
 
@@ -383,29 +383,3 @@ def to_csv(report: SessionReport) -> str:
         writer.writerow([report.event["event"], report.session["session"], u["car"], u["team"] or "",
                          u["model"] or "", "", u["status"], *[""] * (len(CSV_COLUMNS) - 7)])
     return buf.getvalue()
-
-
-def render(report: SessionReport, fmt: str, store: Store | None = None) -> bytes:
-    if fmt == "json":
-        return to_json(report).encode()
-    if fmt == "csv":
-        return to_csv(report).encode()
-    if fmt == "html":
-        from .report_html import to_html
-        return to_html(report, store).encode()
-    if fmt == "pdf":
-        from .report_pdf import to_pdf
-        return to_pdf(report, store)
-    raise StoreError(f"unknown report format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
-
-
-def write_report(report: SessionReport, fmt: str, out: str | Path, store: Store | None = None) -> Path:
-    """Write the report atomically (temporary file + rename) and return its path."""
-    import os
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    data = render(report, fmt, store)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
-    return out

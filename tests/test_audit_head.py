@@ -12,8 +12,9 @@ from _store_support import write_run
 from compliance import audit
 from compliance import store as st
 from compliance.cli import main
-from compliance.report import build_report, render
+from compliance.report import build_report
 from compliance.report_pdf import to_pdf
+from compliance.report_render import render
 
 
 @pytest.fixture(autouse=True)

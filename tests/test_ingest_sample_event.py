@@ -10,7 +10,8 @@ import pytest
 from compliance import audit
 from compliance import store as st
 from compliance.ingest import expand_paths, ingest_logs, load_event_info
-from compliance.report import FORMATS, build_report, render
+from compliance.report import FORMATS, build_report
+from compliance.report_render import render
 
 pytestmark = pytest.mark.slow
 

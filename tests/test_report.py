@@ -14,7 +14,8 @@ from _store_support import BULLETIN_R1, BULLETIN_R2, PROFILE, write_log
 from compliance import store as st
 from compliance.errors import StoreError
 from compliance.ingest import ingest_logs, recheck
-from compliance.report import build_report, render, to_csv
+from compliance.report import build_report, to_csv
+from compliance.report_render import render
 
 
 @pytest.fixture(scope="module")

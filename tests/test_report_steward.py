@@ -15,7 +15,8 @@ import pytest
 from compliance import store as st
 from compliance.ingest import expand_paths, ingest_logs, load_event_info
 from compliance.plots import charts_for_rule
-from compliance.report import build_report, exceedance_objects, load_channels, render, rule_spec
+from compliance.report import build_report, exceedance_objects, load_channels, rule_spec
+from compliance.report_render import render
 
 EVENT, SESSION = "gtwce-sprint-2026-brh", "race"
 DPI = 60

@@ -19,7 +19,8 @@ from pathlib import Path
 from .. import config
 from ..errors import ComplianceError
 from ..ingest import exit_code, expand_paths, ingest_logs, load_event_info
-from ..report import build_report, write_report
+from ..report import build_report
+from ..report_render import write_report
 from ..store import open_store
 from ._progress import progress_bar
 from ._store_args import add_db_option, reproduce

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..report import FORMATS, build_report, render, write_report
+from ..report import FORMATS, build_report
+from ..report_render import render, write_report
 from ..store import open_store
 from ._store_args import add_db_option
 
