@@ -19,18 +19,16 @@ recomputes all of it, re-hashes every stored original and names the table, row a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from .audit_chain import GENESIS, append, at_text, keyed, row_hash
 from .audit_key import AuditKey, load_key
 
 if TYPE_CHECKING:
@@ -40,52 +38,6 @@ __all__ = ["GENESIS", "append", "row_hash", "verify", "AuditReport", "AuditHead"
            "bind_accounts", "bind_accounts_at_start", "parse_pin"]
 
 log = logging.getLogger(__name__)
-
-GENESIS = "0" * 64
-_UNSET = object()
-_KEY: ContextVar[Any] = ContextVar("bopwatch_audit_key", default=_UNSET)
-
-
-def _content(seq: int, at: str, actor: str, action: str, subject: str, detail: str) -> str:
-    return json.dumps([seq, at, actor, action, subject, detail], separators=(",", ":"), ensure_ascii=False)
-
-
-def row_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str, detail: str) -> str:
-    return hashlib.sha256(f"{prev_hash}\n{_content(seq, at, actor, action, subject, detail)}".encode()).hexdigest()
-
-
-def _at_text(value) -> str:
-    return value.isoformat(timespec="microseconds")
-
-
-@contextmanager
-def keyed(key: AuditKey | None) -> Iterator[None]:
-    """Within the block, :func:`append` MACs rows with ``key`` (``Store.writing`` sets it once per transaction)."""
-    token = _KEY.set(key)
-    try:
-        yield
-    finally:
-        _KEY.reset(token)
-
-
-def append(conn: duckdb.DuckDBPyConnection, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
-    """Append one chained (and, with a key, MAC'd) row inside the caller's write transaction; returns its ``seq``."""
-    from .store import canonical_json, utcnow
-
-    key = _KEY.get()
-    if key is _UNSET:
-        key = load_key(create=True)
-    last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (1, GENESIS) if last is None else (last[0] + 1, last[1])
-    at = utcnow()
-    text = canonical_json(detail)
-    digest = row_hash(prev, seq, _at_text(at), actor, action, subject, text)
-    conn.execute("INSERT INTO audit_log (seq, logged_at, actor, action, subject, detail, prev_hash, hash, mac, "
-                 "key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 [seq, at, actor, action, subject, text, prev, digest,
-                  key.mac(digest) if key else None, key.key_id if key else None])
-    return seq
-
 
 # -- the head -------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
@@ -238,7 +190,7 @@ def _chain_problems(rows: list[tuple]) -> list[str]:
         if prev_hash != prev:
             problems.append(f"audit row {seq}: prev_hash does not match row {seq - 1}'s hash (a row was "
                             "deleted or edited before it)")
-        if row_hash(prev_hash, seq, _at_text(at), actor, action, subject, detail) != digest:
+        if row_hash(prev_hash, seq, at_text(at), actor, action, subject, detail) != digest:
             problems.append(f"audit row {seq} ({action} {subject}): content does not match its hash (edited)")
         prev = digest
         expected_seq = seq + 1

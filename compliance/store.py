@@ -27,11 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from . import config
+from .audit_chain import canonical_json, utcnow
 from .audit_rows import check_consistency
 from .errors import StoreError
 from .migrations import MIGRATIONS
@@ -58,11 +58,6 @@ def worst_verdict(verdicts: Sequence[str]) -> str | None:
     return max(verdicts, key=VERDICT_RANK.__getitem__) if verdicts else None
 
 
-def utcnow() -> datetime:
-    """Now, as the naive UTC timestamp the store's ``*_at`` columns hold (microsecond precision)."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _naive_utc(value: datetime | str | None) -> datetime | None:
     if value is None:
         return None
@@ -71,11 +66,6 @@ def _naive_utc(value: datetime | str | None) -> datetime | None:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value
-
-
-def canonical_json(value: Any) -> str:
-    """Compact, key-sorted JSON: the text hashed by the audit chain and stored in JSON columns."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +200,7 @@ class Store:
         (``compliance.audit_key``, loaded once here, created outside the store if missing); the chain's head file
         is updated after the commit, still under the lock.
         """
-        from .audit import keyed
+        from .audit_chain import keyed
         from .audit_key import load_key
 
         key = load_key(create=True, store_root=self.layout.root, db=self.db)
@@ -441,7 +431,7 @@ def _audited(conn: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], ac
     cursor = conn.execute(select, list(key))
     after = cursor.fetchone()
     if after != before:
-        from .audit import append
+        from .audit_chain import append
         names = [d[0] for d in cursor.description]
         append(conn, actor or config.actor(), f"metadata.{table}", "/".join(key),
                {"created": before is None, "row": dict(zip(names, after, strict=True))})
@@ -499,7 +489,7 @@ def insert_log(conn: duckdb.DuckDBPyConnection, rec: LogRecord, actor: str) -> b
         rec.sha256, rec.event, rec.session, rec.car, rec.original_name, rec.source_path, rec.stored_path,
         rec.format, rec.size, rec.frames, list(rec.buses) or None, rec.ids, _naive_utc(rec.start_at),
         rec.duration_s, rec.logger_serial, canonical_json(list(rec.findings)), utcnow(), actor, rec.outing])
-    from .audit import append
+    from .audit_chain import append
     from .audit_rows import bind_log
     detail = {"event": rec.event, "session": rec.session, "car": rec.car, "original_name": rec.original_name,
               "size": rec.size, "stored_path": rec.stored_path, "rows": bind_log(conn, rec.sha256)}
@@ -517,7 +507,7 @@ def insert_run(conn: duckdb.DuckDBPyConnection, rec: RunRecord, actor: str) -> N
     row. Call inside ``Store.writing()`` so that all of it commits or none does."""
     import hashlib
 
-    from .audit import append
+    from .audit_chain import append
 
     v = rec.verdict
     verdict = v.get("verdict")
