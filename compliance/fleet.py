@@ -238,7 +238,7 @@ def _judge_forked(job: CheckJob, timeout_s: float, memory_mb: int) -> _Done:
                 os.waitpid(pid, 0)
                 raise isolate.ParseTimeout(f"check exceeded {wall_s:g} s of wall-clock time and was stopped",
                                            path=job.paths[0], fix=isolate.FIX)
-            time.sleep(0.02)
+            time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))   # never past the deadline
         code = os.waitstatus_to_exitcode(status)
         if code == -signal.SIGXCPU:
             raise isolate.ParseTimeout(f"check exceeded {timeout_s:g} s of CPU time and was stopped",
