@@ -19,6 +19,10 @@ from _bombs import blf_container_bomb, candump_lines, gzip_bomb, long_line_log
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = ["--profile", str(ROOT / "dbc" / "bmw_m4_gt3.toml"), "--bulletin", str(ROOT / "sample_logs" / "bulletins"),
          "--json"]
+#: the first 4 KiB of a sound MF4 (identification and header blocks) and an MDF 3.30 identification block: the
+#: content is sniffed as MDF, so the bomb reaches the MDF reader whatever its name
+MF4_HEAD = (ROOT / "sample_logs" / "race" / "car32.mf4").read_bytes()[:4096]
+MDF3_HEAD = b"MDF     3.30    bopwatch".ljust(64, b"\0")
 LIMIT_S = 30.0
 LIMIT_MB = 1024
 
@@ -32,6 +36,11 @@ BOMBS = {
     "gzip_of_zeros_after_sound_lines": (
         lambda d: gzip_bomb(d / "zeros_after.log.gz", mib=4096, prefix=candump_lines(3000)), "decompression bomb"),
     "gzip_of_newlines": (lambda d: gzip_bomb(d / "newlines.log.gz", byte=b"\n", mib=4096), "decompression bomb"),
+    # an MDF file is inflated whole for asammdf (formats/mdf.py): through the same capped inflate as the others
+    "gzip_of_zeros_after_an_mf4_header": (
+        lambda d: gzip_bomb(d / "zeros.mf4.gz", mib=4096, prefix=MF4_HEAD), "decompression bomb"),
+    "gzip_of_zeros_after_an_mdf3_header": (
+        lambda d: gzip_bomb(d / "zeros.mdf.gz", mib=4096, prefix=MDF3_HEAD), "decompression bomb"),
     "a_40_mb_line": (lambda d: long_line_log(d / "line.log", line_mib=40), "longer than 65,536 bytes"),
     "a_40_mb_line_gzipped": (lambda d: long_line_log(d / "line.log.gz", line_mib=40, gz=True),
                              "longer than 65,536 bytes"),

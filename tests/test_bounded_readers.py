@@ -47,6 +47,24 @@ def test_the_gzip_caps_come_from_the_environment(tmp_path, monkeypatch):
         read_gzip(sample)
 
 
+def test_an_mdf_gzip_bomb_is_refused_by_the_same_caps(tmp_path, monkeypatch):
+    """MDF is inflated whole for asammdf: through ``read_gzip``, so a bomb named ``.mf4.gz`` costs one refusal
+    (formerly ``gzip.open(...).read()``: 4 GiB of zeros took 4 GiB of memory)."""
+    head = (ROOT / "sample_logs" / "race" / "car32.mf4").read_bytes()[:4096]
+    bomb = gzip_bomb(tmp_path / "zeros.mf4.gz", mib=1024, prefix=head)
+    started = time.monotonic()
+    with pytest.raises(CorruptLog, match="more than 100 times its compressed size") as caught:
+        open_log(bomb)
+    assert caught.value.path == str(bomb) and time.monotonic() - started < 10
+    sound = tmp_path / "car32.mf4.gz"
+    sound.write_bytes(gzip.compress((ROOT / "sample_logs" / "race" / "car32.mf4").read_bytes(), 1))
+    assert len(read_frames(sound)) == len(read_frames(ROOT / "sample_logs" / "race" / "car32.mf4"))
+    monkeypatch.setenv("BOPWATCH_GZIP_MAX_MB", "0.5")
+    with pytest.raises(CorruptLog, match="more than 0.5 MB: a decompression bomb") as caught:
+        open_log(sound)
+    assert caught.value.path == str(sound)
+
+
 def test_sound_gzip_logs_read_as_before():
     sample = ROOT / "sample_logs" / "race" / "car88.log.gz"
     plain = gzip.decompress(sample.read_bytes())

@@ -47,7 +47,8 @@ class _GzipStream(gzip.GzipFile):
 
     def _caps(self) -> None:
         self._max_ratio = env_number("BOPWATCH_GZIP_MAX_RATIO", GZIP_MAX_RATIO)
-        self._max_bytes = int(env_number("BOPWATCH_GZIP_MAX_MB", GZIP_MAX_MB) * (1 << 20))
+        self._max_mb = env_number("BOPWATCH_GZIP_MAX_MB", GZIP_MAX_MB)
+        self._max_bytes = int(self._max_mb * (1 << 20))
 
     def read(self, size: int | None = -1) -> bytes:
         if not hasattr(self, "_max_ratio"):
@@ -71,7 +72,7 @@ class _GzipStream(gzip.GzipFile):
         out = self.tell()
         used = max(self.fileobj.tell(), 1) if self.fileobj else 1
         if out > self._max_bytes:
-            raise CorruptLog(f"the gzip stream inflates to more than {self._max_bytes >> 20} MB: a decompression "
+            raise CorruptLog(f"the gzip stream inflates to more than {self._max_mb:g} MB: a decompression "
                              "bomb, or a log too large to read", path=self.name, offset=used,
                              fix="ask for the logger's original file; if this log is genuine, raise "
                                  "BOPWATCH_GZIP_MAX_MB")

@@ -13,14 +13,12 @@ whole through asammdf ``select``. Remote and error frames (``CAN_RemoteFrame``, 
 from __future__ import annotations
 
 import gc
-import gzip
 import io
 import logging
 import mmap
 import os
 import sys
 import warnings
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from datetime import UTC
@@ -30,7 +28,7 @@ import numpy as np
 
 from ..channels import Channel
 from ..frames import FLAG_BRS, FLAG_ERROR, FLAG_ESI, FLAG_EXTENDED, FLAG_FD, FLAG_REMOTE, Finding, Frames
-from ._base import LogFile, frames_from_columns
+from ._base import LogFile, frames_from_columns, read_gzip
 from ._mf4_links import check_link_cycles
 from ._mf4_merge import merge_in_time
 from ._mf4_records import Columns, DamagedBlock, group_reader
@@ -51,13 +49,8 @@ def _load(path: Path):
     with open(path, "rb") as f:
         magic = f.read(16)
     gz = magic[:2] == b"\x1f\x8b"
-    if gz:
-        try:
-            with gzip.open(path, "rb") as g:
-                payload = g.read()
-        except (OSError, EOFError, zlib.error) as err:
-            raise CorruptLog(f"the gzip stream is damaged or cut short ({err})", path=path,
-                             fix="copy the log again from the logger; the compressed copy is incomplete") from None
+    if gz:       # inflated whole (asammdf reads it from memory), capped like every gzip stream (``read_gzip``)
+        payload = read_gzip(path)
         magic = payload[:16]
     if not magic.startswith(b"MDF") and not magic.startswith(b"UnFinMF"):
         raise CorruptLog("not an MDF file (no MDF/UnFinMF identification block)", path=path, offset=0,
