@@ -1,7 +1,9 @@
 """Decoded data as it leaves telemetry: ``Channel`` time series, per-message ``MessageTrace``s for
 data-quality checks, per-file ``SourceInfo``, and the ``Session`` that holds one session's worth of them.
 
-Also the registry of canonical channels (SPEC §1): their names, units and whether they are continuous.
+Also the registry of canonical channels (SPEC §1): their names, units and whether they are continuous. The
+accelerations (``long_accel``, ``lat_accel``, SPEC §5) are in ``g``, standard gravity: see
+:data:`GRAVITY_UNIT` and :mod:`telemetry.units`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ import numpy as np
 
 from .frames import Finding
 
-__all__ = ["CanonicalChannel", "CANONICAL", "Channel", "MessageTrace", "SourceInfo", "Session"]
+__all__ = ["CanonicalChannel", "CANONICAL", "GRAVITY_UNIT", "Channel", "MessageTrace", "SourceInfo", "Session"]
+
+#: The canonical unit of the acceleration channels: standard gravity (9.80665 m/s^2). Where a canonical channel's
+#: unit is this, a DBC/MDF unit ``g`` means gravity too, not grams (telemetry.units.convert).
+GRAVITY_UNIT = "g"
 
 
 @dataclass(frozen=True, slots=True)
 class CanonicalChannel:
     name: str
-    unit: str            # pint-compatible unit string of the canonical unit ("" for dimensionless)
+    unit: str            # pint-compatible unit string of the canonical unit ("" for dimensionless); "g" is the
+                         # standard gravity 9.80665 m/s^2 (an acceleration), never the gram (telemetry.units)
     continuous: bool     # continuous signals may be interpolated; discrete ones are held (last known sample)
     description: str
 
@@ -44,6 +51,8 @@ CANONICAL: Mapping[str, CanonicalChannel] = MappingProxyType({c.name: c for c in
     CanonicalChannel("refuel", "", False, "refuelling sensor, 1 while refuelling"),
     CanonicalChannel("lap", "", False, "lap counter or beacon (optional)"),
     CanonicalChannel("distance", "m", True, "distance travelled (optional)"),
+    CanonicalChannel("long_accel", GRAVITY_UNIT, True, "longitudinal acceleration, + forwards (optional)"),
+    CanonicalChannel("lat_accel", GRAVITY_UNIT, True, "lateral acceleration (optional)"),
     CanonicalChannel("power", "kW", True, "derived: torque x angular speed"),
 ]})
 

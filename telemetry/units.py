@@ -10,6 +10,10 @@ Two pitfalls this module exists for:
   before pint sees them.
 * A volume flow (``l/h``) is not a mass flow (``kg/h``): converting needs the fuel density, which the caller
   must give (``density_kg_per_l``); without it the conversion is refused.
+* pint reads ``g`` as the gram, but an accelerometer's ``g`` is standard gravity (9.80665 m/s^2). ``g`` (and
+  ``mg``) mean gravity only in an acceleration context: converting for a canonical channel whose unit is ``g``
+  (``long_accel``, ``lat_accel``: ``channel=`` names it), or when the other unit is an acceleration (``m/s^2``).
+  Everywhere else ``g`` stays the gram (``FuelUsed`` in g converts to kg).
 """
 
 from __future__ import annotations
@@ -47,7 +51,16 @@ _ALIASES: dict[str, str] = {
     "-": "", "": "", "none": "", "n/a": "", "1": "", "gear": "", "count": "", "bool": "",
     # power and distance
     "kw": "kW", "w": "W", "hp": "hp", "ps": "metric_horsepower", "m": "m", "km": "km",
+    # acceleration (spellings that cannot be a mass; "g" itself is context-dependent: see _GRAVITY_ALIASES)
+    "m/s^2": "m/s**2", "m/s**2": "m/s**2", "m/s²": "m/s**2", "m/s2": "m/s**2", "m/s/s": "m/s**2",
+    "mps2": "m/s**2", "ft/s^2": "ft/s**2", "ft/s**2": "ft/s**2", "ft/s²": "ft/s**2",
+    "g0": "g0", "g_0": "g0", "gn": "g0", "g_n": "g0", "standard_gravity": "g0",
 }
+
+#: Spellings that mean standard gravity (not grams) in an acceleration context.
+_GRAVITY_ALIASES: dict[str, str] = {"g": "g0", "mg": "mg0", "g0": "g0", "gn": "g0", "g_n": "g0", "g_0": "g0",
+                                    "standard_gravity": "g0"}
+_ACCELERATIONS = ("m/s**2", "ft/s**2", "g0", "mg0")
 
 #: pint expression -> (dimension, factor to that dimension's SI unit) for the linear units loggers use. Conversions
 #: between two of these skip pint (whose registry costs ~0.9 s of start-up per process); pint's own definitions
@@ -63,6 +76,8 @@ _LINEAR: dict[str, tuple[str, float]] = {
     "W": ("power", 1.0), "kW": ("power", 1e3),
     "m": ("length", 1.0), "km": ("length", 1e3),
     "": ("ratio", 1.0), "percent": ("ratio", 0.01),
+    "m/s**2": ("acceleration", 1.0), "g0": ("acceleration", 9.80665), "mg0": ("acceleration", 9.80665e-3),
+    "ft/s**2": ("acceleration", 0.3048),
 }
 
 
@@ -74,13 +89,30 @@ def _linear(src: str, dst: str) -> float | None:
     return a[1] / b[1]
 
 
-def normalise(unit: str | None) -> str:
-    """The pint expression for a unit as DBC/MDF files spell it (``""`` for dimensionless)."""
+def normalise(unit: str | None, *, gravity: bool = False) -> str:
+    """The pint expression for a unit as DBC/MDF files spell it (``""`` for dimensionless).
+
+    ``gravity``: the unit is an acceleration, so ``g`` is standard gravity (``g0``), not the gram.
+    """
     text = (unit or "").strip()
     key = text.lower()
+    if gravity and key in _GRAVITY_ALIASES:
+        return _GRAVITY_ALIASES[key]
     if key in _ALIASES:
         return _ALIASES[key]
     return text
+
+
+def _gravity_context(from_unit: str | None, to_unit: str | None, channel: str | None) -> bool:
+    """Whether ``g`` means standard gravity here: the canonical ``channel``'s unit is g (an acceleration), or one
+    side is an acceleration in any case (then a ``g`` on the other side cannot be a gram)."""
+    if channel is not None:
+        from .channels import CANONICAL, GRAVITY_UNIT
+
+        canonical = CANONICAL.get(channel)
+        if canonical is not None:
+            return canonical.unit == GRAVITY_UNIT
+    return normalise(from_unit) in _ACCELERATIONS or normalise(to_unit) in _ACCELERATIONS
 
 
 @lru_cache(maxsize=1)
@@ -113,10 +145,11 @@ def _describe(profile: str | None, channel: str | None, signal: str | None) -> t
     return profile, place
 
 
-def can_convert(from_unit: str | None, to_unit: str | None, *, density_kg_per_l: float | None = None) -> bool:
-    """True when :func:`convert` would succeed for these units."""
+def can_convert(from_unit: str | None, to_unit: str | None, *, density_kg_per_l: float | None = None,
+                channel: str | None = None) -> bool:
+    """True when :func:`convert` would succeed for these units (for the canonical ``channel``, when given)."""
     try:
-        convert(np.zeros(1), from_unit, to_unit, density_kg_per_l=density_kg_per_l)
+        convert(np.zeros(1), from_unit, to_unit, density_kg_per_l=density_kg_per_l, channel=channel)
     except UnitError:
         return False
     return True
@@ -128,10 +161,12 @@ def convert(values: np.ndarray, from_unit: str | None, to_unit: str | None, *,
     """``values`` (float64) in ``from_unit`` expressed in ``to_unit``.
 
     Same unit after normalisation: the array is returned unchanged (no rounding). A volume flow converts to a
-    mass flow only with ``density_kg_per_l``. Anything else pint cannot convert raises :class:`UnitError`
-    naming the profile, the channel and the signal given.
+    mass flow only with ``density_kg_per_l``. ``g`` is standard gravity for a canonical ``channel`` whose unit is
+    g (and opposite an acceleration unit), else the gram. Anything else pint cannot convert raises
+    :class:`UnitError` naming the profile, the channel and the signal given.
     """
-    src, dst = normalise(from_unit), normalise(to_unit)
+    gravity = _gravity_context(from_unit, to_unit, channel)
+    src, dst = normalise(from_unit, gravity=gravity), normalise(to_unit, gravity=gravity)
     values = np.asarray(values, dtype=np.float64)
     if src == dst:
         return values

@@ -16,7 +16,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = {"kPa": 0.01, "mbar": 0.001, "bar": 1.0, "g/s": 3.6, "kg/h": 1.0, "m/s": 3.6, "mph": 1.609344,
-        "km/h": 1.0, "1/min": 1.0, "rpm": 1.0, "Nm": 1.0, "%": 1.0, "": 1.0}
+        "km/h": 1.0, "1/min": 1.0, "rpm": 1.0, "Nm": 1.0, "%": 1.0, "": 1.0, "g": 1.0, "m/s^2": 1 / 9.80665}
 
 
 @dataclass
@@ -93,6 +93,8 @@ def read_decoded_mdf(path: Path, profile: Path) -> dict[str, tuple[np.ndarray, n
     with MDF(path) as mdf:
         for channel, rhs in data["channels"].items():
             name = rhs if isinstance(rhs, str) else rhs["signal"]
+            if name.split(".")[-1] not in mdf.channels_db:     # a channel this logger did not record (no IMU)
+                continue
             sig = mdf.get(name.split(".")[-1])
             out[channel] = (np.asarray(sig.timestamps, float), np.asarray(sig.samples, float) * UNIT[sig.unit])
     return out

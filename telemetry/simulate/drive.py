@@ -14,13 +14,14 @@ from .cars import CarModel
 from .limits import Limits
 from .track import LapKind, Track, lap_profile
 
-__all__ = ["SessionPlan", "Drive", "drive_session", "first_order_lag", "DT"]
+__all__ = ["SessionPlan", "Drive", "drive_session", "first_order_lag", "lateral_g", "DT"]
 
 DT = 0.01                 # physics grid step, s
 BOOST_MARGIN_BAR = 0.035  # how far under the boost limit the team's boost target sits
 FUEL_MARGIN = 0.03        # fraction of the fuel-flow cap kept in reserve
 POWER_MARGIN = 0.025      # fraction of the power cap kept in reserve
 SHIFT_CUT_S = 0.04
+G0 = 9.80665              # standard gravity, m/s^2: the unit of long_accel and lat_accel
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,22 @@ def _lap_plan(track: Track, car: CarModel, plan: SessionPlan, power_w: float, rn
             vs.append(np.array([0.0]))
             now += plan.stop_s
     return (np.concatenate(ts), np.concatenate(ss), np.concatenate(vs), stops, refuels, crossings)
+
+
+def lateral_g(track: Track, dist: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Lateral acceleration (g) at lap distance ``dist`` (m) and speed ``v`` (m/s): v^2 x curvature, the curvature
+    a bump round each apex (radius from the apex speed and the grip a GT car has there, aero included), corners
+    turning right and left in turn."""
+    lap_m = dist % track.length_m
+    curvature = np.zeros(len(dist))
+    for k, corner in enumerate(track.corners):
+        v_apex = corner.speed_kmh / 3.6
+        grip_g = min(2.0, 1.35 + 0.5 * (v_apex / 55.0) ** 2)
+        radius = v_apex ** 2 / (grip_g * G0)
+        width = float(np.clip(0.6 * radius, 25.0, 120.0))
+        offset = (lap_m - corner.apex_m + track.length_m / 2) % track.length_m - track.length_m / 2
+        curvature += (1 if k % 2 else -1) / radius * np.exp(-(offset / width) ** 2)
+    return v * v * curvature / G0
 
 
 def _gears(v_rear: np.ndarray, accel: np.ndarray, car: CarModel, radius: float) -> np.ndarray:
@@ -277,6 +294,10 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
         .astype(np.float64) * (speed_kmh < 62),
         "LoggerSupply": np.full(n, 13.8),
     }
+    # the logger's IMU (SPEC §5): its own noise source, so the channels above stay what they were without it
+    imu = np.random.default_rng([seed, 11])
+    channels["long_accel"] = accel / G0 + imu.normal(0, 0.008, n)
+    channels["lat_accel"] = lateral_g(track, dist, v) * moving + imu.normal(0, 0.01, n)
     stint_bounds = [0.0] + [a for a, _ in refuels] + [plan.duration_s]
     stints = tuple((stint_bounds[i], stint_bounds[i + 1]) for i in range(len(stint_bounds) - 1))
     return Drive(t, channels, extras, stints, tuple(c for c in crossings if c < plan.duration_s), radius, limits,

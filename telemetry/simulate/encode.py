@@ -27,12 +27,14 @@ _FACTORS = {
     ("bar", "hPa"): 1000.0, ("kg/h", "kg/h"): 1.0, ("kg/h", "g/s"): 1 / 3.6, ("rpm", "rpm"): 1.0,
     ("rpm", "1/min"): 1.0, ("km/h", "km/h"): 1.0, ("km/h", "m/s"): 1 / 3.6, ("km/h", "mph"): 1 / 1.609344,
     ("N*m", "Nm"): 1.0, ("N*m", "N*m"): 1.0, ("%", "%"): 1.0, ("", ""): 1.0,
+    ("g", "g"): 1.0, ("g", "m/s^2"): 9.80665, ("g", "m/s2"): 9.80665,
 }
 CANONICAL_UNITS = {
     "engine_speed": "rpm", "boost_pressure": "bar", "ambient_pressure": "bar", "fuel_flow": "kg/h",
     "engine_torque": "N*m", "driveshaft_torque_left": "N*m", "driveshaft_torque_right": "N*m",
     "vehicle_speed": "km/h", "wheel_speed_fl": "km/h", "wheel_speed_fr": "km/h", "wheel_speed_rl": "km/h",
-    "wheel_speed_rr": "km/h", "throttle": "%", "gear": "", "refuel": "", "lap": "",
+    "wheel_speed_rr": "km/h", "throttle": "%", "gear": "", "refuel": "", "lap": "", "long_accel": "g",
+    "lat_accel": "g",
 }
 DISCRETE = {"gear", "refuel", "lap", "BeaconActive", "LastLapTime", "PitLimiter"}
 

@@ -93,6 +93,9 @@ ENTRIES = (
           {}, "GT4, compliant in every session (power from the ECU's engine torque: no drive-shaft sensors)"),
 )
 
+#: the sprint sessions' loggers recorded no IMU (their logs predate the acceleration channels of SPEC §5)
+SPRINT_OMITS = ("long_accel", "lat_accel")
+
 _V1_FROM = datetime(2026, 6, 26, 0, 0, tzinfo=UTC)
 _V2_FROM = datetime(2026, 6, 27, 11, 0, tzinfo=UTC)
 
@@ -253,7 +256,7 @@ def generate_event(out: str | Path, progress: Callable[[int, int | None, str], N
                 pit_stops=() if session.pit_stop is None else (session.pit_stop,),
                 start_in_pit=session.start_in_pit, message_set="logged", gz=gz, ground_truth=truth_path,
                 extra_truth={"event": EVENT["id"], "session_id": session.id, "car_number": entry.car,
-                             "team": entry.team})
+                             "team": entry.team}, omit_channels=SPRINT_OMITS)
             truth = simulate_log(config)
             meta = {"event": EVENT["id"], "session": session.id, "car": entry.car}
             path.with_name(path.name + ".meta.json").write_text(json.dumps(meta, sort_keys=True) + "\n")

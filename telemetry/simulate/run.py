@@ -7,7 +7,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,6 +57,7 @@ class SimConfig:
     compression_level: int = 6
     ground_truth: Path | None = None             # default: <out>.truth.json
     extra_truth: dict = field(default_factory=dict)
+    omit_channels: tuple[str, ...] = ()          # mapped channels this logger does not record (e.g. no IMU)
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -100,6 +101,9 @@ def simulate_log(config: SimConfig, progress: Callable[[int, int | None, str], N
     car = car_model(config.model)
     profile_path = config.profile or DBC_DIR / f"{config.model}.toml"
     profile = load_car_profile(profile_path)
+    if config.omit_channels:
+        profile = replace(profile, channels={k: v for k, v in profile.channels.items()
+                                             if k not in config.omit_channels})
     limits = load_limits(config.bulletin, config.model) if config.bulletin else no_limits(config.model)
     rng = np.random.default_rng([config.seed, 7])
     plan = SessionPlan(config.duration_s, start_in_pit=config.start_in_pit, pit_stops=config.pit_stops)
