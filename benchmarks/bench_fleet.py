@@ -104,7 +104,7 @@ def _load() -> str:
 def run(cars: int, minutes: float, folder: Path, *, workers: int | None = None, scheduler: str | None = None,
         serial: bool = True, race_cars: int = 70, cluster_cores: int | None = None,
         serial_cars: int | None = None) -> list[Row]:
-    from compliance.fleet import default_workers
+    from compliance.ingest.fleet import default_workers
 
     logs = simulate_field(folder, cars, minutes)
     bulletin = folder / "bulletin.toml"

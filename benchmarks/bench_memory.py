@@ -39,7 +39,7 @@ def whole(self, max_frames=1 << 20):
         yield concat_frames(parts)
 
 LogFile.chunks = whole
-from compliance.check import check_logs
+from compliance.judge.check import check_logs
 result = check_logs([sys.argv[1]], sys.argv[2], sys.argv[3])
 sys.stdout.write(result.verdict.to_json())
 """
@@ -56,8 +56,8 @@ def mark(stage):
                   "rss_high_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
     tracemalloc.reset_peak()
 
-from compliance.bulletins import load_bulletin
-from compliance.check import check_session
+from compliance.bop.bulletins import load_bulletin
+from compliance.judge.check import check_session
 from telemetry.profiles import load_profile
 from telemetry.session import load_session
 profile = load_profile(sys.argv[2])

@@ -34,9 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
 
-    from compliance import store as st
-    from compliance.check import check_logs
-    from compliance.ingest import (
+    from compliance.ingest.pipeline import (
         _bulletin_sources,
         _profile_source,
         find_profile,
@@ -44,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         load_event_info,
         resolve_meta,
     )
+    from compliance.judge.check import check_logs
+    from compliance.store import schema as st
 
     info = load_event_info(args.event_info)
     meta = resolve_meta(args.log, entries=info.entries)

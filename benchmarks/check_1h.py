@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="bmw_m4_gt3")
     args = ap.parse_args(argv)
 
-    from compliance.check import check_logs
+    from compliance.judge.check import check_logs
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.log is None:

@@ -1,1 +1,1 @@
-"""The Streamlit dashboard: thin pages over compliance.queries."""
+"""The Streamlit dashboard: thin pages over compliance.access.queries."""

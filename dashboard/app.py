@@ -2,7 +2,7 @@
 
 Before login every page path (``/car?event=..``) shows the login form, so a link keeps its page and query through
 the login; after login the pages the viewer's role allows are listed. Pages are thin: they read through
-:mod:`compliance.queries`, which enforces what the viewer may see.
+:mod:`compliance.access.queries`, which enforces what the viewer may see.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Streamlit glue shared by the pages: the store path, the accounts, the logged-in viewer, login and logout.
 
-Everything a page shows is read through :mod:`compliance.queries` with the :class:`~compliance.auth.Viewer` this
+Everything a page shows is read through :mod:`compliance.access.queries` with the :class:`~compliance.access.auth.Viewer` this
 module returns; nothing is cached across sessions. A login lives in ``st.session_state`` (one browser tab's
 websocket session) and is checked for expiry on every rerun. Served by ``bopwatch dashboard`` (``dashboard.server``,
 which sets ``BOPWATCH_SESSION_DIR``), it is also a row of the server-side login table named by an HttpOnly cookie:
@@ -21,8 +21,8 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from compliance import config
-from compliance.auth import (
+from compliance.access import Store, config
+from compliance.access.auth import (
     BIND_COOKIE,
     GRANT_TTL_S,
     SESSION_COOKIE,
@@ -38,9 +38,8 @@ from compliance.auth import (
     start_session,
     viewer_for_identity,
 )
+from compliance.access.queries import open_for
 from compliance.errors import ComplianceError
-from compliance.queries import open_for
-from compliance.store import Store
 
 __all__ = ["db_path", "accounts", "max_upload_mb", "current_viewer", "require_viewer", "login_page", "logout",
            "login_alive", "send_cookie", "store", "show_error", "SESSION_ROUTE", "LOGOUT_ROUTE"]

@@ -1,6 +1,6 @@
 """Streamlit components that draw one run's evidence; shared by the overview and the car page.
 
-Data comes only through :mod:`compliance.queries` (scoped to the viewer); figures from :mod:`compliance.plots`
+Data comes only through :mod:`compliance.access.queries` (scoped to the viewer); figures from :mod:`compliance.reports.plots`
 and :mod:`dashboard.figures`.
 """
 
@@ -11,11 +11,11 @@ import os
 import pandas as pd
 import streamlit as st
 
-from compliance import plots
-from compliance import queries as q
-from compliance.auth import Viewer
+from compliance.access import Store
+from compliance.access import queries as q
+from compliance.access.auth import Viewer
 from compliance.errors import ComplianceError
-from compliance.store import Store
+from compliance.reports import plots
 from dashboard import figures
 
 __all__ = ["RULE_CHANNEL", "rule_panel", "trace_chart", "exceedance_table", "provenance_table"]

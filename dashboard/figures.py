@@ -1,6 +1,6 @@
-"""Plotly figures the dashboard draws that :mod:`compliance.plots` does not provide (power curve, fleet
+"""Plotly figures the dashboard draws that :mod:`compliance.reports.plots` does not provide (power curve, fleet
 envelope, bulletin curves, the decimated trace with shaded exceedances). No Streamlit import, no data access:
-each takes arrays already read through :mod:`compliance.queries`."""
+each takes arrays already read through :mod:`compliance.access.queries`."""
 
 from __future__ import annotations
 

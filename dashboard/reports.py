@@ -1,15 +1,15 @@
 """Report downloads for one run: the stored verdict (SPEC §4 JSON, byte for byte as stored) and the steward
 report of the run's car (HTML, PDF), plus the whole session's report for staff. All read for the viewer through
-:mod:`compliance.queries`; reports are made only when a button is pressed."""
+:mod:`compliance.access.queries`; reports are made only when a button is pressed."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from compliance import queries as q
-from compliance.auth import Viewer
+from compliance.access import Store
+from compliance.access import queries as q
+from compliance.access.auth import Viewer
 from compliance.errors import ComplianceError
-from compliance.store import Store
 
 __all__ = ["downloads"]
 

@@ -26,7 +26,14 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from compliance.auth import BIND_COOKIE, SESSION_COOKIE, AuthError, SessionBook, load_accounts, open_sessions
+from compliance.access.auth import (
+    BIND_COOKIE,
+    SESSION_COOKIE,
+    AuthError,
+    SessionBook,
+    load_accounts,
+    open_sessions,
+)
 
 __all__ = ["SESSION_PATH", "LOGOUT_PATH", "build_app", "safe_next", "server_config", "main"]
 

@@ -23,11 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from compliance.auth import Viewer, require
+from compliance.access import LogSpan, Outing, Store, ingest_logs, log_span
+from compliance.access.auth import Viewer, require
 from compliance.errors import ComplianceError
-from compliance.ingest import ingest_logs
-from compliance.outings import LogSpan, Outing, log_span
-from compliance.store import Store
 
 __all__ = ["ALLOWED_SUFFIXES", "UploadRefused", "Dropped", "UploadResult", "allowed_suffix", "label",
            "check_upload", "spans_of", "overlapping", "ingest_uploads", "plain"]
@@ -219,7 +217,7 @@ def ingest_uploads(viewer: Viewer, store: Store, files: Sequence[tuple[str, Data
                    car: str, model: str | None, bulletins: Sequence[str | Path], max_bytes: int, join: str = "auto",
                    progress: Progress | None = None) -> list[UploadResult]:
     """Check every upload first (nothing is stored when one is refused: each refused file says why, the others
-    that they wait for it), then ingest them together as one car's session (``compliance.ingest.ingest_logs``
+    that they wait for it), then ingest them together as one car's session (``compliance.ingest.pipeline.ingest_logs``
     with ``join``: ``auto``/``add`` join the car's latest run, ``new`` starts a new outing). One result per file,
     in order, each with its own verdict or its own problem."""
     require(viewer, "upload")

@@ -1,6 +1,6 @@
 """A small real store for the dashboard and query tests: three teams, four entered cars, three checked runs.
 
-Sessions are made from numpy arrays, judged by the real ``compliance.check.check_session`` against a real
+Sessions are made from numpy arrays, judged by the real ``compliance.judge.check.check_session`` against a real
 bulletin file, and written with the real store functions (originals, Parquet channels, runs, audit rows).
 
 | car | team       | model            | verdict      | why                                   |
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from compliance import store as st
-from compliance.bulletins import load_bulletin
-from compliance.check import check_session
-from compliance.evidence import channels_table, store_original, write_channels_parquet
+from compliance.bop.bulletins import load_bulletin
+from compliance.judge.check import check_session
+from compliance.store import schema as st
+from compliance.store.originals import channels_table, store_original, write_channels_parquet
 from telemetry.channels import CANONICAL, Channel, Session, SourceInfo
 
 EVENT = "testring-2025"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compliance import store as st  # noqa: E402
+from compliance.store import schema as st  # noqa: E402
 
 
 def verdict_dict(verdict: str = "infringement", *, exceedances: int = 2, bulletin: str = "B1",

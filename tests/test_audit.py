@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 from _store_support import write_run
 
-from compliance import audit
-from compliance import store as st
 from compliance.cli import main
+from compliance.store import audit
+from compliance.store import schema as st
 
 
 def _store(tmp_path):

@@ -9,12 +9,12 @@ import duckdb
 import pytest
 from _store_support import write_run
 
-from compliance import audit
-from compliance import store as st
 from compliance.cli import main
-from compliance.report import build_report
-from compliance.report_pdf import to_pdf
-from compliance.report_render import render
+from compliance.reports.render import render
+from compliance.reports.steward import build_report
+from compliance.reports.steward_pdf import to_pdf
+from compliance.store import audit
+from compliance.store import schema as st
 
 
 @pytest.fixture(autouse=True)

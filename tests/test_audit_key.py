@@ -11,11 +11,11 @@ import duckdb
 import pytest
 from _store_support import write_run
 
-from compliance import audit, audit_rows
-from compliance import store as st
-from compliance.audit_key import AuditKey, load_key
 from compliance.cli import main
 from compliance.errors import StoreError
+from compliance.store import audit, audit_rows
+from compliance.store import schema as st
+from compliance.store.audit_key import AuditKey, load_key
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from _store_support import verdict_dict, write_run
 
-from compliance import audit
-from compliance import store as st
 from compliance.cli import main
-from compliance.evidence import write_channels_parquet
+from compliance.store import audit
+from compliance.store import schema as st
+from compliance.store.originals import write_channels_parquet
 
 
 @pytest.fixture(autouse=True)

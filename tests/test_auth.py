@@ -1,4 +1,4 @@
-"""Accounts, password hashing, login and session expiry (compliance.auth)."""
+"""Accounts, password hashing, login and session expiry (compliance.access.auth)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from compliance.auth import (
+from compliance.access.auth import (
     AuthError,
     Viewer,
     authenticate,

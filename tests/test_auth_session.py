@@ -1,4 +1,4 @@
-"""Server-side login sessions (compliance.auth.SessionBook): signed cookie values, lifetime and idle expiry on the
+"""Server-side login sessions (compliance.access.auth.SessionBook): signed cookie values, lifetime and idle expiry on the
 cookie, logout everywhere, one-time grants bound to a browser, private key and table files; and the server's
 redirect check and command line (dashboard.server, compliance.cli.dashboard)."""
 
@@ -9,7 +9,14 @@ import stat
 import bcrypt
 import pytest
 
-from compliance.auth import AuthError, LoginSession, Viewer, open_sessions, parse_accounts, start_session
+from compliance.access.auth import (
+    AuthError,
+    LoginSession,
+    Viewer,
+    open_sessions,
+    parse_accounts,
+    start_session,
+)
 from compliance.cli.dashboard import serve_command, server_options, session_dir
 from dashboard.server import safe_next
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from compliance import quality, rules
-from compliance.check import check_logs
+from compliance.judge import quality, rules
+from compliance.judge.check import check_logs
 from telemetry import session
 
 ROOT = Path(__file__).resolve().parent.parent

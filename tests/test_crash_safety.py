@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from _store_support import BULLETIN_R1, PROFILE, write_log
 
-from compliance import audit
-from compliance import store as st
+from compliance.store import audit
+from compliance.store import schema as st
 
 CARS = ("7", "8", "9", "10", "11")
 
@@ -40,7 +40,7 @@ def _state(db):
     assert all(n == expected[car] for car, n in exc), exc
     for stored in store.layout.originals.rglob("*"):
         if stored.is_file() and not stored.name.startswith(".tmp-"):
-            assert stored.name.split(".")[0] == __import__("compliance.evidence").evidence.sha256_file(stored)
+            assert stored.name.split(".")[0] == __import__("compliance.store.originals").evidence.sha256_file(stored)
     return runs, logs
 
 

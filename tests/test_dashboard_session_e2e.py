@@ -27,8 +27,8 @@ from _dashboard_server import (
 )
 from _dashboard_store import EVENT, SESSION, build_store
 
-from compliance import store as st
-from compliance.auth import LoginSession, Viewer, load_accounts, open_sessions
+from compliance.access.auth import LoginSession, Viewer, load_accounts, open_sessions
+from compliance.store import schema as st
 
 pytestmark = pytest.mark.browser
 

@@ -12,10 +12,10 @@ import pytest
 from _store_support import BULLETIN_R1, BULLETIN_R2, PROFILE, START_EPOCH, candump_text, write_log
 from streamlit.testing.v1 import AppTest
 
-from compliance import queries as q
-from compliance import store as st
-from compliance.auth import Viewer
-from compliance.ingest import ingest_logs, load_event_info
+from compliance.access import queries as q
+from compliance.access.auth import Viewer
+from compliance.ingest.pipeline import ingest_logs, load_event_info
+from compliance.store import schema as st
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 EVENT = "upl-ring-2025"

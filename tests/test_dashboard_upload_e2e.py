@@ -20,8 +20,8 @@ import pytest
 from _dashboard_server import start_dashboard
 from _store_support import BULLETIN_R1, BULLETIN_R2, PROFILE, START_EPOCH, write_log
 
-from compliance import store as st
-from compliance.ingest import ingest_logs, load_event_info
+from compliance.ingest.pipeline import ingest_logs, load_event_info
+from compliance.store import schema as st
 
 pytestmark = pytest.mark.browser
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from _store_support import BULLETIN_R1, PROFILE, write_log
 
-from compliance import audit
-from compliance import store as st
 from compliance.cli import main
+from compliance.store import audit
+from compliance.store import schema as st
 
 EVENT_TOML = """id = "demo-test"
 name = "Demo test event"

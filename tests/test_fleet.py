@@ -1,4 +1,4 @@
-"""compliance.fleet: many cars judged on a process pool or a Dask cluster give exactly the serial results."""
+"""compliance.ingest.fleet: many cars judged on a process pool or a Dask cluster give exactly the serial results."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from compliance.fleet import CheckJob, default_workers, ingest_parallel, run_jobs
-from compliance.ingest import ingest_logs
-from compliance.store import open_store
+from compliance.ingest.fleet import CheckJob, default_workers, ingest_parallel, run_jobs
+from compliance.ingest.pipeline import ingest_logs
+from compliance.store.schema import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "dbc" / "bmw_m4_gt3.toml"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from _store_support import BULLETIN_R1, PROFILE, write_log
 
-from compliance import evidence
-from compliance import ingest as ingest_module
-from compliance import store as st
-from compliance.fleet import ingest_parallel
-from compliance.ingest import ingest_logs
+from compliance.ingest import pipeline as ingest_module
+from compliance.ingest.fleet import ingest_parallel
+from compliance.ingest.pipeline import ingest_logs
+from compliance.store import originals as evidence
+from compliance.store import schema as st
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +67,7 @@ def test_a_check_over_its_limits_fails_each_log_as_the_serial_trial_parse_does(t
 
 _FORKED = """
 import json, sys
-from compliance.fleet import CheckJob, _mark_fork_ok, run_job
+from compliance.ingest.fleet import CheckJob, _mark_fork_ok, run_job
 log, profile, bulletin, out = sys.argv[1:]
 _mark_fork_ok()          # as a pool worker: the job runs in a forked child with limits
 job = CheckJob((log,), profile, (bulletin,), car="7", keep_result=True, isolate=True, channels_dir=out,

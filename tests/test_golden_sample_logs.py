@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compliance.check import check_logs
+from compliance.judge.check import check_logs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
 TRUTHS = sorted((SAMPLES / "ground_truth").glob("*/car*.json"))
 RAMP_SAMPLES = 3
-# injected data-quality kind -> checks of compliance.quality that prove it
+# injected data-quality kind -> checks of compliance.judge.quality that prove it
 QUALITY_CHECKS = {"gap": {"gap"}, "dropped": {"counter"}, "checksum": {"checksum"}, "missing": {"missing"},
                   "time_jump": {"time_jump", "gap"}, "truncate": {"truncated"}, "frozen": {"frozen"}}
 CHANNEL_OF = {"boost": "boost_pressure", "fuel_flow": "fuel_flow", "power": "power"}

@@ -19,10 +19,10 @@ import compliance.cli.decode
 import compliance.cli.inspect  # noqa: F401 - imported before the clock starts, as the command has them
 from compliance.cli import main
 from compliance.errors import StoreError
-from compliance.evidence import sha256_file, store_original
-from compliance.ingest import ingest_logs
-from compliance.store import open_store
-from compliance.watch import Watcher
+from compliance.ingest.pipeline import ingest_logs
+from compliance.ingest.watch import Watcher
+from compliance.store.originals import sha256_file, store_original
+from compliance.store.schema import open_store
 from telemetry.errors import UnsupportedFormat
 from telemetry.formats._base import open_bytes
 

@@ -9,10 +9,10 @@ import duckdb
 import pytest
 from _store_support import BULLETIN_R1, BULLETIN_R2, PROFILE, write_log
 
-from compliance import audit
-from compliance import store as st
 from compliance.cli import main
-from compliance.ingest import ingest_logs
+from compliance.ingest.pipeline import ingest_logs
+from compliance.store import audit
+from compliance.store import schema as st
 
 TABLES = ("events", "sessions", "entries", "logs", "runs", "run_logs", "rule_results", "exceedances",
           "quality_findings", "channel_summaries", "audit_log")
@@ -163,7 +163,7 @@ def test_profile_cache_reloads_when_the_profile_or_its_dbc_changes(tmp_path):
     import shutil
     import time as _time
 
-    from compliance.ingest import _cached_profile
+    from compliance.ingest.pipeline import _cached_profile
 
     for name in ("store_test_turbo.toml", "store_test.dbc"):
         shutil.copy(PROFILE.parent / name, tmp_path / name)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from _store_support import BULLETIN_R1, PROFILE, write_log
 
-from compliance import store as st
-from compliance.ingest import exit_code, ingest_logs
+from compliance.ingest.pipeline import exit_code, ingest_logs
+from compliance.store import schema as st
 
 
 def test_a_log_whose_parser_exceeds_its_memory_limit_fails_alone_and_ingests_later(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""The join rules of a car's session through ``bopwatch ingest``, ``watch`` and ``check`` (compliance.outings):
+"""The join rules of a car's session through ``bopwatch ingest``, ``watch`` and ``check`` (compliance.judge.outings):
 rolled files are joined; overlapping files are never interleaved (refused, or a separate outing on request); a
 log outside the session window or too far from the others is refused with the reason; every exit code."""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from _store_support import BULLETIN_R1, PROFILE, START_EPOCH, write_log
 
-from compliance import store as st
 from compliance.cli import main
-from compliance.watch import Watcher
+from compliance.ingest.watch import Watcher
+from compliance.store import schema as st
 
 EVENT_TOML = """id = "ev"
 [[sessions]]
@@ -217,8 +217,8 @@ def test_check_refuses_a_log_beyond_the_gap(tmp_path, capsys):
 
 
 def test_the_dashboard_query_lists_each_outing_with_its_time_range_and_team_scope(tmp_path, capsys):
-    from compliance import queries as q
-    from compliance.auth import Viewer
+    from compliance.access import queries as q
+    from compliance.access.auth import Viewer
 
     db = tmp_path / "s.duckdb"
     assert _ingest(db, write_log(tmp_path / "a.log")) == 0
@@ -237,7 +237,7 @@ def test_the_dashboard_query_lists_each_outing_with_its_time_range_and_team_scop
 
 
 def test_names_given_for_staged_files_are_what_the_store_and_the_errors_say(tmp_path):
-    from compliance.ingest import ingest_logs
+    from compliance.ingest.pipeline import ingest_logs
 
     db = tmp_path / "s.duckdb"
     store = st.open_store(db)
@@ -253,8 +253,8 @@ def test_names_given_for_staged_files_are_what_the_store_and_the_errors_say(tmp_
 
 
 def test_the_steward_report_lists_each_outing_as_its_own_car_row(tmp_path, capsys):
-    from compliance.report import build_report, to_csv, to_json
-    from compliance.report_html import to_html
+    from compliance.reports.steward import build_report, to_csv, to_json
+    from compliance.reports.steward_html import to_html
 
     db = tmp_path / "s.duckdb"
     assert _ingest(db, write_log(tmp_path / "a.log")) == 0
@@ -283,7 +283,7 @@ def test_the_stored_session_window_applies_without_the_event_file(tmp_path, caps
 
 
 def test_a_candump_log_named_txt_is_found_in_a_folder_and_a_readme_is_not(tmp_path, capsys):
-    from compliance.ingest import expand_paths
+    from compliance.ingest.pipeline import expand_paths
 
     folder = tmp_path / "cards"
     folder.mkdir()

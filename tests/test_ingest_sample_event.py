@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from compliance import audit
-from compliance import store as st
-from compliance.ingest import expand_paths, ingest_logs, load_event_info
-from compliance.report import FORMATS, build_report
-from compliance.report_render import render
+from compliance.ingest.pipeline import expand_paths, ingest_logs, load_event_info
+from compliance.reports.render import render
+from compliance.reports.steward import FORMATS, build_report
+from compliance.store import audit
+from compliance.store import schema as st
 
 pytestmark = pytest.mark.slow
 

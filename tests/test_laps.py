@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from _compliance_helpers import session
 
-from compliance.laps import lap_at, segment_laps, summarise_laps
-from compliance.verdict import Exceedance
+from compliance.judge.laps import lap_at, segment_laps, summarise_laps
+from compliance.judge.verdict import Exceedance
 
 
 def test_lap_counter_numbers_laps_by_its_value():

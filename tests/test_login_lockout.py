@@ -1,4 +1,4 @@
-"""Login lockout (compliance.auth.SessionBook.login): per account name and per client address, kept in the login
+"""Login lockout (compliance.access.auth.SessionBook.login): per account name and per client address, kept in the login
 table (so a reload, a new tab, a new browser or a restarted server does not reset it), doubling up to a cap,
 cleared by a correct login, and every attempt recorded."""
 
@@ -7,7 +7,14 @@ from __future__ import annotations
 import bcrypt
 import pytest
 
-from compliance.auth import FREE_FAILURES, LOCK_FIRST_S, LOCK_MAX_S, AuthError, open_sessions, parse_accounts
+from compliance.access.auth import (
+    FREE_FAILURES,
+    LOCK_FIRST_S,
+    LOCK_MAX_S,
+    AuthError,
+    open_sessions,
+    parse_accounts,
+)
 
 T0 = 1_800_000_000.0
 

@@ -1,4 +1,4 @@
-"""``compliance.plots``: round axis ticks, downsampling that never loses a peak or a kept sample, and Plotly
+"""``compliance.reports.plots``: round axis ticks, downsampling that never loses a peak or a kept sample, and Plotly
 figures (for the dashboard and ``check --report``) drawn with SVG traces only, never WebGL."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compliance import plots
-from compliance.bulletins import RuleSpec
-from compliance.verdict import Exceedance
+from compliance.bop.bulletins import RuleSpec
+from compliance.judge.verdict import Exceedance
+from compliance.reports import plots
 from telemetry.channels import Channel
 
 BOOST = RuleSpec("boost", "boost_pressure", "bar", (2.5, 2.4), key="engine_speed", key_name="rpm",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from _compliance_helpers import session
 
-from compliance.quality import FROZEN_S, GAP_FACTOR, check_quality
+from compliance.judge.quality import FROZEN_S, GAP_FACTOR, check_quality
 from telemetry.channels import MessageTrace
 from telemetry.frames import Finding
 

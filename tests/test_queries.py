@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from _dashboard_store import EVENT, SESSION, build_store
 
-from compliance import queries as q
-from compliance.auth import AuthError, Viewer
+from compliance.access import queries as q
+from compliance.access.auth import AuthError, Viewer
 
 CHIEF = Viewer("chief", "scrutineer")
 TECH = Viewer("tech", "technical")

@@ -11,11 +11,11 @@ import os
 import pytest
 from _store_support import BULLETIN_R1, BULLETIN_R2, PROFILE, write_log
 
-from compliance import store as st
 from compliance.errors import StoreError
-from compliance.ingest import ingest_logs, recheck
-from compliance.report import build_report, to_csv
-from compliance.report_render import render
+from compliance.ingest.pipeline import ingest_logs, recheck
+from compliance.reports.render import render
+from compliance.reports.steward import build_report, to_csv
+from compliance.store import schema as st
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_html_is_self_contained_with_svg_evidence_and_no_script(session_store):
 
 def test_pdf_has_a_page_per_car_and_plots_without_a_browser(session_store):
     store, _ = session_store
-    from compliance.report_pdf import to_pdf
+    from compliance.reports.steward_pdf import to_pdf
     data = to_pdf(build_report(store, "ev", "race", bulletin="STORE-TEST-R1"), store, compress=False)
     assert data.startswith(b"%PDF-")
     pages = int(data.split(b"/Count ")[1].split(b"\n")[0])

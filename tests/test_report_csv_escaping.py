@@ -9,9 +9,9 @@ import io
 import pytest
 from _store_support import BULLETIN_R1, PROFILE, write_log
 
-from compliance import store as st
-from compliance.ingest import ingest_logs
-from compliance.report import _csv_cell, build_report, to_csv
+from compliance.ingest.pipeline import ingest_logs
+from compliance.reports.steward import _csv_cell, build_report, to_csv
+from compliance.store import schema as st
 
 
 @pytest.mark.parametrize(("value", "cell"), [

@@ -12,11 +12,11 @@ import time
 import numpy as np
 import pytest
 
-from compliance import store as st
-from compliance.ingest import expand_paths, ingest_logs, load_event_info
-from compliance.plots import charts_for_rule
-from compliance.report import build_report, exceedance_objects, load_channels, rule_spec
-from compliance.report_render import render
+from compliance.ingest.pipeline import expand_paths, ingest_logs, load_event_info
+from compliance.reports.plots import charts_for_rule
+from compliance.reports.render import render
+from compliance.reports.steward import build_report, exceedance_objects, load_channels, rule_spec
+from compliance.store import schema as st
 
 EVENT, SESSION = "gtwce-sprint-2026-brh", "race"
 DPI = 60

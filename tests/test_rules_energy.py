@@ -7,8 +7,8 @@ from _compliance_helpers import channel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.bulletins import RuleSpec
-from compliance.rules import evaluate, stint_energies
+from compliance.bop.bulletins import RuleSpec
+from compliance.judge.rules import evaluate, stint_energies
 
 SPEC = RuleSpec("stint_energy", "power", "MJ", (10.0,), tolerance=0.5)
 

@@ -7,8 +7,8 @@ from _compliance_helpers import channel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.bulletins import RuleSpec
-from compliance.rules import evaluate, find_exceedances, held_at, limit_curve
+from compliance.bop.bulletins import RuleSpec
+from compliance.judge.rules import evaluate, find_exceedances, held_at, limit_curve
 
 settings.register_profile("compliance", deadline=None, max_examples=60)
 settings.load_profile("compliance")

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from compliance.bulletins import RuleSpec
-from compliance.rules import find_exceedances
+from compliance.bop.bulletins import RuleSpec
+from compliance.judge.rules import find_exceedances
 from telemetry.errors import UnitError
 from telemetry.units import convert
 

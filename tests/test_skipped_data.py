@@ -12,7 +12,7 @@ from _compliance_helpers import session
 from _compliance_logs import write_log
 
 from compliance.cli import main
-from compliance.quality import SKIPPED_SHARE, check_quality, skipped_data
+from compliance.judge.quality import SKIPPED_SHARE, check_quality, skipped_data
 from telemetry.channels import SourceInfo
 from telemetry.frames import Finding
 

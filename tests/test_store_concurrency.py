@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from compliance import audit
-from compliance import store as st
+from compliance.store import audit
+from compliance.store import schema as st
 
 WORKER = Path(__file__).resolve().parent / "_store_support.py"
 

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from compliance import evidence
 from compliance.errors import StoreError
+from compliance.store import originals as evidence
 
 
 def test_same_file_twice_is_recognised_not_duplicated(tmp_path):

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from _store_support import verdict_dict, write_run
 
-from compliance import store as st
 from compliance.errors import StoreError
+from compliance.store import schema as st
 
 
 def test_run_children_match_the_verdict(tmp_path):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from compliance import store as st
 from compliance.errors import StoreError
-from compliance.migrations import MIGRATIONS
+from compliance.store import schema as st
+from compliance.store.migrations import MIGRATIONS
 
 
 def test_new_store_records_every_migration_once(tmp_path):

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from compliance import store as st
+from compliance.store import schema as st
 
 
 def _dead_pid() -> int:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from compliance.outings import LogSpan, Outing
+from compliance.judge.outings import LogSpan, Outing
 from dashboard.uploads import UploadRefused, allowed_suffix, check_upload, label, overlapping, plain
 
 T0 = datetime(2025, 6, 28, 16, 30, tzinfo=UTC)

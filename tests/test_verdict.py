@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from _compliance_helpers import session
 
-from compliance.bulletins import load_bulletin
-from compliance.check import check_session
-from compliance.verdict import RuleResult, rounded, session_verdict
+from compliance.bop.bulletins import load_bulletin
+from compliance.judge.check import check_session
+from compliance.judge.verdict import RuleResult, rounded, session_verdict
 from telemetry.channels import MessageTrace
 
 SPEC_KEYS = ["tool", "inputs", "profile", "bulletin", "verdict", "rules", "exceedances", "data_quality"]

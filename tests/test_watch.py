@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from _store_support import BULLETIN_R1, PROFILE, candump_text
 
-from compliance import audit
-from compliance import store as st
-from compliance.evidence import sha256_file
-from compliance.watch import is_candidate
+from compliance.ingest.watch import is_candidate
+from compliance.store import audit
+from compliance.store import schema as st
+from compliance.store.originals import sha256_file
 
 BOPWATCH = str(Path(sys.executable).parent / "bopwatch")
 WORKER = Path(__file__).resolve().parent / "_store_support.py"

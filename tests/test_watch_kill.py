@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from _store_support import BULLETIN_R1, PROFILE, candump_text
 
-from compliance import audit
-from compliance import store as st
-from compliance.evidence import sha256_file
+from compliance.store import audit
+from compliance.store import schema as st
+from compliance.store.originals import sha256_file
 
 BOPWATCH = str(Path(sys.executable).parent / "bopwatch")
 #: (cars dropped in the burst, new runs to wait for, then seconds before the kill): kills while the files

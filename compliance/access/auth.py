@@ -34,7 +34,7 @@ per client address (:meth:`SessionBook.login`: a lockout that doubles, which a r
 every attempt.
 
 This module does not import Streamlit; the dashboard adapts it. Authorisation itself is enforced where data is
-read (:mod:`compliance.queries` takes a :class:`Viewer` on every call).
+read (:mod:`compliance.access.queries` takes a :class:`Viewer` on every call).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from types import MappingProxyType
 
 import bcrypt
 
-from .errors import ComplianceError
+from ..errors import ComplianceError
 
 __all__ = [
     "ROLES", "AuthError", "Viewer", "Account", "Accounts", "LoginSession",

@@ -1,6 +1,6 @@
 """Every read the dashboard makes, with authorisation enforced here.
 
-Each function takes the :class:`~compliance.auth.Viewer` first and filters team-owned rows: a ``team`` viewer
+Each function takes the :class:`~compliance.access.auth.Viewer` first and filters team-owned rows: a ``team`` viewer
 sees only the cars its team has in the entry list (``entries.team``), a car absent from the entry list is
 visible to scrutineers and technical staff only. Asking for something the viewer may not see gives the same
 :class:`NotFound` as asking for something that does not exist (no existence leak). Nothing is cached here.
@@ -26,16 +26,16 @@ import pyarrow.parquet as pq
 
 from telemetry.channels import Channel
 
+from ..bop.bulletins import RULE_NAMES, Bulletin, RuleSpec, diff_bulletins, load_bulletin
+from ..errors import ComplianceError
+from ..judge.outings import LogSpan, Outing, span_of
+from ..judge.rules import held_at, limit_series
+from ..judge.verdict import Exceedance
+from ..store.originals import sha256_file
+from ..store.schema import Store, open_store
 from .auth import AuthError, Viewer, require
-from .bulletins import RULE_NAMES, Bulletin, RuleSpec, diff_bulletins, load_bulletin
-from .errors import ComplianceError
-from .evidence import sha256_file
-from .outings import LogSpan, Outing, span_of
-from .rules import held_at, limit_series
 from .sampling import binned_max as _binned_max
 from .sampling import decimate_minmax
-from .store import Store, open_store
-from .verdict import Exceedance
 
 __all__ = [
     "NotFound", "Filters", "RuleCell", "MatrixRow", "RunDetail", "BulletinInfo",
@@ -145,7 +145,7 @@ class MatrixRow:
     verdict: str | None
     bulletin_id: str | None
     rules: Mapping[str, RuleCell] = field(default_factory=dict)
-    outing: int = 1              # the car's outing in the session (compliance.outings); 1 unless declared new
+    outing: int = 1              # the car's outing in the session (compliance.judge.outings); 1 unless declared new
 
     @property
     def label(self) -> str:
@@ -374,7 +374,7 @@ def bulletin(viewer: Viewer, store: Store, bulletin_id: str, sha256: str | None 
 
 
 def bulletin_changes(old: BulletinInfo, new: BulletinInfo) -> list[dict]:
-    """What changed between two loaded bulletins (compliance.bulletins.diff_bulletins)."""
+    """What changed between two loaded bulletins (compliance.bop.bulletins.diff_bulletins)."""
     if old.bulletin is None or new.bulletin is None:
         raise NotFound("both bulletins must be readable to compare them",
                        fix=old.problem or new.problem or "pick two readable bulletins")
@@ -407,11 +407,11 @@ def audit_rows(viewer: Viewer, store: Store, *, action: str | None = None, limit
 
 
 def audit_status(viewer: Viewer, store: Store, *, originals: bool = False) -> dict:
-    """The audit chain check (compliance.audit.verify) as a dict: ok, rows, head_seq, problems, mac (status,
+    """The audit chain check (compliance.store.audit.verify) as a dict: ok, rows, head_seq, problems, mac (status,
     key id), rows_checked, parquet_checked, notes; plus ``head``: the head row's pin ``seq:hash`` (what a signed
     report prints), or None for an empty store."""
     require(viewer, "audit")
-    from .audit import head, verify
+    from ..store.audit import head, verify
     status = verify(store, originals=originals).to_dict()
     h, _ = head(store)
     return status | {"head": None if h is None else h.pin}
@@ -488,7 +488,7 @@ def _rule_spec(detail: RunDetail, rule: str) -> tuple[RuleSpec, Bulletin]:
 def limit_trace(viewer: Viewer, store: Store, run_id: str, rule: str, *,
                 window: tuple[float, float] | None = None, max_points: int = 4000) -> Trace:
     """The limit plus tolerance the rule applied, at the limited channel's sample times (key held from its last
-    sample, ambient correction as in :func:`compliance.rules.evaluate`)."""
+    sample, ambient correction as in :func:`compliance.judge.rules.evaluate`)."""
     detail = run_detail(viewer, store, run_id)
     spec, loaded = _rule_spec(detail, rule)
     needs = [spec.channel] + ([spec.key] if spec.key else []) + (["ambient_pressure"] if spec.ambient_correction
@@ -509,7 +509,7 @@ def limit_trace(viewer: Viewer, store: Store, run_id: str, rule: str, *,
 
 @dataclass(frozen=True, slots=True)
 class RuleEvidence:
-    """What :mod:`compliance.plots` needs to draw one rule of one run: the rule as the bulletin sets it, the
+    """What :mod:`compliance.reports.plots` needs to draw one rule of one run: the rule as the bulletin sets it, the
     channels it reads, the exceedances found, and the bulletin's reference ambient pressure."""
 
     spec: RuleSpec
@@ -572,10 +572,10 @@ def fleet_envelope(viewer: Viewer, store: Store, model: str, quantity: str, *,
 
 def steward_report(viewer: Viewer, store: Store, event: str, session: str, *, car: str | None = None,
                    fmt: str = "html") -> bytes:
-    """The steward report (``compliance.report``) of a session, or of one car in it. A team viewer gets only
+    """The steward report (``compliance.reports.steward``) of a session, or of one car in it. A team viewer gets only
     single-car reports of its own cars; a session-wide report is for staff."""
-    from .report import build_report
-    from .report_render import render
+    from ..reports.render import render
+    from ..reports.steward import build_report
 
     if car is None:
         require(viewer, "read_all")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from .errors import BulletinError
+from ..errors import BulletinError
 
 __all__ = [
     "RULE_NAMES", "RuleSpec", "ModelBop", "Bulletin", "load_bulletin", "load_bulletins", "in_force",

@@ -21,7 +21,7 @@ def session_label(logs: Sequence[str]) -> str:
 def require_regular_files(logs: Sequence[str]) -> None:
     """Refuse, before anything is loaded, a log that is not a regular file (a FIFO would block its open,
     ``/dev/zero`` never end): one ``ComplianceError`` line naming it. A missing file is left to the readers."""
-    from ..evidence import open_regular_file
+    from ..store.originals import open_regular_file
 
     for log in logs:
         with suppress(FileNotFoundError):

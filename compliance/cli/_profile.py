@@ -1,5 +1,5 @@
 """``--profile P`` of ``check`` and ``decode``: a car profile TOML, or a model id looked up the way ``ingest``
-looks it up (:func:`compliance.ingest.find_profile`: ``BOPWATCH_PROFILES``, default the ``dbc/`` folder)."""
+looks it up (:func:`compliance.ingest.pipeline.find_profile`: ``BOPWATCH_PROFILES``, default the ``dbc/`` folder)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ PROFILE_HELP = "car profile TOML (SPEC §2), or a model id looked up in BOPWATCH
 
 def resolve_profile(given: str) -> str:
     """The profile file ``given`` names. An existing file is taken as it is, without importing the store
-    modules :mod:`compliance.ingest` needs (they would add to every ``check``); anything else goes to
+    modules :mod:`compliance.ingest.pipeline` needs (they would add to every ``check``); anything else goes to
     ``find_profile``, which also words the error for a missing file or an unknown model."""
     if Path(given).is_file():
         return given
-    from ..ingest import find_profile
+    from ..ingest.pipeline import find_profile
 
     return str(find_profile(given))

@@ -18,7 +18,7 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_max_gap_option(parser: argparse.ArgumentParser, default: float | None = None) -> None:
-    from ..outings import DEFAULT_MAX_GAP_S
+    from ..judge.outings import DEFAULT_MAX_GAP_S
 
     parser.add_argument("--max-gap", type=float, metavar="SECONDS", default=default,
                         help="files of one run must not lie further apart than this (default: the event file's "
@@ -27,8 +27,8 @@ def add_max_gap_option(parser: argparse.ArgumentParser, default: float | None = 
 
 
 def add_join_options(parser: argparse.ArgumentParser) -> None:
-    """``--join`` and ``--max-gap`` of ingest and watch (compliance.outings)."""
-    from ..outings import JOIN_MODES
+    """``--join`` and ``--max-gap`` of ingest and watch (compliance.judge.outings)."""
+    from ..judge.outings import JOIN_MODES
 
     parser.add_argument("--join", choices=JOIN_MODES, default="auto",
                         help="a log for a car and session that already has logs: auto/add = join the car's latest "

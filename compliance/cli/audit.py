@@ -7,8 +7,8 @@ import argparse
 import json
 import sys
 
-from ..audit import head, parse_pin, verify
-from ..store import open_store
+from ..store.audit import head, parse_pin, verify
+from ..store.schema import open_store
 from ._store_args import add_db_option
 
 __all__ = ["add_subparser"]

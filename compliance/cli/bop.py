@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from ..bulletins import RULE_NAMES, Bulletin, diff_bulletins, load_bulletin
+from ..bop.bulletins import RULE_NAMES, Bulletin, diff_bulletins, load_bulletin
 from ..errors import BulletinError
-from ..verdict import utc_text
+from ..judge.verdict import utc_text
 from . import EXIT_ERROR, EXIT_OK
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..check import check_logs
-from ..outings import DEFAULT_MAX_GAP_S
-from ..verdict import COMPLIANT, INCOMPLETE, INFRINGEMENT, Verdict
+from ..judge.check import check_logs
+from ..judge.outings import DEFAULT_MAX_GAP_S
+from ..judge.verdict import COMPLIANT, INCOMPLETE, INFRINGEMENT, Verdict
 from . import EXIT_INCOMPLETE, EXIT_INFRINGEMENT, EXIT_OK
 from ._limits import bounded, require_regular_files, session_label
 from ._profile import PROFILE_HELP, resolve_profile
@@ -70,7 +70,7 @@ def _check_in_child(first: str, logs: list[str], profile: str, bulletins, report
         result = check_logs(logs, profile, bulletins, progress=progress, lap_length_m=lap_length_m,
                             track_category=track_category, max_gap_s=max_gap_s)
     if report:
-        from ..check_report import write_check_report
+        from ..reports.check_report import write_check_report
         write_check_report(result, report)
     return result.verdict
 

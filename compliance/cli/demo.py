@@ -18,10 +18,10 @@ from pathlib import Path
 
 from .. import config
 from ..errors import ComplianceError
-from ..ingest import exit_code, expand_paths, ingest_logs, load_event_info
-from ..report import build_report
-from ..report_render import write_report
-from ..store import open_store
+from ..ingest.pipeline import exit_code, expand_paths, ingest_logs, load_event_info
+from ..reports.render import write_report
+from ..reports.steward import build_report
+from ..store.schema import open_store
 from ._progress import progress_bar
 from ._store_args import add_db_option, reproduce
 

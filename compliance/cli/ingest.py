@@ -12,10 +12,10 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import ComplianceError
-from ..fleet import ingest_parallel
-from ..ingest import exit_code, expand_paths, ingest_logs, load_event_info
-from ..log_names import LOG_SUFFIXES
-from ..store import open_store
+from ..ingest.fleet import ingest_parallel
+from ..ingest.log_names import LOG_SUFFIXES
+from ..ingest.pipeline import exit_code, expand_paths, ingest_logs, load_event_info
+from ..store.schema import open_store
 from ._progress import progress_bar
 from ._store_args import abs_path, add_db_option, add_join_options, print_json_line, reproduce
 
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                                   fix=f"folders are searched recursively for {', '.join(LOG_SUFFIXES)} (optionally "
                                       ".gz): pass the log files themselves or the folder holding them")
         judge = ingest_logs
-        if args.scheduler or (len(logs) > 1 and args.workers != 1):  # compliance.fleet: workers compute
+        if args.scheduler or (len(logs) > 1 and args.workers != 1):  # compliance.ingest.fleet: workers compute
             judge = partial(ingest_parallel, workers=args.workers, scheduler=args.scheduler)
         outcomes = judge(store, logs, event=args.event, session=args.session, car=args.car,
                          profile=args.profile, bulletin=args.bulletin, entry_list=args.entry_list,

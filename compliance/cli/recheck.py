@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..ingest import exit_code, recheck
-from ..store import open_store
+from ..ingest.pipeline import exit_code, recheck
+from ..store.schema import open_store
 from ._progress import progress_bar
 from ._store_args import abs_path, add_db_option, print_json_line, reproduce
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..report import FORMATS, build_report
-from ..report_render import render, write_report
-from ..store import open_store
+from ..reports.render import render, write_report
+from ..reports.steward import FORMATS, build_report
+from ..store.schema import open_store
 from ._store_args import add_db_option
 
 __all__ = ["add_subparser"]

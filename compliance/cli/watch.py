@@ -13,9 +13,9 @@ import signal
 from pathlib import Path
 
 from .. import config
-from ..ingest import exit_code, load_event_info
-from ..store import open_store
-from ..watch import Watcher
+from ..ingest.pipeline import exit_code, load_event_info
+from ..ingest.watch import Watcher
+from ..store.schema import open_store
 from ._store_args import abs_path, add_db_option, add_join_options, print_json_line, reproduce
 
 __all__ = ["add_subparser"]

@@ -1,6 +1,6 @@
 """Whose a log is, from the files an event brings: ``event.toml`` (sessions and their windows, entry list, bulletins,
 profiles, join settings), the entry list CSV, a log's sidecar ``<file>.meta.json``; and the car profile for a
-model. Read by ``compliance.ingest`` (and re-exported there), ``watch`` and the command line."""
+model. Read by ``compliance.ingest.pipeline`` (and re-exported there), ``watch`` and the command line."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import config
-from . import store as st
-from .errors import ComplianceError
-from .outings import DEFAULT_WINDOW_MARGIN_S, JOIN_MODES, SessionWindow
+from .. import config
+from ..errors import ComplianceError
+from ..judge.outings import DEFAULT_WINDOW_MARGIN_S, JOIN_MODES, SessionWindow
+from ..store import schema as st
 
 __all__ = ["Entry", "SessionInfo", "EventInfo", "LogMeta", "read_sidecar", "read_entry_list", "load_event_info",
            "resolve_meta", "find_profile", "cached_profile",
@@ -60,7 +60,7 @@ class EventInfo:
     path: str | None = None
     profiles: Mapping[str, Path] = field(default_factory=dict)     # model -> profile file
     track_length_m: float | None = None
-    max_gap_s: float | None = None            # the join rules (compliance.outings), when the file sets them
+    max_gap_s: float | None = None            # the join rules (compliance.judge.outings), when the file sets them
     window_margin_s: float | None = None
 
     def window(self, session: str) -> SessionWindow | None:
@@ -81,7 +81,7 @@ class LogMeta:
     logger_serial: str | None = None
     profile: str | None = None
     bulletin: str | None = None
-    join: str | None = None            # the sidecar's "join" (compliance.outings.JOIN_MODES), else the option
+    join: str | None = None            # the sidecar's "join" (compliance.judge.outings.JOIN_MODES), else the option
 
 
 
@@ -170,7 +170,7 @@ def load_event_info(path: str | Path) -> EventInfo:
     the file when present), ``bulletins`` (file/folder path or list; default the ``bulletins/`` folder beside the
     file when present), ``[profiles]`` (model = profile path), and ``[[sessions]]`` (or ``[sessions.<id>]``) with
     ``id``, ``name``, ``type``, ``track``, ``start``, ``end``, ``bulletin`` (path or list). Paths are relative to
-    the file. ``max_gap_s`` and ``window_margin_s`` set the join rules of :mod:`compliance.outings`."""
+    the file. ``max_gap_s`` and ``window_margin_s`` set the join rules of :mod:`compliance.judge.outings`."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

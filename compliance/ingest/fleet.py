@@ -1,7 +1,7 @@
 """Many check jobs at once: a process pool on this machine (every core by default) or a Dask distributed cluster.
 
 A :class:`CheckJob` is one car's session: its log files, the car profile and the bulletin(s). A worker reads,
-decodes and judges it (``compliance.check.check_logs``) and, when the job names an output folder, writes the
+decodes and judges it (``compliance.judge.check.check_logs``) and, when the job names an output folder, writes the
 results as Hive-partitioned Parquet (``event=E/session=S/car=N``) so a whole season is one query away::
 
     SELECT car, verdict, rule, exceedance_count
@@ -19,7 +19,7 @@ log, profile, bulletin and output paths (a shared file system). ``workers=1`` ru
 
 For ``bopwatch ingest`` the store keeps its single writer: :func:`ingest_parallel` computes every car's check in
 the workers (each in an isolated child, which is also the new logs' trial parse; the worker writes the car's
-channel Parquet into the store folder) and lets ``compliance.ingest`` write the rows from this process (see its
+channel Parquet into the store folder) and lets ``compliance.ingest.pipeline`` write the rows from this process (see its
 docstring).
 """
 
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ComplianceError
+from ..errors import ComplianceError
 
 __all__ = ["CheckJob", "JobResult", "run_jobs", "default_workers", "ingest_parallel", "DATASETS"]
 
@@ -61,12 +61,12 @@ class CheckJob:
     out: str | None = None
     lap_length_m: float | None = None
     track_category: str | None = None
-    keep_result: bool = False      # ship back what ingest needs to write the store (compliance.ingest.Judged)
+    keep_result: bool = False      # ship back what ingest needs to write the store (compliance.ingest.pipeline.Judged)
     isolate: bool = False          # judge in a child with time and memory limits (telemetry.isolate)
     channels_dir: str | None = None    # write the channels here as <channels_name>.parquet (the store's file)
     channels_name: str | None = None
-    max_gap_s: float | None = None     # the join rules of compliance.outings
-    window: Any = None                 # compliance.outings.SessionWindow
+    max_gap_s: float | None = None     # the join rules of compliance.judge.outings
+    window: Any = None                 # compliance.judge.outings.SessionWindow
 
     @property
     def key(self) -> str:
@@ -117,7 +117,7 @@ JOB_MEMORY_MB = 8192
 
 @dataclass(frozen=True, slots=True)
 class _Shipped:
-    """What ``compliance.ingest`` keeps of a check, in a form that pickles: the bulletin by path and hash, the
+    """What ``compliance.ingest.pipeline`` keeps of a check, in a form that pickles: the bulletin by path and hash, the
     channels already written to the store's Parquet file (``parquet``) and summarised."""
 
     verdict: Any
@@ -131,8 +131,8 @@ class _Shipped:
 
 
 def _unship(shipped: _Shipped, bulletins: Sequence[Any] | None = None) -> Any:
-    from .bulletins import load_bulletin
-    from .ingest import Judged
+    from ..bop.bulletins import load_bulletin
+    from .pipeline import Judged
 
     bulletin = next((b for b in bulletins or () if b.sha256 == shipped.bulletin_sha256), None)
     if bulletin is None:
@@ -158,9 +158,9 @@ class _Done:
 def _judge_job(first: str, job: CheckJob, profile: Any = None) -> _Done:
     """The job's work (in the worker, or in its isolated child): judge, write its Parquet, summarise.
     ``profile``: the loaded profile of ``job.profile`` when the caller has it."""
-    from .check import check_logs
-    from .evidence import write_channels_parquet
-    from .ingest import summaries
+    from ..judge.check import check_logs
+    from ..store.originals import write_channels_parquet
+    from .pipeline import summaries
 
     bulletins: Any = job.bulletins[0] if len(job.bulletins) == 1 else list(job.bulletins)
     result = check_logs(list(job.paths), profile or job.profile, bulletins, lap_length_m=job.lap_length_m,
@@ -210,7 +210,7 @@ def _judge_forked(job: CheckJob, timeout_s: float, memory_mb: int) -> _Done:
 
     from telemetry import isolate
 
-    from .ingest import _cached_profile
+    from .pipeline import _cached_profile
 
     profile = _cached_profile(Path(job.profile))   # loaded once per worker while its files are unchanged
     with tempfile.TemporaryDirectory(prefix="bopwatch-job-") as tmp:
@@ -265,7 +265,7 @@ def run_job(job: CheckJob) -> JobResult:
     from telemetry.errors import JoinError, TelemetryError
     from telemetry.isolate import IsolationError, limits_for, run_isolated
 
-    from .outings import JoinRefused
+    from ..judge.outings import JoinRefused
 
     t0 = time.perf_counter()
     try:
@@ -274,7 +274,7 @@ def run_job(job: CheckJob) -> JobResult:
             if _FORK_OK and hasattr(os, "fork"):
                 done = _judge_forked(job, timeout_s, memory_mb)
             else:
-                done = run_isolated("compliance.fleet:_judge_job", job.paths[0], job, timeout_s=timeout_s,
+                done = run_isolated("compliance.ingest.fleet:_judge_job", job.paths[0], job, timeout_s=timeout_s,
                                     memory_mb=memory_mb, errors=("compliance.errors:ComplianceError",))
         else:
             done = _judge_job(job.paths[0], job)
@@ -315,7 +315,7 @@ def _write_partition(job: CheckJob, result: Any, verdict: Mapping) -> tuple[str,
     the path, not in the files, as Hive partitioning expects)."""
     import pyarrow as pa
 
-    from .evidence import channels_table
+    from ..store.originals import channels_table
 
     root = Path(job.out)
     name = f"part-{job.key}.parquet"
@@ -351,7 +351,7 @@ def _run_pool(jobs: Sequence[CheckJob], workers: int) -> Iterator[tuple[int, Job
 
     # forkserver: workers start from a clean interpreter (no inherited threads or open store connections)
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["compliance.fleet", "compliance.check", "telemetry.session"])
+    ctx.set_forkserver_preload(["compliance.ingest.fleet", "compliance.judge.check", "telemetry.session"])
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
         futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
@@ -451,7 +451,7 @@ class _Prefetched:
     local: int = 0
 
     def __call__(self, paths, profile, bulletins, **kwargs):
-        from .ingest import CheckCrashed
+        from .pipeline import CheckCrashed
 
         future = self.futures.pop(_call_key(paths, profile, bulletins, kwargs), None)
         if future is None:
@@ -497,7 +497,7 @@ def _submitter(workers: int | None, scheduler: Any) -> Iterator[Callable[[CheckJ
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["compliance.fleet", "compliance.check", "telemetry.session", "telemetry.isolate"])
+    ctx.set_forkserver_preload(["compliance.ingest.fleet", "compliance.judge.check", "telemetry.session", "telemetry.isolate"])
     # workers start on the first submissions; each forks a limited child per job (see _judge_forked)
     pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_mark_fork_ok)
     try:
@@ -508,9 +508,9 @@ def _submitter(workers: int | None, scheduler: Any) -> Iterator[Callable[[CheckJ
 
 def ingest_parallel(store: Any, paths: Sequence[str | Path], *, workers: int | None = None,
                     scheduler: Any = None, progress: Progress | None = None, **options: Any) -> list[Any]:
-    """``compliance.ingest.ingest_logs`` with every car's check computed in parallel (same outcomes, same store).
+    """``compliance.ingest.pipeline.ingest_logs`` with every car's check computed in parallel (same outcomes, same store).
 
-    Two passes of ``ingest_logs`` share one :class:`compliance.ingest.Prepared` (each log is hashed and copied
+    Two passes of ``ingest_logs`` share one :class:`compliance.ingest.pipeline.Prepared` (each log is hashed and copied
     once). The planning pass stores the originals and submits each car's check to the workers as soon as its
     inputs are known; it writes no row. Each worker judges its car in an isolated child (time and memory limits:
     this is also the trial parse of the car's new logs; a crash makes the writing pass trial-parse them one by
@@ -518,7 +518,7 @@ def ingest_parallel(store: Any, paths: Sequence[str | Path], *, workers: int | N
     then writes the rows from this process, car by car as each result arrives (one writer, as DuckDB wants; JSON
     lines keep streaming). A car whose inputs changed in between is judged here.
     ``options`` are ``ingest_logs``'s keyword arguments (``on_outcome`` is only called in the writing pass)."""
-    from .ingest import Prepared, ingest_logs
+    from .pipeline import Prepared, ingest_logs
 
     prepared = Prepared(defer_trial=True)
     quiet = _Silence()
@@ -526,11 +526,11 @@ def ingest_parallel(store: Any, paths: Sequence[str | Path], *, workers: int | N
     where = scheduler if scheduler is not None else f"{workers or default_workers()} worker(s)"
     with _submitter(workers, scheduler) as submit:
         planner = _Planner(submit)
-        logging.getLogger("compliance.ingest").addFilter(quiet)
+        logging.getLogger("compliance.ingest.pipeline").addFilter(quiet)
         try:
             ingest_logs(store, paths, judge=planner, prepared=prepared, **plan_options)
         finally:
-            logging.getLogger("compliance.ingest").removeFilter(quiet)
+            logging.getLogger("compliance.ingest.pipeline").removeFilter(quiet)
         log.info("ingest: %d car session(s) to judge on %s", len(planner.futures), where)
         prefetched = _Prefetched(planner.futures)
         outcomes = ingest_logs(store, paths, judge=prefetched, prepared=prepared, progress=progress, **options)

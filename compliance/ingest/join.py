@@ -1,4 +1,4 @@
-"""The join rules as ``compliance.ingest`` applies them to a car's stored session (``compliance.outings`` holds
+"""The join rules as ``compliance.ingest.pipeline`` applies them to a car's stored session (``compliance.judge.outings`` holds
 the rules): the window a session's logs must start in, the outing each new log goes to, and a refusal worded in
 the files' own names with the advice that fits the join mode."""
 
@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import store as st
+from ..judge.outings import DEFAULT_WINDOW_MARGIN_S, JoinRefused, SessionWindow
+from ..store import schema as st
 from .event_file import LogMeta
-from .outings import DEFAULT_WINDOW_MARGIN_S, JoinRefused, SessionWindow
 
 __all__ = ["NEW_OUTING_FIX", "session_window", "stored_outings", "renamer", "refusal", "by_outing", "plain"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import store as st
+from ..store import schema as st
 
 __all__ = ["IngestOutcome", "exit_code", "EXIT_ERROR", "EXIT_INFRINGEMENT", "EXIT_INCOMPLETE", "EXIT_NOT_JUDGED",
            "EXIT_COMPLIANT"]

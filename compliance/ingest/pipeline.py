@@ -23,9 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from . import config
-from . import store as st
-from .errors import ComplianceError, StoreError
+from .. import config
+from ..errors import ComplianceError, StoreError
+from ..judge.outings import (
+    DEFAULT_MAX_GAP_S,
+    JOIN_MODES,
+    JoinRefused,
+    check_window,
+    span_of,
+)
+from ..store import schema as st
+from ..store.originals import sha256_file, store_original, verify_original, write_channels_parquet
 from .event_file import (
     Entry,
     EventInfo,
@@ -40,22 +48,14 @@ from .event_file import (
 from .event_file import bulletin_sources as _bulletin_sources
 from .event_file import cached_profile as _cached_profile
 from .event_file import profile_source as _profile_source
-from .evidence import sha256_file, store_original, verify_original, write_channels_parquet
-from .ingest_join import NEW_OUTING_FIX as _NEW_OUTING_FIX
-from .ingest_join import by_outing as _by_outing
-from .ingest_join import plain as _plain
-from .ingest_join import refusal as _refusal
-from .ingest_join import renamer as _renamer
-from .ingest_join import session_window as _session_window
-from .ingest_join import stored_outings as _stored_outings
+from .join import NEW_OUTING_FIX as _NEW_OUTING_FIX
+from .join import by_outing as _by_outing
+from .join import plain as _plain
+from .join import refusal as _refusal
+from .join import renamer as _renamer
+from .join import session_window as _session_window
+from .join import stored_outings as _stored_outings
 from .outcomes import IngestOutcome, exit_code
-from .outings import (
-    DEFAULT_MAX_GAP_S,
-    JOIN_MODES,
-    JoinRefused,
-    check_window,
-    span_of,
-)
 
 __all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "Judged", "Prepared", "read_sidecar",
            "read_entry_list", "load_event_info", "resolve_meta", "find_profile", "expand_paths", "ingest_logs",
@@ -118,8 +118,8 @@ class Judged:
     """What the store keeps of one car's check: the verdict, the bulletin applied, the sources read, and the
     channels already written to the store's Parquet file (``parquet``) with their summary rows."""
 
-    verdict: Any                      # compliance.verdict.Verdict
-    bulletin: Any                     # compliance.bulletins.Bulletin
+    verdict: Any                      # compliance.judge.verdict.Verdict
+    bulletin: Any                     # compliance.bop.bulletins.Bulletin
     sources: tuple                    # telemetry SourceInfo per log read
     start: datetime | None
     duration_s: float | None
@@ -130,8 +130,8 @@ class Judged:
 def judge_here(paths: Sequence[str | Path], profile: Any, bulletins: Sequence[Any], *, channels_dir: Path,
                channels_name: str, progress: Progress | None = None, **extra: Any) -> Judged:
     """Judge in this process (``check_logs``) and write the channels to ``channels_dir/<channels_name>.parquet``:
-    the default judge of :func:`ingest_logs`; ``compliance.fleet`` runs the same in its workers."""
-    from .check import check_logs
+    the default judge of :func:`ingest_logs`; ``compliance.ingest.fleet`` runs the same in its workers."""
+    from ..judge.check import check_logs
 
     result = check_logs(paths, profile, list(bulletins), progress=progress, **extra)
     parquet, _ = write_channels_parquet(result.session.channels, Path(channels_dir), channels_name)
@@ -141,7 +141,7 @@ def judge_here(paths: Sequence[str | Path], profile: Any, bulletins: Sequence[An
 
 @dataclass(slots=True)
 class Prepared:
-    """What one ingest learned about its files, kept across the passes of ``compliance.fleet.ingest_parallel``
+    """What one ingest learned about its files, kept across the passes of ``compliance.ingest.fleet.ingest_parallel``
     so each log is hashed and copied once per command: ``files`` maps (path, size, mtime) to (sha256, stored
     original); ``verified`` holds the hashes whose stored original was hashed by this command (copied or
     verified), so judging does not hash them again; ``untried`` the hashes whose isolated trial parse was left
@@ -179,11 +179,11 @@ class _Context:
     command: str | None
     event_info: EventInfo | None
     progress: Progress | None
-    judge: Callable[..., Judged] | None = None   # replaces judge_here (compliance.fleet judges in workers)
+    judge: Callable[..., Judged] | None = None   # replaces judge_here (compliance.ingest.fleet judges in workers)
     entries: Mapping[str, Entry] = field(default_factory=dict)     # the entry list given, by car
     entries_written: set[str] = field(default_factory=set)         # events whose whole entry list is stored
     prepared: Prepared = field(default_factory=Prepared)
-    join: str = "auto"                    # compliance.outings.JOIN_MODES (a sidecar's "join" wins for its log)
+    join: str = "auto"                    # compliance.judge.outings.JOIN_MODES (a sidecar's "join" wins for its log)
     max_gap_s: float | None = DEFAULT_MAX_GAP_S
 
 
@@ -238,7 +238,7 @@ def _absolute(path: str | Path | None) -> str | None:
 def _expected_bulletins(conn, shas: Sequence[str], bulletins: Sequence[Any]) -> list[Any]:
     """The bulletin a check of ``shas`` would pick, when the stored logs tell (their earliest start); every
     candidate when they do not (a new log, no start time, or no single bulletin in force)."""
-    from .bulletins import in_force
+    from ..bop.bulletins import in_force
 
     if len(bulletins) == 1:
         return list(bulletins)
@@ -257,7 +257,7 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
                  bulletins: Sequence[Any], outing: int = 1) -> tuple[str, str | None, str | None, str | None]:
     """Judge (event, session, car, outing) over every stored log of that outing plus ``new``; returns (status,
     verdict, run_id, bulletin id). Repeats when another process added a log of the same outing meanwhile. Files
-    the join rules refuse (:mod:`compliance.outings`) raise :class:`JoinRefused` in their original names."""
+    the join rules refuse (:mod:`compliance.judge.outings`) raise :class:`JoinRefused` in their original names."""
     profile = _cached_profile(profile_path)
     tool = st.tool_version()
     new_by_sha = {n.sha256: n for n in new}
@@ -455,14 +455,14 @@ def ingest_logs(store: st.Store, paths: Sequence[str | Path], *, event: str | No
     a failure of one car's logs is reported in its outcomes and does not stop the others. ``on_outcome`` is
     called with each outcome as soon as it is final (for JSON lines while a long ingest runs).
 
-    ``join`` (:data:`compliance.outings.JOIN_MODES`; a sidecar's ``"join"`` wins for its log): ``auto``/``add``
+    ``join`` (:data:`compliance.judge.outings.JOIN_MODES`; a sidecar's ``"join"`` wins for its log): ``auto``/``add``
     judge new logs with the car's latest outing in the session, refusing them (an error outcome) when they
     overlap its files, start more than ``max_gap_s`` after them (default: the event file's ``max_gap_s``, else
-    :data:`compliance.outings.DEFAULT_MAX_GAP_S`) or start outside the session's window; ``new`` starts a new
+    :data:`compliance.judge.outings.DEFAULT_MAX_GAP_S`) or start outside the session's window; ``new`` starts a new
     outing with them. Logs already stored stay in their outing. ``names`` maps a path (as given) to the name the
     log is stored and reported under (the dashboard's upload label); default its file name.
 
-    For ``compliance.fleet.ingest_parallel``: ``judge`` replaces :func:`judge_here` (same call and result: the
+    For ``compliance.ingest.fleet.ingest_parallel``: ``judge`` replaces :func:`judge_here` (same call and result: the
     cars are judged in worker processes); ``prepared`` carries the hashes and stored copies from one pass to the
     next, and with ``prepared.defer_trial`` new logs get no trial parse here (the judge checks them isolated; a
     :class:`CheckCrashed` from it makes this function trial-parse the car's untried logs one by one)."""
@@ -516,7 +516,7 @@ def _ingest_part(ctx: _Context, group: tuple[str, str, str], outing: int, items:
                  bulletin: Any, profile: str | None, event_info: EventInfo | None,
                  done: Callable[[int, IngestOutcome], None]) -> None:
     """Store and judge one outing's new logs; every log gets its outcome through ``done``."""
-    from .bulletins import load_bulletins
+    from ..bop.bulletins import load_bulletins
 
     ev, se, ca = group
     meta = items[0][1].meta
@@ -557,7 +557,7 @@ def recheck(store: st.Store, *, event: str, session: str, bulletin: str | Path |
             car: str | None = None, profile: str | None = None, command: str | None = None,
             actor: str | None = None, progress: Progress | None = None) -> list[IngestOutcome]:
     """Judge the stored logs of a session (or one car) again under ``bulletin``; earlier runs are kept."""
-    from .bulletins import load_bulletins
+    from ..bop.bulletins import load_bulletins
 
     bulletins = load_bulletins([bulletin] if isinstance(bulletin, str | Path) else bulletin)
     ctx = _Context(store, config.actor(actor), "recheck", command, None, progress)

@@ -5,7 +5,7 @@ process, so a slow copy that pauses less than that is never read half-written), 
 metadata must come from a sidecar, ``<file>.meta.json`` exists and is itself settled. Temporary names
 (``.name``, ``*.tmp``, ``*.part``, ``*.crdownload``, ``*~``) are ignored until renamed. Change notifications come
 from watchdog (inotify and friends); with ``poll=True`` (or when watchdog cannot start) the folder is rescanned
-every ``poll_s`` seconds instead. Every ready file is ingested through :func:`compliance.ingest.ingest_logs`, whose
+every ``poll_s`` seconds instead. Every ready file is ingested through :func:`compliance.ingest.pipeline.ingest_logs`, whose
 content addressing makes a file seen twice (a restart, a copy under another name) a ``duplicate`` that adds
 nothing. A file that changes after it was processed is processed again. Something with a log's name that is not a
 regular file (a FIFO, whose open would block; a symlink to a device such as ``/dev/zero``, which never ends; a
@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config
-from .errors import ComplianceError
-from .evidence import open_regular_file
-from .ingest import ingest_logs
+from .. import config
+from ..errors import ComplianceError
+from ..store.originals import open_regular_file
+from ..store.schema import Store
 from .log_names import LOG_SUFFIXES, is_candidate
 from .outcomes import IngestOutcome
-from .store import Store
+from .pipeline import ingest_logs
 
 __all__ = ["LOG_SUFFIXES", "is_candidate", "Watcher"]
 
@@ -187,7 +187,7 @@ class Watcher:
         ``idle_exit_s``: return after that long with nothing pending. Returns the number of files processed."""
         self.root = Path(self.root)
         if not self.root.is_dir():
-            from .errors import ComplianceError
+            from ..errors import ComplianceError
             raise ComplianceError("not a folder", path=self.root, fix="pass the folder the logger cards are copied to")
         observer = self._start_observer()
         self._scan()

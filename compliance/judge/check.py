@@ -21,8 +21,8 @@ import numpy as np
 
 from telemetry.channels import Channel, Session
 
-from .bulletins import RULE_NAMES, Bulletin, RuleSpec, in_force, load_bulletins
-from .errors import RuleError
+from ..bop.bulletins import RULE_NAMES, Bulletin, RuleSpec, in_force, load_bulletins
+from ..errors import RuleError
 from .laps import Laps, lap_at, segment_laps, summarise_laps
 from .outings import SessionWindow, check_window
 from .quality import check_quality, power_inputs
@@ -219,7 +219,7 @@ def check_logs(paths: Sequence[str | Path], profile, bulletins, *, progress: Pro
 
     ``profile`` is a profile path or a loaded ``Profile``; ``bulletins`` a ``Bulletin``, a list of them, or
     file/folder paths (an explicit single bulletin is used whatever its dates). The join rules of
-    :mod:`compliance.outings` apply: files that overlap in time, or lie more than ``max_gap_s`` apart, raise
+    :mod:`compliance.judge.outings` apply: files that overlap in time, or lie more than ``max_gap_s`` apart, raise
     ``telemetry.errors.JoinError``; a file starting outside ``window`` raises :class:`JoinRefused`.
     """
     from telemetry import profiles, session  # imported late: reading logs is telemetry's job

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import ComplianceError
+from ..errors import ComplianceError
 
 __all__ = ["JOIN_MODES", "DEFAULT_MAX_GAP_S", "DEFAULT_WINDOW_MARGIN_S", "SessionWindow", "JoinRefused",
            "LogSpan", "Outing", "check_window", "log_span", "span_of", "when_text"]

@@ -29,7 +29,7 @@ import numpy as np
 
 from telemetry.channels import Channel
 
-from .bulletins import RuleSpec
+from ..bop.bulletins import RuleSpec
 from .verdict import Exceedance
 
 __all__ = ["RuleEvaluation", "held_at", "limit_curve", "limit_series", "find_exceedances", "stint_energies",

@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ..bop.bulletins import RULE_NAMES
+from ..judge.check import CheckResult
 from ._html import escape as _e
 from ._html import table as _table
-from .bulletins import RULE_NAMES
-from .check import CheckResult
 from .plots import charts_for_rule
-from .report_svg import chart_svg
+from .svg import chart_svg
 
 __all__ = ["render_check_report", "write_check_report"]
 

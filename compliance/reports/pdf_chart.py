@@ -1,4 +1,4 @@
-"""A :class:`compliance.plots.Chart` drawn into an fpdf2 page as vector lines (no browser, no image export):
+"""A :class:`compliance.reports.plots.Chart` drawn into an fpdf2 page as vector lines (no browser, no image export):
 round ticks with grid lines, axis labels with units, a legend above the plot, series clipped to the plot."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Evidence figures, shared by the check report, the steward report and the dashboard.
 
 Each figure is first a renderer-neutral :class:`Chart` (downsampled series, round axis ticks, labels with units);
-:func:`to_plotly` turns it into a Plotly figure (SVG ``go.Scatter``, never WebGL), :mod:`compliance.report_svg`
-into inline SVG, :mod:`compliance.report_pdf` into PDF vector lines.
+:func:`to_plotly` turns it into a Plotly figure (SVG ``go.Scatter``, never WebGL), :mod:`compliance.reports.svg`
+into inline SVG, :mod:`compliance.reports.steward_pdf` into PDF vector lines.
 
 - ``value_vs_key``: a limited channel against its key (boost or fuel flow against rpm, power against speed; a flat
   limit against engine speed) with the bulletin's limit curve, the limit + tolerance, and each exceedance's
@@ -28,9 +28,9 @@ import plotly.graph_objects as go
 
 from telemetry.channels import Channel
 
-from .bulletins import RuleSpec
-from .rules import held_at, limit_curve, limit_series, stint_energies
-from .verdict import Exceedance
+from ..bop.bulletins import RuleSpec
+from ..judge.rules import held_at, limit_curve, limit_series, stint_energies
+from ..judge.verdict import Exceedance
 
 __all__ = ["MAX_POINTS", "Series", "Chart", "nice_ticks", "tick_labels", "minmax_indices", "scatter_indices", "finite_runs",
            "value_vs_key_chart", "value_over_time_chart", "exceedance_chart", "stint_energy_chart",

@@ -1,16 +1,16 @@
-"""A steward report rendered in one of :data:`compliance.report.FORMATS` (JSON, CSV, HTML, PDF) and written
-atomically. Sits above the report model (``compliance.report``) and its HTML and PDF renderers."""
+"""A steward report rendered in one of :data:`compliance.reports.steward.FORMATS` (JSON, CSV, HTML, PDF) and written
+atomically. Sits above the report model (``compliance.reports.steward``) and its HTML and PDF renderers."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from .errors import StoreError
-from .report import FORMATS, SessionReport, to_csv, to_json
-from .report_html import to_html
-from .report_pdf import to_pdf
-from .store import Store
+from ..errors import StoreError
+from ..store.schema import Store
+from .steward import FORMATS, SessionReport, to_csv, to_json
+from .steward_html import to_html
+from .steward_pdf import to_pdf
 
 __all__ = ["render", "write_report"]
 

@@ -1,8 +1,8 @@
 """Steward reports of a stored session (or one car): verdict matrix, every exceedance with its evidence, data
 quality, file hashes, bulletin, profile and tool versions, and the exact commands that reproduce the verdicts and
 the report, and per car a decision block the stewards print and sign. Formats: self-contained HTML with inline
-SVG charts and no script (:mod:`compliance.report_html`), PDF (:mod:`compliance.report_pdf`, fpdf2 with vector
-charts drawn without a browser), CSV and JSON. The charts come from :mod:`compliance.plots`.
+SVG charts and no script (:mod:`compliance.reports.steward_html`), PDF (:mod:`compliance.reports.steward_pdf`, fpdf2 with vector
+charts drawn without a browser), CSV and JSON. The charts come from :mod:`compliance.reports.plots`.
 
 Reports are built from the store only: verdicts from ``runs``, traces from the run's Parquet file, the limit curve
 from the bulletin file the run recorded (used only when its SHA-256 still matches; otherwise the report says so
@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 
 from telemetry.channels import Channel
 
-from .errors import StoreError
-from .evidence import verify_original
-from .store import Store, canonical_json, tool_version, utcnow
+from ..errors import StoreError
+from ..store.originals import verify_original
+from ..store.schema import Store, canonical_json, tool_version, utcnow
 
 if TYPE_CHECKING:
     from .plots import Chart
@@ -52,7 +52,7 @@ class CarReport:
     verdict: Mapping[str, Any]          # the stored SPEC §4 verdict JSON
     logs: tuple[Mapping[str, Any], ...]  # logs rows of the run, in run order, with ``integrity``
     runs_total: int                     # how many runs exist for this car's session (all bulletins)
-    outing: int = 1                     # the car's outing in the session (compliance.outings)
+    outing: int = 1                     # the car's outing in the session (compliance.judge.outings)
 
     @property
     def label(self) -> str:
@@ -151,7 +151,7 @@ def build_report(store: Store, event: str, session: str, *, car: str | None = No
                FROM entries e WHERE e.event = ? AND e.car NOT IN (SELECT car FROM {view} WHERE event = ? AND
                session = ?{' AND bulletin_id = ?' if bulletin else ''})""",
             [session, event, event, session, *([bulletin] if bulletin else [])]))
-        from .audit import head_row
+        from ..store.audit import head_row
         audit_head = head_row(conn)
         logs_by_run: dict[str, list[dict]] = {}
         for r in runs:
@@ -211,8 +211,8 @@ def load_channels(store: Store, run: Mapping[str, Any], names: Sequence[str] | N
 def rule_spec(run: Mapping[str, Any], model: str, rule: str):
     """``(RuleSpec, Bulletin)`` of ``rule`` from the bulletin file the run used, or ``(None, reason)`` when the
     file is gone or its SHA-256 no longer matches the run's."""
-    from .bulletins import load_bulletin
-    from .errors import ComplianceError
+    from ..bop.bulletins import load_bulletin
+    from ..errors import ComplianceError
 
     path = run.get("bulletin_path")
     if not path or not Path(path).exists():
@@ -228,7 +228,7 @@ def rule_spec(run: Mapping[str, Any], model: str, rule: str):
 
 
 def exceedance_objects(verdict: Mapping[str, Any]):
-    from .verdict import Exceedance
+    from ..judge.verdict import Exceedance
     return [Exceedance(e["rule"], e["start_s"], e["end_s"], e["duration_s"], e["peak"], e["limit"], e["excess"],
                        e["unit"], e.get("lap")) for e in verdict.get("exceedances", [])]
 

@@ -1,5 +1,5 @@
 """The HTML form of the steward report: one self-contained file (no script, no network), charts as inline SVG
-(:mod:`compliance.report_svg`), a decision block per car to print and sign; each car starts a printed page."""
+(:mod:`compliance.reports.svg`), a decision block per car to print and sign; each car starts a printed page."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from ._html import escape as _e
 from ._html import table as _table
 
 if TYPE_CHECKING:
-    from .report import CarReport, SessionReport
-    from .store import Store
+    from ..store.schema import Store
+    from .steward import CarReport, SessionReport
 
 __all__ = ["to_html"]
 
@@ -38,7 +38,7 @@ def _v(verdict: str | None) -> str:
 
 
 def _matrix(report: SessionReport) -> str:
-    from .report import RULES
+    from .steward import RULES
     rules = [r for r in RULES if any(x["rule"] == r for c in report.cars for x in c.verdict.get("rules", []))]
     rows = []
     for c in report.cars:
@@ -60,7 +60,7 @@ def _matrix(report: SessionReport) -> str:
 
 def _decision(c: CarReport) -> str:
     """The block a steward prints and signs: per rule the finding, then blank decision and sanction fields."""
-    from .report import rule_findings
+    from .steward import rule_findings
     findings = rule_findings(c)
     sign = ("<div class='sign'><span>Steward (name)</span><span>Time</span><span>Signature</span></div>")
     if not any(f.needs_decision for f in findings):
@@ -79,7 +79,7 @@ def _decision(c: CarReport) -> str:
 
 def _evidence(found: list, *, close_ups: bool) -> str:
     """Every rule's overview charts (value against key, session, stint energy), or the exceedance close-ups."""
-    from .report_svg import chart_svg
+    from .svg import chart_svg
 
     charts = [chart_svg(ch) for rc in found for ch in rc.charts if (ch.kind == "exceedance") == close_ups]
     if close_ups:
@@ -89,7 +89,7 @@ def _evidence(found: list, *, close_ups: bool) -> str:
 
 
 def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
-    from .report import rule_charts
+    from .steward import rule_charts
     v, run = c.verdict, c.run
     found = rule_charts(store, c, max_traces=max_traces) if store is not None else []
     parts = [f"<section class='car' id='{_e(c.anchor)}'><h2>Car {_e(c.label)} &middot; {_e(c.team)} &middot; "

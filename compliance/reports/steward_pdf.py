@@ -1,7 +1,7 @@
 """The PDF form of the steward report (fpdf2, landscape A4): the verdict matrix, then per car a page opening with
 its decision block (per rule the finding, then blank steward decision and sanction fields, and name, time and
 signature lines to print and sign), the run, logs, rules, exceedances and data quality, and the evidence charts
-(:mod:`compliance.report_pdf_chart`: value against key with the bulletin curve, the session, close-ups of the first
+(:mod:`compliance.reports.pdf_chart`: value against key with the bulletin curve, the session, close-ups of the first
 exceedances) drawn as vector lines without a browser. Table cells wrap long text (ids, hashes) instead of cutting
 it. Core PDF fonts cover Latin-1 only; other characters print as '?'.
 """
@@ -16,12 +16,12 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from .report_pdf_chart import draw_chart
-from .report_pdf_chart import latin1 as _t
+from .pdf_chart import draw_chart
+from .pdf_chart import latin1 as _t
 
 if TYPE_CHECKING:
-    from .report import CarReport, SessionReport
-    from .store import Store
+    from ..store.schema import Store
+    from .steward import CarReport, SessionReport
 
 __all__ = ["to_pdf"]
 
@@ -102,7 +102,7 @@ def _sign_lines(pdf: _Pdf, labels: Sequence[str]) -> None:
 
 def _decision(pdf: _Pdf, c: CarReport) -> None:
     """The decision block: what bopwatch found per rule, and the fields a steward fills in and signs."""
-    from .report import rule_findings
+    from .steward import rule_findings
     findings = rule_findings(c)
     _heading(pdf, "Steward decision", 11)
     if not any(f.needs_decision for f in findings):
@@ -156,7 +156,7 @@ def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
     pdf.ln(1)
     _decision(pdf, c)
     pdf.ln(2)
-    from .report import rule_charts
+    from .steward import rule_charts
     found = rule_charts(store, c, max_traces=max_traces) if store is not None else []
     _evidence(pdf, c, found, close_ups=False)
     if pdf.get_y() + 40 > pdf.h - 14:
@@ -199,7 +199,7 @@ def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
 
 
 def _matrix(pdf: _Pdf, report: SessionReport) -> None:
-    from .report import RULES
+    from .steward import RULES
     rules = [r for r in RULES if any(x["rule"] == r for c in report.cars for x in c.verdict.get("rules", []))]
     rows = []
     for c in report.cars:

@@ -1,4 +1,4 @@
-"""A :class:`compliance.plots.Chart` as inline SVG for the HTML steward report: no script, no WebGL, opens in any
+"""A :class:`compliance.reports.plots.Chart` as inline SVG for the HTML steward report: no script, no WebGL, opens in any
 browser and prints as vectors. Points are drawn as round-capped zero-length strokes in one path per series, so a
 scatter of thousands of samples costs a few bytes per sample."""
 

@@ -3,7 +3,7 @@ altered.
 
 Each ``audit_log`` row stores ``hash = sha256(prev_hash + "\\n" + canonical JSON of [seq, at, actor, action,
 subject, detail])`` where ``prev_hash`` is the previous row's hash (64 zeros for the first row), and (migration
-0004) ``mac = HMAC-SHA256(key, hash)`` with the audit key kept outside the store (:mod:`compliance.audit_key`)
+0004) ``mac = HMAC-SHA256(key, hash)`` with the audit key kept outside the store (:mod:`compliance.store.audit_key`)
 and ``key_id``, the key's public name. Editing a row breaks its hash; deleting a row breaks the sequence and the
 next row's ``prev_hash``; deleting the last rows is caught by the head file (``<store>/audit_head.json``,
 rewritten after every commit) and by a pinned head (``audit head`` printed on every report, ``audit verify
@@ -11,7 +11,7 @@ rewritten after every commit) and by a pinned head (``audit head`` printed on ev
 the key. Since each hash covers every row before it, the head row's MAC anchors the whole chain, including rows
 written before 0004.
 
-Every fact a verdict, a report or an access decision reads is bound into the chain (:mod:`compliance.audit_rows`):
+Every fact a verdict, a report or an access decision reads is bound into the chain (:mod:`compliance.store.audit_rows`):
 each run's and log's rows by digest, each run's Parquet file by SHA-256, events/sessions/entries by their full
 row, the dashboard's accounts file by SHA-256 (``accounts.bind``, when the dashboard starts). :func:`verify`
 recomputes all of it, re-hashes every stored original and names the table, row and column that changed.
@@ -32,7 +32,7 @@ from .audit_chain import GENESIS, append, at_text, keyed, row_hash
 from .audit_key import AuditKey, load_key
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .schema import Store
 
 __all__ = ["GENESIS", "append", "row_hash", "verify", "AuditReport", "AuditHead", "head", "head_row", "keyed",
            "bind_accounts", "bind_accounts_at_start", "parse_pin"]
@@ -102,9 +102,9 @@ def parse_pin(text: str) -> tuple[int, str]:
 def bind_accounts(store: Store, path: str | Path, actor: str | None = None) -> int | None:
     """Record the accounts file's SHA-256 (and who has which role) in an ``accounts.bind`` audit row, unless the
     last one for this path says the same. Returns the new row's seq, or None."""
-    from . import config
-    from .auth import load_accounts
-    from .evidence import sha256_file
+    from .. import config
+    from ..access.auth import load_accounts
+    from .originals import sha256_file
 
     path = Path(path).resolve()
     sha = sha256_file(path)
@@ -124,8 +124,8 @@ def bind_accounts(store: Store, path: str | Path, actor: str | None = None) -> i
 def bind_accounts_at_start(db: str | Path, path: str | Path) -> int | None:
     """For ``bopwatch dashboard``: :func:`bind_accounts` into the store at ``db`` when it exists. A store this
     process cannot write (a read-only deployment, a lock held too long) is logged, never fatal."""
-    from .errors import ComplianceError
-    from .store import open_store
+    from ..errors import ComplianceError
+    from .schema import open_store
 
     if not Path(db).exists():
         return None
@@ -137,7 +137,7 @@ def bind_accounts_at_start(db: str | Path, path: str | Path) -> int | None:
 
 
 def _accounts_problems(rows: Sequence[tuple]) -> tuple[list[str], list[str]]:
-    from .evidence import sha256_file
+    from .originals import sha256_file
 
     latest: dict[str, tuple[int, dict]] = {}
     for seq, action, subject, detail in rows:
@@ -290,7 +290,7 @@ def _pin_problems(rows: list[tuple], pins: Sequence[tuple[int, str]]) -> list[st
 
 
 def _parquet_problems(store: Store, audit: Sequence[tuple]) -> tuple[list[str], int]:
-    from .evidence import verify_channels_file
+    from .originals import verify_channels_file
 
     problems: list[str] = []
     hashed: dict[str, str | None] = {}
@@ -314,7 +314,7 @@ def verify(store: Store, *, originals: bool = True, require_key: bool = False,
     """Check the chain, its MACs, the head file and ``pins``, every bound row and Parquet file, the
     cross-references, the accounts files recorded, and (``originals=True``) every stored original."""
     from .audit_rows import check_consistency, metadata_problems, row_problems
-    from .evidence import verify_original
+    from .originals import verify_original
 
     key = load_key(create=False)
     with store.reading() as conn:

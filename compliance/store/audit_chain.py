@@ -1,6 +1,6 @@
 """The audit chain's rows as they are written: the canonical text and the clock they hash, each row's chain hash,
-and its MAC with the audit key (``compliance.audit_key``). Written inside the store's write transactions
-(``compliance.store``); verified by ``compliance.audit``.
+and its MAC with the audit key (``compliance.store.audit_key``). Written inside the store's write transactions
+(``compliance.store.schema``); verified by ``compliance.store.audit``.
 
 Each ``audit_log`` row stores ``hash = sha256(prev_hash + "\\n" + canonical JSON of [seq, at, actor, action,
 subject, detail])`` where ``prev_hash`` is the previous row's hash (64 zeros for the first row)."""

@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import StoreError
+from ..errors import StoreError
 
 __all__ = ["AuditKey", "ENV_FILE", "ENV_KEY", "default_key_file", "load_key", "key_id_of"]
 

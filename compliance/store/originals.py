@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import StoreError
+from ..errors import StoreError
 
 __all__ = ["sha256_file", "open_regular_file", "store_original", "verify_original", "original_path", "log_suffix",
            "write_channels_parquet", "channels_table", "verify_channels_file"]

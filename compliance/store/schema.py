@@ -30,10 +30,10 @@ from pathlib import Path
 
 import duckdb
 
-from . import config
+from .. import config
+from ..errors import StoreError
 from .audit_chain import canonical_json, utcnow
 from .audit_rows import check_consistency
-from .errors import StoreError
 from .migrations import MIGRATIONS
 
 __all__ = ["Store", "StoreLayout", "open_store", "LogRecord", "RunRecord", "ChannelSummary", "check_id",
@@ -196,8 +196,8 @@ class Store:
     def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction under the exclusive lock: committed on normal exit, rolled back on error.
 
-        Audit rows appended inside it (``compliance.audit.append``) are chained and MAC'd with the audit key
-        (``compliance.audit_key``, loaded once here, created outside the store if missing); the chain's head file
+        Audit rows appended inside it (``compliance.store.audit.append``) are chained and MAC'd with the audit key
+        (``compliance.store.audit_key``, loaded once here, created outside the store if missing); the chain's head file
         is updated after the commit, still under the lock.
         """
         from .audit_chain import keyed
@@ -345,9 +345,9 @@ def open_store(db: str | os.PathLike | None = None, *, create: bool = True,
 #: the temporary names ``evidence`` writes originals and channel Parquet under before renaming them into place
 def clean_leftover_temp_files(layout: StoreLayout) -> list[Path]:
     """The temporary files a killed writer left in the originals and channels folders, removed
-    (``compliance.evidence.clean_leftover_temp_files``, which names them); called when a store is opened for
+    (``compliance.store.originals.clean_leftover_temp_files``, which names them); called when a store is opened for
     writing."""
-    from .evidence import clean_leftover_temp_files as clean
+    from .originals import clean_leftover_temp_files as clean
 
     return clean((layout.originals, layout.channels))
 
@@ -377,7 +377,7 @@ class LogRecord:
     duration_s: float | None = None
     logger_serial: str | None = None
     findings: tuple[dict, ...] = ()
-    outing: int = 1                     # the car's outing in the session (compliance.outings)
+    outing: int = 1                     # the car's outing in the session (compliance.judge.outings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +414,7 @@ class RunRecord:
     duration_s: float | None = None
     channels: tuple[ChannelSummary, ...] = ()
     dbc_shas: tuple[str, ...] = ()      # SHA-256 of each DBC file the profile loaded, in profile order
-    outing: int = 1                     # the car's outing in the session (compliance.outings)
+    outing: int = 1                     # the car's outing in the session (compliance.judge.outings)
     channels_sha256: str | None = None  # SHA-256 of the Parquet file when known (else hashed at insert_run)
 
 
@@ -575,7 +575,7 @@ def _channels_binding(conn: duckdb.DuckDBPyConnection, rec: RunRecord) -> dict |
     if not rec.channels_path:
         return None
     if rec.channels_sha256 is None:
-        from .evidence import sha256_file
+        from .originals import sha256_file
         db = conn.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
         path = StoreLayout.for_db(Path(db[0])).root / rec.channels_path
         if not path.is_file():      # recorded as missing: 'audit verify' reports it

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from compliance import queries as q
-from compliance.auth import AuthError, require
+from compliance.access import queries as q
+from compliance.access.auth import AuthError, require
 from dashboard import context
 
 viewer = context.require_viewer()

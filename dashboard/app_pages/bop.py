@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from compliance import queries as q
-from compliance.bulletins import RULE_NAMES
+from compliance.access import RULE_NAMES
+from compliance.access import queries as q
 from compliance.errors import ComplianceError
 from dashboard import context, figures
 
@@ -25,7 +25,7 @@ def _shown(value: object) -> str:
 
 
 def _diff_rows(changes: list[dict]) -> list[dict]:
-    """``compliance.bulletins.diff_bulletins`` as table rows: one per changed field, with its old and new value
+    """``compliance.bop.bulletins.diff_bulletins`` as table rows: one per changed field, with its old and new value
     (``delta`` is the shift of every limit point when they all moved by the same amount)."""
     rows = []
     for c in changes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from compliance import queries as q
+from compliance.access import queries as q
 from compliance.errors import ComplianceError
 from dashboard import context, evidence, figures, reports
 

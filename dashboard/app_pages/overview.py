@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from compliance import queries as q
+from compliance.access import queries as q
 from dashboard import context, evidence
 
 viewer = context.require_viewer()

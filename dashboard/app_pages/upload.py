@@ -11,10 +11,10 @@ from pathlib import PurePath
 
 import streamlit as st
 
-from compliance import queries as q
-from compliance.auth import AuthError, require
+from compliance.access import LogSpan, when_text
+from compliance.access import queries as q
+from compliance.access.auth import AuthError, require
 from compliance.errors import ComplianceError
-from compliance.outings import LogSpan, when_text
 from dashboard import context, uploads
 
 viewer = context.require_viewer()

@@ -119,7 +119,7 @@ def _serve(conn: Connection, memory_mb: int) -> None:
     from .targets import run_input
 
     # import what the readers import lazily, before the memory limit (asammdf, cantools, pint)
-    for module in ("asammdf", "cantools", "pint", "telemetry.formats", "telemetry.session", "compliance.bulletins"):
+    for module in ("asammdf", "cantools", "pint", "telemetry.formats", "telemetry.session", "compliance.bop.bulletins"):
         with contextlib.suppress(ImportError):
             __import__(module)
     targets._own_errors()

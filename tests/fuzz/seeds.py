@@ -257,7 +257,7 @@ def write_seeds(folder: Path, formats: tuple[str, ...] = FORMATS) -> list[Seed]:
         sources = sorted((ROOT / "tests" / "data").rglob("bulletin_*.toml"))
         sources += sorted((ROOT / "bulletins").glob("*.toml")) if (ROOT / "bulletins").is_dir() else []
         for src in sources:
-            if _loads(src, "compliance.bulletins:load_bulletin"):
+            if _loads(src, "compliance.bop.bulletins:load_bulletin"):
                 dst = folder / f"bulletin_{len(seeds)}_{src.name}"
                 shutil.copy(src, dst)
                 seeds.append(Seed("bulletin", dst, str(src.relative_to(ROOT))))

@@ -25,8 +25,8 @@ def _nothing() -> None:
 
 
 def check_in_process(tmp: Path) -> Work:
-    """``compliance.check.check_logs`` on a sample BLF, in this process (what ``watch`` and the fleet workers do)."""
-    from compliance.check import check_logs
+    """``compliance.judge.check.check_logs`` on a sample BLF, in this process (what ``watch`` and the fleet workers do)."""
+    from compliance.judge.check import check_logs
 
     log, profile = SAMPLES / "race" / "car7.blf", ROOT / "dbc" / "bmw_m4_gt3.toml"
 
@@ -59,9 +59,9 @@ def _sample_logs() -> list[Path]:
 def watch(tmp: Path) -> Work:
     """A ``Watcher`` (watchdog observer) ingesting the sample event's logs into one store, one log per iteration,
     each copied into the watched folder with its sidecar last, as a logger card is."""
-    from compliance.ingest import load_event_info
-    from compliance.store import open_store
-    from compliance.watch import Watcher
+    from compliance.ingest.pipeline import load_event_info
+    from compliance.ingest.watch import Watcher
+    from compliance.store.schema import open_store
 
     logs = _sample_logs()
     folder = tmp / "inbox"
@@ -104,8 +104,8 @@ def dashboard(tmp: Path) -> Work:
     import bcrypt
     from playwright.sync_api import sync_playwright
 
-    from compliance.ingest import ingest_logs, load_event_info
-    from compliance.store import open_store
+    from compliance.ingest.pipeline import ingest_logs, load_event_info
+    from compliance.store.schema import open_store
 
     if not CHROMIUM.exists():
         raise RuntimeError("/usr/bin/chromium is absent: apt-get install -y chromium (make browser)")

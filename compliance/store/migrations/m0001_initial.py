@@ -3,7 +3,7 @@
 Conventions: every ``*_at`` column is a naive ``TIMESTAMP`` in UTC; ``event``, ``session`` and ``car`` are the
 ids used on the command line and in the Parquet partitions (``[A-Za-z0-9_.-]+``); JSON columns hold compact
 JSON text. No foreign keys (DuckDB restricts updates of referenced rows); the ingest writes each run with its
-children in one transaction and ``compliance.store.check_consistency`` looks for orphans.
+children in one transaction and ``compliance.store.schema.check_consistency`` looks for orphans.
 """
 
 NAME = "initial"
