@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from _store_support import write_run
 
+from compliance.access import accounts_audit
 from compliance.cli import main
 from compliance.reports.render import render
 from compliance.reports.steward import build_report
@@ -90,8 +91,8 @@ def test_accounts_file_is_bound_and_a_later_edit_is_reported(store, tmp_path):
     accounts.write_text('[accounts.chief]\nrole = "scrutineer"\npassword_hash = "$2b$12$' + "x" * 53 + '"\n'
                         '[accounts.ardennes]\nrole = "team"\nteam = "Ardennes"\npassword_hash = "$2b$12$'
                         + "y" * 53 + '"\n')
-    seq = audit.bind_accounts(store, accounts, actor="dash")
-    assert seq is not None and audit.bind_accounts(store, accounts) is None         # unchanged: no new row
+    seq = accounts_audit.bind_accounts(store, accounts, actor="dash")
+    assert seq is not None and accounts_audit.bind_accounts(store, accounts) is None         # unchanged: no new row
     with store.reading() as conn:
         detail = json.loads(conn.execute("SELECT detail FROM audit_log WHERE seq = ?", [seq]).fetchone()[0])
     assert detail["roles"] == {"chief": "scrutineer", "ardennes": "team:Ardennes"}
@@ -99,7 +100,7 @@ def test_accounts_file_is_bound_and_a_later_edit_is_reported(store, tmp_path):
     accounts.write_text(accounts.read_text().replace('team = "Ardennes"', 'team = "Rival"'))
     problems = audit.verify(store, originals=False).problems
     assert any(p.startswith(f"accounts file {accounts}: changed since audit row {seq}") for p in problems)
-    assert audit.bind_accounts(store, accounts) is not None                         # the restart records it
+    assert accounts_audit.bind_accounts(store, accounts) is not None                         # the restart records it
     assert audit.verify(store, originals=False).ok
 
 
@@ -125,5 +126,5 @@ def test_dashboard_start_binds_the_accounts_file(store, tmp_path, monkeypatch):
 def test_dashboard_starts_when_the_store_cannot_be_written(tmp_path, monkeypatch):
     monkeypatch.setenv("BOPWATCH_AUDIT_KEY_FILE", str(tmp_path / "a_store" / "k"))   # refused: inside the store
     store = st.open_store(tmp_path / "a.duckdb")
-    assert audit.bind_accounts_at_start(store.db, _accounts_file(tmp_path)) is None
-    assert audit.bind_accounts_at_start(tmp_path / "none.duckdb", _accounts_file(tmp_path)) is None
+    assert accounts_audit.bind_accounts_at_start(store.db, _accounts_file(tmp_path)) is None
+    assert accounts_audit.bind_accounts_at_start(tmp_path / "none.duckdb", _accounts_file(tmp_path)) is None

@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 from .. import config
+from ..access.accounts_audit import bind_accounts_at_start
 from ..access.auth import hash_password, load_accounts, open_sessions
 from ..errors import ComplianceError
-from ..store.audit import bind_accounts_at_start
 
 __all__ = ["add_subparser", "server_options", "serve_command", "streamlit_command", "session_dir",
            "DEFAULT_PORT", "DEFAULT_MAX_UPLOAD_MB", "DEMO_ACCOUNTS"]

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .schema import Store
 
 __all__ = ["GENESIS", "append", "row_hash", "verify", "AuditReport", "AuditHead", "head", "head_row", "keyed",
-           "bind_accounts", "bind_accounts_at_start", "parse_pin"]
+           "parse_pin"]
 
 log = logging.getLogger(__name__)
 
@@ -96,44 +96,6 @@ def parse_pin(text: str) -> tuple[int, str]:
         raise ValueError(f"{text!r} is not SEQ:HASH with at least 16 hex digits of the hash (e.g. 42:3f0c...; "
                          "'bopwatch audit head' prints it)")
     return int(seq), digest
-
-
-# -- the accounts file ----------------------------------------------------------------------------------------
-def bind_accounts(store: Store, path: str | Path, actor: str | None = None) -> int | None:
-    """Record the accounts file's SHA-256 (and who has which role) in an ``accounts.bind`` audit row, unless the
-    last one for this path says the same. Returns the new row's seq, or None."""
-    from .. import config
-    from ..access.auth import load_accounts
-    from .originals import sha256_file
-
-    path = Path(path).resolve()
-    sha = sha256_file(path)
-    with store.reading() as conn:
-        last = conn.execute("SELECT detail FROM audit_log WHERE action = 'accounts.bind' AND subject = ? "
-                            "ORDER BY seq DESC LIMIT 1", [str(path)]).fetchone()
-    if last is not None and json.loads(last[0]).get("sha256") == sha:
-        return None
-    accounts = load_accounts(path)
-    roles = {name: a.role + (f":{a.team}" if a.team else "") for name, a in
-             [*accounts.accounts.items(), *accounts.oidc.items()]}
-    with store.writing() as conn:
-        return append(conn, config.actor(actor), "accounts.bind", str(path),
-                      {"sha256": sha, "size": path.stat().st_size, "roles": roles})
-
-
-def bind_accounts_at_start(db: str | Path, path: str | Path) -> int | None:
-    """For ``bopwatch dashboard``: :func:`bind_accounts` into the store at ``db`` when it exists. A store this
-    process cannot write (a read-only deployment, a lock held too long) is logged, never fatal."""
-    from ..errors import ComplianceError
-    from .schema import open_store
-
-    if not Path(db).exists():
-        return None
-    try:
-        return bind_accounts(open_store(db, create=False), path)
-    except (ComplianceError, OSError, duckdb.Error) as err:
-        log.warning("the accounts file %s was not recorded in the audit log: %s", path, err)
-        return None
 
 
 def _accounts_problems(rows: Sequence[tuple]) -> tuple[list[str], list[str]]:
