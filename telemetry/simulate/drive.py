@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cars import CarModel
-from .limits import Limits
+from .limits import Limits, power_limit
 from .track import LapKind, Track, lap_profile
 
 __all__ = ["SessionPlan", "Drive", "drive_session", "first_order_lag", "lateral_g", "DT"]
@@ -20,6 +20,8 @@ DT = 0.01                 # physics grid step, s
 BOOST_MARGIN_BAR = 0.035  # how far under the boost limit the team's boost target sits
 FUEL_MARGIN = 0.03        # fraction of the fuel-flow cap kept in reserve
 POWER_MARGIN = 0.025      # fraction of the power cap kept in reserve
+THROTTLE_MARGIN_PCT = 2.0 # how far under a throttle cap the team's throttle map stops the butterfly
+LEVEL_SPEED_MARGIN = 1.5  # km/h either side of a level_pct speed split where the team takes the lower level
 SHIFT_CUT_S = 0.04
 G0 = 9.80665              # standard gravity, m/s^2: the unit of long_accel and lat_accel
 
@@ -152,8 +154,11 @@ def _calibrated_torque(car: CarModel, limits: Limits, rpm, speed_kmh, boost_targ
         torque = torque * np.clip((boost_target - ambient) / (car.nominal_boost_bar - 1.0), 0.0, 1.0)
     power = limits.get("power")
     if power is not None:
-        key = speed_kmh if power.limit.key == "speed_kmh" else rpm
-        cap_kw = power.limit(key) * (1 - POWER_MARGIN)
+        if power.declared is not None:   # a share of the declared curve: the lower level near a speed split
+            cap_kw = np.minimum(power_limit(power, rpm, speed_kmh - LEVEL_SPEED_MARGIN),
+                                power_limit(power, rpm, speed_kmh + LEVEL_SPEED_MARGIN)) * (1 - POWER_MARGIN)
+        else:
+            cap_kw = power_limit(power, rpm, speed_kmh) * (1 - POWER_MARGIN)
         torque = np.minimum(torque, cap_kw * 1000.0 / (car.driveline_efficiency * omega))
     fuel = limits.get("fuel_flow")
     if fuel is not None:
@@ -294,6 +299,9 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
         .astype(np.float64) * (speed_kmh < 62),
         "LoggerSupply": np.full(n, 13.8),
     }
+    cap = limits.get("throttle")
+    if cap is not None:              # the team's throttle map stops the butterfly under the cap (SPEC §5)
+        channels["throttle"] = np.minimum(channels["throttle"], cap.limit.values[0] - THROTTLE_MARGIN_PCT)
     # the logger's IMU (SPEC §5): its own noise source, so the channels above stay what they were without it
     imu = np.random.default_rng([seed, 11])
     channels["long_accel"] = accel / G0 + imu.normal(0, 0.008, n)

@@ -1,8 +1,10 @@
 """Faults put into a simulated session on purpose, each recorded as ground truth.
 
 Signal injections change the drive before encoding (``boost``, ``fuel_flow``, ``power`` excursions over the
-limit, ``stint_energy`` excess, a ``frozen`` sensor); each changes only the channels of its own rule, so the
-truth stays unambiguous. Frame injections act on encoded frames (``gap``, ``dropped`` frames, ``checksum``
+limit, ``stint_energy`` excess, a ``frozen`` sensor; and for SPEC §5 bulletins ``rev_limit`` over-revs,
+``throttle`` over its cap, a short ``refuel_time``, and ``boost_gated`` excursions placed only where the boost
+rule's ``when`` gate is shut, which must not count); each changes only the channels of its own rule, so the
+truth stays unambiguous. Where a rule has a ``when`` gate, counted excursions are placed where it is open. Frame injections act on encoded frames (``gap``, ``dropped`` frames, ``checksum``
 failures, a ``missing`` channel, a ``time_jump``); ``truncate`` cuts the written file.
 
 Text form (CLI): ``kind:key=value,key=value``; lists of times separated by ``;`` (``boost:at=61.5;130``).
@@ -17,18 +19,29 @@ import numpy as np
 from ..errors import TelemetryError
 from .cars import CarModel, CarProfile
 from .drive import DT, Drive, boost_limit
+from .limits import gate, power_limit
 
 __all__ = ["Injection", "parse_injection", "KINDS", "apply_signal_injections", "FrameInjector", "shaft_power_kw",
            "stint_energies_mj", "SIGNAL_KINDS", "QUALITY_KINDS"]
 
 #: kind -> (parameters with defaults, help text)
 KINDS: dict[str, tuple[dict, str]] = {
-    "boost": ({"count": 6, "height": 0.08, "duration": 0.4, "at": None},
-              "over-boost excursions: count, height over the ambient-corrected limit (bar), duration (s), at (s)"),
-    "fuel_flow": ({"count": 4, "height": 4.0, "duration": 0.8, "at": None},
-                  "fuel-flow excess: count, height over the limit (kg/h), duration (s), at (s)"),
-    "power": ({"count": 4, "height": 12.0, "duration": 0.8, "at": None},
-              "power excess at the drive shafts (or engine): count, height over the limit (kW), duration, at"),
+    "boost": ({"count": 6, "height": 0.08, "duration": 0.4, "at": None, "between": None},
+              "over-boost excursions: count, height over the ambient-corrected limit (bar), duration (s), at (s), "
+              "between (a;b: all start in [a, b) s)"),
+    "fuel_flow": ({"count": 4, "height": 4.0, "duration": 0.8, "at": None, "between": None},
+                  "fuel-flow excess: count, height over the limit (kg/h), duration (s), at (s), between"),
+    "power": ({"count": 4, "height": 12.0, "duration": 0.8, "at": None, "between": None},
+              "power excess at the drive shafts (or engine): count, height over the limit (kW), duration, at, "
+              "between"),
+    "rev_limit": ({"count": 3, "height": 250.0, "duration": 0.4, "at": None, "between": None},
+                  "over-revs: engine speed held `height` rpm over the (per-gear) rev limit for `duration` s"),
+    "throttle": ({"count": 3, "height": 8.0, "duration": 1.0, "at": None, "between": None},
+                 "throttle over its cap: `height` points over max_pct (at most 100 %) for `duration` s"),
+    "refuel_time": ({"stop": 0, "duration": 30.0},
+                    "a short refuelling: the refuelling of pit stop `stop` lasts only `duration` s"),
+    "boost_gated": ({"count": 4, "height": 0.08, "duration": 0.3, "at": None, "between": None},
+                    "over-boost only while the boost rule's `when` gate is shut (lifting, braking): not counted"),
     "stint_energy": ({"stint": -1, "factor": 1.12},
                      "energy over a stint: drive-shaft torque x factor through stint number `stint` (-1: longest)"),
     "frozen": ({"channel": "boost_pressure", "at": None, "duration": 6.0},
@@ -41,7 +54,9 @@ KINDS: dict[str, tuple[dict, str]] = {
     "time_jump": ({"at": None, "delta": 2.5}, "time jump: time stamps from `at` on move by `delta` s"),
     "truncate": ({"keep": 0.85}, "truncated file: only the first `keep` fraction of the bytes is written"),
 }
-SIGNAL_KINDS = ("boost", "fuel_flow", "power", "stint_energy", "frozen")
+SIGNAL_KINDS = ("boost", "fuel_flow", "power", "stint_energy", "frozen", "rev_limit", "throttle", "refuel_time",
+                "boost_gated")
+_EXCURSIONS = ("boost", "fuel_flow", "power", "rev_limit", "throttle", "boost_gated")
 QUALITY_KINDS = ("frozen", "gap", "dropped", "checksum", "missing", "time_jump", "truncate")
 
 
@@ -66,11 +81,11 @@ def parse_injection(text: str) -> Injection:
         if key not in defaults:
             raise TelemetryError(f"injection {kind} has no parameter {key!r}", place=f"--inject {text}",
                                  fix=f"use {', '.join(defaults)}")
-        if key == "at":
+        if key in ("at", "between"):
             params[key] = tuple(float(v) for v in value.split(";") if v)
         elif key in ("channel", "message"):
             params[key] = value
-        elif key in ("count", "stint"):
+        elif key in ("count", "stint", "stop"):
             params[key] = int(value)
         else:
             params[key] = float(value)
@@ -110,6 +125,50 @@ def _windows(ok: np.ndarray, need: int, taken: list[tuple[int, int]], rng, count
     return sorted(chosen)
 
 
+#: how far past a `when` threshold a channel must be for a placed excursion to be surely gated in (or out)
+_GATE_MARGIN = {"throttle": 8.0, "engine_speed": 250.0, "long_accel": 0.06, "lat_accel": 0.06,
+                "vehicle_speed": 5.0}
+
+
+def _condition(channel: np.ndarray, op: str, number: float, margin: float) -> np.ndarray:
+    """Where the condition holds by ``margin`` (margin > 0), or fails by -margin (margin < 0: it fails there)."""
+    return channel >= number + margin if op in (">", ">=") else channel <= number - margin
+
+
+def _gate_open(rule, ch) -> np.ndarray:
+    ok = np.ones(len(ch["engine_speed"]), bool)
+    for name, op, number in rule.when:
+        ok &= _condition(ch[name], op, number, _GATE_MARGIN.get(name, 0.0))
+    return ok
+
+
+def _gate_shut(rule, ch) -> np.ndarray:
+    """Where some condition surely fails: throttle and (when gated on) acceleration clearly on the wrong side."""
+    shut = np.zeros(len(ch["engine_speed"]), bool)
+    for name, op, number in rule.when:
+        m = _GATE_MARGIN.get(name, 0.0)
+        shut |= (ch[name] <= number - 1.5 * m) if op in (">", ">=") else (ch[name] >= number + 1.5 * m)
+    return shut
+
+
+def _shut_by(rule, ch, i0: int, i1: int) -> list[str]:
+    """The conditions of the gate that fail at every sample of [i0, i1)."""
+    sel = {k: v[i0:i1] for k, v in ch.items()}
+    return sorted(name for name, op, number in rule.when if not gate(
+        type(rule)(rule.name, rule.limit, rule.unit, when=((name, op, number),)), sel).any())
+
+
+def _erode(ok: np.ndarray, k: int) -> np.ndarray:
+    """True where ``ok`` holds at every sample within ``k`` samples either side."""
+    run = np.convolve(ok.astype(np.int32), np.ones(2 * k + 1, np.int32), mode="same")
+    return run == 2 * k + 1
+
+
+def _runs(flag: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flag.astype(np.int8), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def _plateau(x: np.ndarray, target: np.ndarray, i0: int, i1: int, noise: np.ndarray) -> None:
     for j, w in enumerate((0.25, 0.5, 0.75)):
         x[i0 - 3 + j] = (1 - w) * x[i0 - 3 + j] + w * target[i0 - 3 + j]
@@ -124,35 +183,63 @@ def apply_signal_injections(drive: Drive, injections: list[Injection], car: CarM
     events: list[dict] = []
     taken: list[tuple[int, int]] = []
     source = profile.power_source or "driveshaft"
-    full = (ch["throttle"] >= 99.0) & (ch["vehicle_speed"] > 80)
+    cap = limits.get("throttle")
+    top = 99.0 if cap is None else cap.limit.values[0] - 3.0      # full throttle (at the team's cap, if any)
+    full = (ch["throttle"] >= top) & (ch["vehicle_speed"] > 80)
     steady = np.concatenate([[True], np.diff(ch["gear"]) == 0])
     for inj in injections:
-        if inj.kind not in ("boost", "fuel_flow", "power"):
+        if inj.kind not in _EXCURSIONS:
             continue
-        rule = limits.get(inj.kind)
+        rule_name = "boost" if inj.kind == "boost_gated" else inj.kind
+        rule = limits.get(rule_name)
         if rule is None:
-            raise TelemetryError(f"the bulletin has no {inj.kind} rule for {car.model}", place=f"--inject {inj.kind}",
+            raise TelemetryError(f"the bulletin has no {rule_name} rule for {car.model}", place=f"--inject {inj.kind}",
                                  fix="give a bulletin with that rule (--bulletin) or inject another kind")
+        if inj.kind == "boost_gated" and not rule.when:
+            raise TelemetryError(f"the {car.model} boost rule has no when gate", place="--inject boost_gated",
+                                 fix="give a bulletin whose boost rule carries when = {...}")
         need = int(round(inj.get("duration") / DT))
-        ok = full & steady & (ch["engine_speed"] > 4500)
+        if inj.kind == "boost_gated":
+            ok = _erode(_gate_shut(rule, ch) & steady, 12) & (ch["vehicle_speed"] > 80)
+        elif inj.kind == "rev_limit":
+            ok = full & steady & (ch["engine_speed"] > car.shift_rpm - 700)
+        else:
+            ok = full & steady & (ch["engine_speed"] > 4500)
+        if rule.when and inj.kind != "boost_gated":
+            ok &= _erode(_gate_open(rule, ch), 12)
+        between = inj.get("between")
+        if between:
+            ok &= (drive.t >= between[0]) & (drive.t < between[1] - inj.get("duration"))
         at = inj.get("at")
         starts = [int(round(a / DT)) for a in at] if at else _windows(ok, need + 10, taken, rng, inj.get("count"))
         if not at and len(starts) < inj.get("count"):
-            raise TelemetryError(f"only {len(starts)} full-throttle windows for {inj.get('count')} {inj.kind} "
-                                 "excursions", place=f"--inject {inj.kind}", fix="simulate a longer session")
+            raise TelemetryError(f"only {len(starts)} windows for {inj.get('count')} {inj.kind} excursions",
+                                 place=f"--inject {inj.kind}", fix="simulate a longer session or widen between=")
         for start in starts:
             i0, i1 = start + 5, start + 5 + need
-            if inj.kind == "boost":
+            extra: dict = {}
+            if inj.kind in ("boost", "boost_gated"):
                 limit = boost_limit(limits, ch["engine_speed"], ch["ambient_pressure"])
                 _plateau(ch["boost_pressure"], limit + inj.get("height"), i0, i1, rng.normal(0, 0.002, need))
                 value = ch["boost_pressure"]
+                if inj.kind == "boost_gated":
+                    extra = {"counted": False, "gated_out_by": _shut_by(rule, ch, i0 - 3, i1 + 3)}
             elif inj.kind == "fuel_flow":
                 limit = rule.limit(ch["engine_speed"])
                 _plateau(ch["fuel_flow"], limit + inj.get("height"), i0, i1, rng.normal(0, 0.2, need))
                 value = ch["fuel_flow"]
+            elif inj.kind == "rev_limit":
+                limit = rule.limit(ch["gear"])
+                _plateau(ch["engine_speed"], limit + inj.get("height"), i0, i1, rng.normal(0, 3.0, need))
+                value = ch["engine_speed"]
+                extra = {"gear": int(ch["gear"][i0])}
+            elif inj.kind == "throttle":
+                limit = np.full(len(drive.t), rule.limit.values[0])
+                target = np.minimum(limit + inj.get("height"), 100.0)
+                _plateau(ch["throttle"], target, i0, i1, np.zeros(need))
+                value = ch["throttle"]
             else:
-                key = ch["vehicle_speed"] if rule.limit.key == "speed_kmh" else ch["engine_speed"]
-                limit = rule.limit(key)
+                limit = power_limit(rule, ch["engine_speed"], ch["vehicle_speed"])
                 power = shaft_power_kw(ch, drive.wheel_radius_m, source)
                 wanted = power.copy()
                 _plateau(wanted, limit + inj.get("height"), i0, i1, rng.normal(0, 0.5, need))
@@ -166,10 +253,24 @@ def apply_signal_injections(drive: Drive, injections: list[Injection], car: CarM
                 value = shaft_power_kw(ch, drive.wheel_radius_m, source)
             seg = value[i0:i1]
             k = i0 + int(np.argmax(seg - limit[i0:i1]))
-            events.append({"kind": inj.kind, "rule": inj.kind, "start_s": round(i0 * DT, 3),
+            events.append({"kind": inj.kind, "rule": rule_name, "start_s": round(i0 * DT, 3),
                            "end_s": round(i1 * DT, 3), "duration_s": round((i1 - i0) * DT, 3),
                            "peak": round(float(value[k]), 4), "limit": round(float(limit[k]), 4),
-                           "excess": round(float(value[k] - limit[k]), 4), "unit": rule.unit})
+                           "excess": round(float(value[k] - limit[k]), 4), "unit": rule.unit, **extra})
+    for inj in injections:
+        if inj.kind == "refuel_time":
+            runs = _runs(ch["refuel"] > 0.5)
+            if inj.get("stop") >= len(runs):
+                raise TelemetryError(f"no pit stop {inj.get('stop')} with a refuelling", place="--inject refuel_time",
+                                     fix="simulate pit stops (--pit-stop) or name an earlier stop")
+            a, b = runs[inj.get("stop")]
+            cut = min(b, a + int(round(inj.get("duration") / DT)))
+            ch["refuel"][cut:b] = 0.0
+            rule = limits.get("refuel_time")
+            events.append({"kind": "refuel_time", "rule": "refuel_time", "stop": inj.get("stop"),
+                           "start_s": round(a * DT, 3), "end_s": round(cut * DT, 3),
+                           "duration_s": round((cut - a) * DT, 3), "peak": round((cut - a) * DT, 3),
+                           "limit": None if rule is None else rule.limit.values[0], "unit": "s"})
     for inj in injections:
         if inj.kind == "stint_energy":
             power = shaft_power_kw(ch, drive.wheel_radius_m, source)
@@ -181,8 +282,8 @@ def apply_signal_injections(drive: Drive, injections: list[Injection], car: CarM
             wanted[sel] *= inj.get("factor")
             rule = limits.get("power")
             if rule is not None:
-                key = ch["vehicle_speed"] if rule.limit.key == "speed_kmh" else ch["engine_speed"]
-                wanted = np.where(sel, np.minimum(wanted, np.maximum(power, rule.limit(key) * 0.985)), wanted)
+                cap_kw = power_limit(rule, ch["engine_speed"], ch["vehicle_speed"]) * 0.985
+                wanted = np.where(sel, np.minimum(wanted, np.maximum(power, cap_kw)), wanted)
             scale = np.where(sel, wanted / np.maximum(power, 1e-3), 1.0)
             names = ("engine_torque",) if source == "engine" else ("driveshaft_torque_left", "driveshaft_torque_right")
             for name in names:

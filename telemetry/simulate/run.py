@@ -26,8 +26,9 @@ from .injections import (
     shaft_power_kw,
     stint_energies_mj,
 )
-from .limits import load_limits, no_limits
+from .limits import load_limits, no_limits, power_limit
 from .track import TRACKS
+from .truth import expected_rules
 from .writers import DecodedGroup, open_writer, write_mdf_decoded
 
 __all__ = ["SimConfig", "simulate_log", "DEFAULT_START"]
@@ -58,6 +59,9 @@ class SimConfig:
     ground_truth: Path | None = None             # default: <out>.truth.json
     extra_truth: dict = field(default_factory=dict)
     omit_channels: tuple[str, ...] = ()          # mapped channels this logger does not record (e.g. no IMU)
+    car: str | None = None                       # the car number: its [cars."N"] entry in the bulletin applies
+    stop_s: float = 14.0                         # stationary time per pit stop
+    refuel_s: float = 9.0                        # refuelling sensor on for this long, 2 s into each stop
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -76,7 +80,7 @@ def _headroom(drive, events, source: str) -> dict[str, float]:
     """Largest value - limit outside injected events, per rule (negative: stayed under the limit)."""
     inside = np.zeros(len(drive.t), bool)
     for e in events:
-        if "end_s" in e and e["kind"] in ("boost", "fuel_flow", "power"):
+        if "end_s" in e and e["kind"] in ("boost", "fuel_flow", "power", "boost_gated", "rev_limit", "throttle"):
             inside[int(e["start_s"] / DT) - 5: int(e["end_s"] / DT) + 5] = True
     out = {}
     ch = drive.channels
@@ -88,9 +92,13 @@ def _headroom(drive, events, source: str) -> dict[str, float]:
         out["fuel_flow"] = float(np.max((ch["fuel_flow"] - limits.get("fuel_flow").limit(ch["engine_speed"]))[~inside]))
     if limits.get("power"):
         rule = limits.get("power")
-        key = ch["vehicle_speed"] if rule.limit.key == "speed_kmh" else ch["engine_speed"]
         power = shaft_power_kw(ch, drive.wheel_radius_m, source)
-        out["power"] = float(np.max((power - rule.limit(key))[~inside]))
+        out["power"] = float(np.max((power - power_limit(rule, ch["engine_speed"], ch["vehicle_speed"]))[~inside]))
+    if limits.get("rev_limit"):
+        rule = limits.get("rev_limit")
+        out["rev_limit"] = float(np.max((ch["engine_speed"] - rule.limit(ch["gear"]))[~inside]))
+    if limits.get("throttle"):
+        out["throttle"] = float(np.max((ch["throttle"] - limits.get("throttle").limit.values[0])[~inside]))
     return {k: round(v, 4) for k, v in out.items()}
 
 
@@ -104,9 +112,11 @@ def simulate_log(config: SimConfig, progress: Callable[[int, int | None, str], N
     if config.omit_channels:
         profile = replace(profile, channels={k: v for k, v in profile.channels.items()
                                              if k not in config.omit_channels})
-    limits = load_limits(config.bulletin, config.model) if config.bulletin else no_limits(config.model)
+    limits = (load_limits(config.bulletin, config.model, config.car) if config.bulletin
+              else no_limits(config.model))
     rng = np.random.default_rng([config.seed, 7])
-    plan = SessionPlan(config.duration_s, start_in_pit=config.start_in_pit, pit_stops=config.pit_stops)
+    plan = SessionPlan(config.duration_s, start_in_pit=config.start_in_pit, pit_stops=config.pit_stops,
+                       stop_s=config.stop_s, refuel_s=config.refuel_s)
     drive = drive_session(TRACKS[config.track], car, limits, plan, wheel_radius_m=profile.wheel_radius_m,
                           seed=config.seed)
     injections = list(config.injections)
@@ -187,14 +197,7 @@ def _decoded_groups(plans, drive, config: SimConfig, faults: FrameInjector) -> l
 def _truth(config, car, profile_path, limits, drive, events, plans, total_frames, source, out) -> dict:
     base = out.parent
     energies = stint_energies_mj(drive, source)
-    rules = {}
-    for name, rule in sorted(limits.rules.items()):
-        if name == "stint_energy":
-            count = sum(e > rule.limit.values[0] for e in energies)
-        else:
-            count = sum(1 for e in events if e.get("rule") == name)
-        rules[name] = {"exceedances": int(count), "max_exceedances": rule.max_exceedances,
-                       "infringes": bool(count > rule.max_exceedances)}
+    rules = expected_rules(limits, drive, events, energies, config.duration_s)
     quality = sorted({e["kind"] for e in events if e["kind"] in QUALITY_KINDS})
     verdict = ("infringement" if any(r["infringes"] for r in rules.values())
                else "incomplete" if quality else "compliant")
@@ -214,7 +217,8 @@ def _truth(config, car, profile_path, limits, drive, events, plans, total_frames
                     "messages": [{"bus": p.bus, "name": p.name, "id": p.message.frame_id,
                                   "cycle_ms": round(p.cycle_s * 1000)} for p in plans]},
         "bulletin": None if config.bulletin is None else {"id": limits.bulletin_id,
-                                                          "path": _rel(Path(config.bulletin), base)},
+                                                          "path": _rel(Path(config.bulletin), base),
+                                                          **({"car_entry": config.car} if config.car else {})},
         "injections": events,
         "headroom": _headroom(drive, events, source),
         "expected": {"rules": rules, "data_quality": quality, "verdict": verdict},
