@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from . import endurance
 from .cars import CARS, DBC_DIR
 from .injections import parse_injection
 from .run import SimConfig, simulate_log
@@ -235,6 +236,7 @@ def generate_event(out: str | Path, progress: Callable[[int, int | None, str], N
     (out / "bulletins").mkdir()
     for name, data in BULLETINS.items():
         (out / "bulletins" / f"{name}.toml").write_text(_bulletin_text(data))
+    endurance.write_bulletin(out)     # its logs: generate_endurance(out), once the event file lists the session
     (out / "event.toml").write_text(_event_toml())
     (out / "entry_list.csv").write_text(_entry_csv())
     results = []
@@ -305,4 +307,5 @@ def _readme(results) -> str:
                            t["expected"]["rules"].items())
         lines.append(f"| {session} | {e.car} | `{session}/{t['file']['path']}` | {t['expected']['verdict']} | "
                      f"{counts} |")
+    lines += ["", *endurance.readme_section()]
     return "\n".join(lines) + "\n"
