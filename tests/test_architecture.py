@@ -17,7 +17,7 @@ ALLOWED = {
     "dbc": {"telemetry"},
     "compliance.errors": set(),
     "compliance.config": {"compliance.errors", "dbc"},       # where the packaged profiles are
-    "compliance.bop": {"compliance.errors"},
+    "compliance.bop": {"compliance.errors", "telemetry"},      # the canonical channels and units
     "compliance.judge": {"telemetry", "compliance.errors", "compliance.bop"},
     "compliance.store": {"telemetry", "compliance.errors", "compliance.config", "compliance.bop", "compliance.judge"},
     "compliance.ingest": {"telemetry", "dbc", "compliance.errors", "compliance.config", "compliance.bop",

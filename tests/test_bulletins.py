@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from compliance.bop.bulletins import diff_bulletins, in_force, load_bulletin, load_bulletins, select_bulletin
+from compliance.bop import diff_bulletins, in_force, load_bulletin, load_bulletins, select_bulletin
 from compliance.errors import BulletinError
 
 

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from telemetry.channels import Channel
 
-from ..bop.bulletins import RULE_NAMES, Bulletin, RuleSpec, diff_bulletins, load_bulletin
+from ..bop import RULE_NAMES, Bulletin, RuleSpec, diff_bulletins, load_bulletin
 from ..errors import ComplianceError
 from ..judge.outings import LogSpan, Outing, span_of
 from ..judge.rules import held_at, limit_series

@@ -11,91 +11,27 @@ import hashlib
 import logging
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
 from ..errors import BulletinError
+from .kinds import GENERIC, RULE_NAMES
+from .rule_tables import fail, number, parse_declared_power, parse_rule
+from .spec import ModelBop, RuleSpec
 
 __all__ = [
     "RULE_NAMES", "RuleSpec", "ModelBop", "Bulletin", "load_bulletin", "load_bulletins", "in_force",
-    "select_bulletin", "diff_bulletins",
+    "select_bulletin",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Rule names in the order verdicts list them (SPEC §4).
-RULE_NAMES = ("boost", "fuel_flow", "power", "stint_energy")
-
-# rule -> (limited channel, unit, name of the limit array in the TOML)
-_RULE_VALUE = {
-    "boost": ("boost_pressure", "bar", "max_bar"),
-    "fuel_flow": ("fuel_flow", "kg/h", "max_kg_h"),
-    "power": ("power", "kW", "max_kw"),
-    "stint_energy": ("power", "MJ", "max_mj"),
-}
-# table key name in the TOML -> canonical channel it is read from
-_KEYS = {"rpm": "engine_speed", "speed_kmh": "vehicle_speed"}
-_INTERPOLATIONS = ("linear", "step")
 _TOP_KEYS = {"id", "series", "event", "effective_from", "effective_until", "reference_ambient_pressure_bar",
-             "track_category", "track", "track_length_m", "season", "published", "notes", "models"}
-_RULE_KEYS = {"rpm", "speed_kmh", "max_bar", "max_kg_h", "max_kw", "max_mj", "interpolation", "tolerance",
-              "min_duration_s", "max_exceedances", "ambient_correction", "notes"}
+             "track_category", "track", "track_length_m", "season", "published", "notes", "models", "cars"}
+_MODEL_TABLES = {"info", GENERIC, "declared_power"}
 _DEFAULT_REFERENCE_BAR = 1.010
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSpec:
-    """One limit of one model. ``key``/``key_points`` are empty for a flat limit (``limits`` has one value)."""
-
-    rule: str                       # boost | fuel_flow | power | stint_energy
-    channel: str                    # canonical channel limited (power for stint_energy)
-    unit: str                       # unit of the limit, the tolerance and the exceedance values
-    limits: tuple[float, ...]
-    key: str | None = None          # canonical key channel: engine_speed or vehicle_speed
-    key_name: str | None = None     # the key as the bulletin names it: rpm or speed_kmh
-    key_points: tuple[float, ...] = ()
-    interpolation: str = "linear"
-    tolerance: float = 0.0
-    min_duration_s: float = 0.0
-    max_exceedances: int = 0
-    ambient_correction: bool = False
-
-    @property
-    def needs(self) -> tuple[str, ...]:
-        """Canonical channels this rule cannot be judged without (ambient pressure is optional)."""
-        needed = [self.channel]
-        if self.key:
-            needed.append(self.key)
-        if self.rule == "stint_energy":
-            needed.append("refuel")
-        return tuple(needed)
-
-    def describe_limit(self) -> str:
-        if not self.key_points:
-            return f"{self.limits[0]:g} {self.unit}"
-        pairs = ", ".join(f"{k:g}:{v:g}" for k, v in zip(self.key_points, self.limits, strict=True))
-        return f"{self.key_name} -> {self.unit} [{pairs}] ({self.interpolation})"
-
-    def to_dict(self) -> dict:
-        out: dict = {"rule": self.rule, "channel": self.channel, "unit": self.unit}
-        if self.key:
-            out["key"] = self.key_name
-            out[self.key_name] = list(self.key_points)
-            out["interpolation"] = self.interpolation
-        out["limits"] = list(self.limits)
-        out.update(tolerance=self.tolerance, min_duration_s=self.min_duration_s,
-                   max_exceedances=self.max_exceedances, ambient_correction=self.ambient_correction)
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class ModelBop:
-    model: str
-    name: str
-    min_weight_kg: float | None
-    rules: Mapping[str, RuleSpec]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +47,7 @@ class Bulletin:
     path: str
     sha256: str
     track_length_m: float | None = None
+    cars: Mapping[str, ModelBop] = field(default_factory=lambda: MappingProxyType({}))
 
     def model(self, model: str) -> ModelBop:
         """The entry of ``model``; a model the bulletin does not list is an error, never a pass."""
@@ -122,14 +59,24 @@ class Bulletin:
                 f"model {model!r} is not in bulletin {self.id!r} (it lists: {known})", path=self.path,
                 fix="use the bulletin that covers this car, or check the profile's `model`") from None
 
+    def entry(self, model: str, car: str | None = None) -> ModelBop:
+        """What judges car ``car`` of ``model``: its ``[cars."N"]`` entry when the bulletin has one (the model's
+        rules with the car's overrides), else the model's. A car entry of another model is an error."""
+        base = self.model(model)
+        if car is None or str(car) not in self.cars:
+            return base
+        entry = self.cars[str(car)]
+        if entry.model != model:
+            raise BulletinError(
+                f"car {car} is a {entry.model} in bulletin {self.id!r}, but its profile is for {model}",
+                path=self.path, place=f'cars."{car}".model',
+                fix="use the profile of the car's model, or correct the car entry's model")
+        return entry
+
     def in_force_at(self, at: datetime) -> bool:
         if self.effective_from is not None and at < self.effective_from:
             return False
         return not (self.effective_until is not None and at >= self.effective_until)
-
-
-def _fail(path: Path, place: str, problem: str, fix: str) -> BulletinError:
-    return BulletinError(problem, path=path, place=place, fix=fix)
 
 
 def _time(raw: object, path: Path, key: str) -> datetime | None:
@@ -141,109 +88,105 @@ def _time(raw: object, path: Path, key: str) -> datetime | None:
         try:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
-            raise _fail(path, key, f"{raw!r} is not a date-time",
-                        'write it as "2025-06-25T00:00:00Z"') from None
+            raise fail(path, key, f"{raw!r} is not a date-time",
+                       'write it as "2025-06-25T00:00:00Z"') from None
     else:
-        raise _fail(path, key, f"{raw!r} is not a date-time", 'write it as "2025-06-25T00:00:00Z"')
+        raise fail(path, key, f"{raw!r} is not a date-time", 'write it as "2025-06-25T00:00:00Z"')
     if value.tzinfo is None:
-        raise _fail(path, key, f"{raw!r} has no time zone", 'end it with "Z" for UTC')
+        raise fail(path, key, f"{raw!r} has no time zone", 'end it with "Z" for UTC')
     return value.astimezone(UTC)
 
 
-def _number(raw: object, path: Path, place: str, *, minimum: float | None = None) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise _fail(path, place, f"{raw!r} is not a number", "write a plain number")
-    value = float(raw)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise _fail(path, place, f"{raw!r} is not a finite number", "write a plain number")
-    if minimum is not None and value < minimum:
-        raise _fail(path, place, f"{value:g} is below {minimum:g}", f"use a value >= {minimum:g}")
-    return value
-
-
-def _numbers(raw: object, path: Path, place: str) -> tuple[float, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise _fail(path, place, f"{raw!r} is not a non-empty list of numbers", "write e.g. [4000, 5000, 6000]")
-    return tuple(_number(v, path, f"{place}[{i}]") for i, v in enumerate(raw))
-
-
-def _rule(rule: str, raw: object, path: Path, model: str) -> RuleSpec:
-    place = f"models.{model}.{rule}"
+def _info(raw: object, path: Path, place: str) -> Mapping[str, object]:
     if not isinstance(raw, dict):
-        raise _fail(path, place, "is not a table", f"write [{place}] with its keys")
-    unknown = sorted(set(raw) - _RULE_KEYS)
+        raise fail(path, place, "is not a table", f"write [{place}] with name = value lines")
+    for k, v in raw.items():
+        if isinstance(v, dict | list | datetime):
+            raise fail(path, f"{place}.{k}", f"{v!r} is not a number or a string",
+                       "info fields are shown, never judged: write a number or a string")
+    return MappingProxyType(dict(sorted(raw.items())))
+
+
+def _rule_tables(raw: dict) -> dict[str, object]:
+    """The rule tables of a model (or car) table: the named kinds, then ``limit.<name>`` by name."""
+    tables = {r: raw[r] for r in RULE_NAMES if r in raw}
+    generic = raw.get(GENERIC, {})
+    if isinstance(generic, dict):
+        tables.update({f"{GENERIC}.{n}": generic[n] for n in sorted(generic)})
+    return tables
+
+
+def _check_tables(raw: dict, path: Path, place: str) -> None:
+    unknown = sorted(k for k, v in raw.items() if isinstance(v, dict) and k not in RULE_NAMES
+                     and k not in _MODEL_TABLES)
     if unknown:
-        raise _fail(path, f"{place}.{unknown[0]}", "unknown key",
-                    f"use only {', '.join(sorted(_RULE_KEYS - {'notes'}))}")
-    channel, unit, limit_name = _RULE_VALUE[rule]
-    wrong_limits = sorted(k for k in ("max_bar", "max_kg_h", "max_kw", "max_mj") if k in raw and k != limit_name)
-    if wrong_limits:
-        raise _fail(path, f"{place}.{wrong_limits[0]}", f"the {rule} limit is written {limit_name}",
-                    f"rename it to {limit_name}")
-    if limit_name not in raw:
-        raise _fail(path, f"{place}.{limit_name}", "missing", f"give the limit as {limit_name}")
-    keys = [k for k in _KEYS if k in raw]
-    allowed_keys = {"boost": ["rpm"], "fuel_flow": ["rpm"], "power": ["rpm", "speed_kmh"], "stint_energy": []}
-    bad = [k for k in keys if k not in allowed_keys[rule]]
-    if bad:
-        raise _fail(path, f"{place}.{bad[0]}", f"{rule} cannot be keyed on {bad[0]}",
-                    f"key it on {' or '.join(allowed_keys[rule]) or 'nothing (a flat limit)'}")
-    if len(keys) > 1:
-        raise _fail(path, place, "has both rpm and speed_kmh", "keep one of them")
-    interpolation = raw.get("interpolation", "linear")
-    if interpolation not in _INTERPOLATIONS:
-        raise _fail(path, f"{place}.interpolation", f"unknown interpolation {interpolation!r}",
-                    'use "linear" or "step"')
-    key_name = keys[0] if keys else None
-    if key_name is None:
-        if rule in ("boost", "fuel_flow"):
-            raise _fail(path, f"{place}.rpm", "missing", f"give the rpm points of the {limit_name} table")
-        limits = (_number(raw[limit_name], path, f"{place}.{limit_name}"),)
-        key_points: tuple[float, ...] = ()
-    else:
-        key_points = _numbers(raw[key_name], path, f"{place}.{key_name}")
-        limits = _numbers(raw[limit_name], path, f"{place}.{limit_name}")
-        if len(key_points) != len(limits):
-            raise _fail(path, place, f"{key_name} has {len(key_points)} values but {limit_name} has "
-                        f"{len(limits)}", f"give one {limit_name} per {key_name} point")
-        for i in range(1, len(key_points)):
-            if key_points[i] <= key_points[i - 1]:
-                raise _fail(path, f"{place}.{key_name}[{i}]",
-                            f"{key_points[i]:g} does not increase after {key_points[i - 1]:g}",
-                            f"list {key_name} in strictly increasing order")
-    if rule != "boost" and raw.get("ambient_correction"):
-        raise _fail(path, f"{place}.ambient_correction", "only boost limits are corrected for ambient pressure",
-                    "remove ambient_correction")
-    max_exceedances = raw.get("max_exceedances", 0)
-    if isinstance(max_exceedances, bool) or not isinstance(max_exceedances, int) or max_exceedances < 0:
-        raise _fail(path, f"{place}.max_exceedances", f"{max_exceedances!r} is not a count",
-                    "write a whole number >= 0")
-    ambient = raw.get("ambient_correction", False)
-    if not isinstance(ambient, bool):
-        raise _fail(path, f"{place}.ambient_correction", f"{ambient!r} is not true or false",
-                    "write true or false")
-    return RuleSpec(
-        rule=rule, channel=channel, unit=unit, limits=limits,
-        key=_KEYS[key_name] if key_name else None, key_name=key_name, key_points=key_points,
-        interpolation=interpolation,
-        tolerance=_number(raw.get("tolerance", 0.0), path, f"{place}.tolerance", minimum=0.0),
-        min_duration_s=_number(raw.get("min_duration_s", 0.0), path, f"{place}.min_duration_s", minimum=0.0),
-        max_exceedances=max_exceedances, ambient_correction=ambient,
-    )
+        raise fail(path, f"{place}.{unknown[0]}", "unknown rule",
+                   f"use one of {', '.join(RULE_NAMES)}, {GENERIC}.<name>, info")
+    generic = raw.get(GENERIC)
+    if generic is not None and (not isinstance(generic, dict)
+                                or not all(isinstance(v, dict) for v in generic.values())):
+        raise fail(path, f"{place}.{GENERIC}", "is not a table of limit tables",
+                   f"write each generic limit as [{place}.{GENERIC}.<name>]")
 
 
 def _model(model: str, raw: object, path: Path) -> ModelBop:
     place = f"models.{model}"
     if not isinstance(raw, dict):
-        raise _fail(path, place, "is not a table", f"write [{place}] with name and rules")
-    unknown = sorted(k for k, v in raw.items() if isinstance(v, dict) and k not in RULE_NAMES)
-    if unknown:
-        raise _fail(path, f"{place}.{unknown[0]}", "unknown rule", f"use one of {', '.join(RULE_NAMES)}")
+        raise fail(path, place, "is not a table", f"write [{place}] with name and rules")
+    _check_tables(raw, path, place)
     weight = raw.get("min_weight_kg")
-    rules = {r: _rule(r, raw[r], path, model) for r in RULE_NAMES if r in raw}
+    declared = (parse_declared_power(raw["declared_power"], path, f"{place}.declared_power")
+                if "declared_power" in raw else None)
+    rules = {r: parse_rule(r, t, path, model, declared=declared) for r, t in _rule_tables(raw).items()}
     return ModelBop(model=model, name=str(raw.get("name", model)),
-                    min_weight_kg=None if weight is None else _number(weight, path, f"{place}.min_weight_kg"),
-                    rules=MappingProxyType(rules))
+                    min_weight_kg=None if weight is None else number(weight, path, f"{place}.min_weight_kg"),
+                    rules=MappingProxyType(rules),
+                    info=_info(raw["info"], path, f"{place}.info") if "info" in raw else MappingProxyType({}),
+                    declared_power=declared)
+
+
+def _merged(model_raw: dict, car_raw: dict) -> dict:
+    """The model's table with the car's keys over it, rule table by rule table (keys not given: the model's)."""
+    out = {k: v for k, v in model_raw.items() if k != "info"}
+    for key, value in car_raw.items():
+        if key in ("model", "info"):
+            continue
+        if key == GENERIC and isinstance(value, dict):
+            generic = {n: dict(t) for n, t in (out.get(GENERIC) or {}).items()}
+            for n, t in value.items():
+                generic[n] = {**generic.get(n, {}), **t} if isinstance(t, dict) else t
+            out[GENERIC] = generic
+        elif isinstance(value, dict) and isinstance(out.get(key), dict) and key != "declared_power":
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def _car(car: str, raw: object, models_raw: dict, models: Mapping[str, ModelBop], path: Path) -> ModelBop:
+    place = f'cars."{car}"'
+    if not isinstance(raw, dict):
+        raise fail(path, place, "is not a table", f'write [{place}] with model = "..." and the overrides')
+    model = raw.get("model")
+    if not isinstance(model, str) or not model:
+        raise fail(path, f"{place}.model", "missing", 'name the car\'s model, e.g. model = "bmw_m4_gt3"')
+    if model not in models:
+        raise fail(path, f"{place}.model", f"model {model!r} is not in this bulletin",
+                   f"add [models.{model}] or use one of {', '.join(sorted(models))}")
+    _check_tables(raw, path, place)
+    merged = _merged(models_raw[model], raw)
+    declared = (parse_declared_power(merged["declared_power"], path, f"{place}.declared_power")
+                if "declared_power" in merged else None)
+    rules = {r: parse_rule(r, t, path, f'"{car}"', declared=declared, prefix="cars")
+             for r, t in _rule_tables(merged).items()}
+    base = models[model]
+    info = dict(base.info)
+    if "info" in raw:
+        info.update(_info(raw["info"], path, f"{place}.info"))
+    weight = merged.get("min_weight_kg")
+    return replace(base, rules=MappingProxyType(rules), info=MappingProxyType(dict(sorted(info.items()))),
+                   declared_power=declared, car=car,
+                   min_weight_kg=None if weight is None else number(weight, path, f"{place}.min_weight_kg"))
 
 
 def load_bulletin(path: str | Path) -> Bulletin:
@@ -262,35 +205,41 @@ def load_bulletin(path: str | Path) -> Bulletin:
         raise BulletinError(f"not valid TOML: {err}", path=path, fix="fix the TOML syntax") from None
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
-        raise _fail(path, unknown[0], "unknown key", f"use only {', '.join(sorted(_TOP_KEYS))}")
+        raise fail(path, unknown[0], "unknown key", f"use only {', '.join(sorted(_TOP_KEYS))}")
     bulletin_id = raw.get("id")
     if bulletin_id is not None and not isinstance(bulletin_id, str):
         quoted = bulletin_id if type(bulletin_id) in (int, float) else "GTWCE-2025-SPA-R1"
-        raise _fail(path, "id", f"{bulletin_id!r} is not a string", f'write it in quotes, e.g. id = "{quoted}"')
+        raise fail(path, "id", f"{bulletin_id!r} is not a string", f'write it in quotes, e.g. id = "{quoted}"')
     if not bulletin_id:
-        raise _fail(path, "id", "missing" if bulletin_id is None else "empty",
+        raise fail(path, "id", "missing" if bulletin_id is None else "empty",
                     'give the bulletin an id, e.g. id = "GTWCE-2025-SPA-R1"')
     models = raw.get("models")
     if not isinstance(models, dict) or not models:
-        raise _fail(path, "models", "no models", "add at least one [models.<model>] table")
+        raise fail(path, "models", "no models", "add at least one [models.<model>] table")
     effective_from = _time(raw.get("effective_from"), path, "effective_from")
     effective_until = _time(raw.get("effective_until"), path, "effective_until")
     if effective_from and effective_until and effective_until <= effective_from:
-        raise _fail(path, "effective_until", "is not after effective_from", "swap or correct the dates")
+        raise fail(path, "effective_until", "is not after effective_from", "swap or correct the dates")
     category = raw.get("track_category")
     if category is not None and not isinstance(category, str):
-        raise _fail(path, "track_category", f"{category!r} is not a string", 'write e.g. track_category = "B"')
+        raise fail(path, "track_category", f"{category!r} is not a string", 'write e.g. track_category = "B"')
     length = raw.get("track_length_m")
+    loaded = {m: _model(m, v, path) for m, v in sorted(models.items())}
+    cars_raw = raw.get("cars", {})
+    if not isinstance(cars_raw, dict):
+        raise fail(path, "cars", "is not a table of car entries", 'write each as [cars."7"] with model = "..."')
+    cars = {str(c): _car(str(c), v, models, loaded, path) for c, v in sorted(cars_raw.items())}
     return Bulletin(
         id=raw["id"], series=str(raw.get("series", "")), event=str(raw.get("event", "")),
         effective_from=effective_from, effective_until=effective_until,
-        reference_ambient_pressure_bar=_number(
+        reference_ambient_pressure_bar=number(
             raw.get("reference_ambient_pressure_bar", _DEFAULT_REFERENCE_BAR), path,
             "reference_ambient_pressure_bar", minimum=0.1),
         track_category=category,
-        models=MappingProxyType({m: _model(m, v, path) for m, v in sorted(models.items())}),
+        models=MappingProxyType(loaded),
         path=str(path), sha256=hashlib.sha256(data).hexdigest(),
-        track_length_m=None if length is None else _number(length, path, "track_length_m", minimum=1.0),
+        track_length_m=None if length is None else number(length, path, "track_length_m", minimum=1.0),
+        cars=MappingProxyType(cars),
     )
 
 
@@ -350,34 +299,3 @@ def select_bulletin(paths: str | Path | Iterable[str | Path], at: datetime | Non
                     track_category: str | None = None) -> Bulletin:
     """Load ``paths`` (files or folders) and return the bulletin in force at ``at``."""
     return in_force(load_bulletins(paths), at, track_category=track_category)
-
-
-def diff_bulletins(old: Bulletin, new: Bulletin) -> list[dict]:
-    """What changed from ``old`` to ``new``: one entry per model and rule (and per model added or removed)."""
-    changes: list[dict] = []
-    for model in sorted(set(old.models) | set(new.models)):
-        a, b = old.models.get(model), new.models.get(model)
-        if a is None or b is None:
-            changes.append({"model": model, "rule": None, "change": "added" if a is None else "removed"})
-            continue
-        if a.min_weight_kg != b.min_weight_kg:
-            changes.append({"model": model, "rule": "min_weight_kg", "change": "changed",
-                            "old": a.min_weight_kg, "new": b.min_weight_kg})
-        for rule in RULE_NAMES:
-            ra, rb = a.rules.get(rule), b.rules.get(rule)
-            if ra == rb:
-                continue
-            if ra is None or rb is None:
-                changes.append({"model": model, "rule": rule, "change": "added" if ra is None else "removed",
-                                "limit": (rb or ra).describe_limit()})
-                continue
-            da, db = ra.to_dict(), rb.to_dict()
-            fields = {k: {"old": da.get(k), "new": db.get(k)} for k in sorted(set(da) | set(db))
-                      if da.get(k) != db.get(k)}
-            entry = {"model": model, "rule": rule, "change": "changed", "fields": fields}
-            if ra.key_points == rb.key_points and len(ra.limits) == len(rb.limits):
-                deltas = [round(y - x, 6) for x, y in zip(ra.limits, rb.limits, strict=True)]
-                if len(set(deltas)) == 1:
-                    entry["delta"] = deltas[0]
-            changes.append(entry)
-    return changes

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..bop.bulletins import RULE_NAMES, Bulletin, diff_bulletins, load_bulletin
+from ..bop import RULE_NAMES, Bulletin, diff_bulletins, load_bulletin
 from ..errors import BulletinError
 from ..judge.verdict import utc_text
 from . import EXIT_ERROR, EXIT_OK

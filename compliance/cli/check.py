@@ -43,6 +43,11 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
                         "logged (default: the bulletin's track_length_m)")
     p.add_argument("--track-category", metavar="C", help="only bulletins for this track category (A-D, H)")
     add_max_gap_option(p, DEFAULT_MAX_GAP_S)
+    p.add_argument("--car", metavar="N", help="the car's number: selects its [cars.\"N\"] entry in the bulletin "
+                   "(SPEC §5); a car without one is judged by its model's rules")
+    p.add_argument("--ambient-bar", type=_pressure, metavar="BAR",
+                   help="the official ambient pressure of the session in bar absolute (SPEC §5): used by "
+                        "ambient_correction instead of the logged pressure, and as the reference of max_ratio limits")
     p.add_argument("--isolate", choices=("auto", "always", "never"), default="auto",
                    help="run the check in a child process with time and memory limits, so a parser crash, hang "
                         "or runaway allocation on a damaged or hostile file is one error line and exit 2 (auto, "
@@ -55,6 +60,17 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 #: address-space limit of an isolated check: a 24-hour log needs more than a parse-only child
 CHECK_MEMORY_MB = 8192
 
+def _pressure(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pressure in bar (write e.g. 0.985)") from None
+    if not 0.3 <= value <= 1.2:
+        raise argparse.ArgumentTypeError(f"{value:g} bar is not an ambient pressure (0.3-1.2 bar absolute; "
+                                         "write it in bar, e.g. 0.985, not in hPa)")
+    return value
+
+
 def isolate_check(logs: list[str], mode: str) -> bool:
     """Whether ``check`` runs in a limited child: for every format unless ``never`` (``auto`` isolated only MDF
     files before issue 14; a BLF or gzip bomb needs the limits as much)."""
@@ -63,12 +79,13 @@ def isolate_check(logs: list[str], mode: str) -> bool:
 
 def _check_in_child(first: str, logs: list[str], profile: str, bulletins, report: str | None,
                     lap_length_m: float | None, track_category: str | None,
-                    max_gap_s: float | None = DEFAULT_MAX_GAP_S, show_progress: bool = False) -> Verdict:
+                    max_gap_s: float | None = DEFAULT_MAX_GAP_S, show_progress: bool = False,
+                    car: str | None = None, ambient_bar: float | None = None) -> Verdict:
     """The isolated child's work: the whole check (and the HTML report, which needs the channels); only the
     verdict goes back to the parent."""
     with progress_bar(show_progress) as progress:
         result = check_logs(logs, profile, bulletins, progress=progress, lap_length_m=lap_length_m,
-                            track_category=track_category, max_gap_s=max_gap_s)
+                            track_category=track_category, max_gap_s=max_gap_s, car=car, ambient_bar=ambient_bar)
     if report:
         from ..reports.check_report import write_check_report
         write_check_report(result, report)
@@ -86,11 +103,12 @@ def run(args: argparse.Namespace) -> int:
             timeout_s, memory_mb = limits_for(args.logs, default_memory_mb=CHECK_MEMORY_MB)
             verdict = run_limited(_check_in_child, session_label(args.logs), list(args.logs), profile,
                                   bulletins, args.report, args.lap_length, args.track_category, args.max_gap,
-                                  not args.json, timeout_s=timeout_s, memory_mb=memory_mb,
+                                  not args.json, args.car, args.ambient_bar, timeout_s=timeout_s, memory_mb=memory_mb,
                                   errors=("compliance.errors:ComplianceError",), what="check")
         else:
             verdict = _check_in_child(args.logs[0], args.logs, profile, bulletins, args.report, args.lap_length,
-                                      args.track_category, args.max_gap, not args.json)
+                                      args.track_category, args.max_gap, not args.json, args.car,
+                                      args.ambient_bar)
     if args.json:
         sys.stdout.write(verdict.to_json())
     else:

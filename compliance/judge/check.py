@@ -21,12 +21,14 @@ import numpy as np
 
 from telemetry.channels import Channel, Session
 
-from ..bop.bulletins import RULE_NAMES, Bulletin, RuleSpec, in_force, load_bulletins
+from ..bop.bulletins import Bulletin, RuleSpec, in_force, load_bulletins
+from ..bop.kinds import rule_order
 from ..errors import RuleError
 from .laps import Laps, lap_at, segment_laps, summarise_laps
 from .outings import SessionWindow, check_window
 from .quality import check_quality, power_inputs
 from .rules import evaluate
+from .scope import judge_scopes
 from .verdict import (
     COMPLIANT,
     INCOMPLETE,
@@ -143,8 +145,25 @@ def _source_dict(src) -> dict:
             "findings": len(src.findings)}
 
 
+def _extra(spec: RuleSpec, scopes, evaluation) -> dict | None:
+    """The §5 fields of a rule that uses a §5 key (a §3 rule's JSON stays as it was)."""
+    if not spec.v2:
+        return None
+    worst = scopes.worst if scopes is not None else None
+    out: dict = {"count_per": spec.count_per, "window_s": rounded(spec.window_s),
+                 "max_time_over_s": rounded(spec.max_time_over_s),
+                 "time_over_s": rounded(worst.time_over_s if worst is not None else 0.0),
+                 "worst_scope": None if worst is None else worst.to_dict()}
+    if spec.when:
+        out["when"] = [c.text() for c in spec.when]
+    if spec.replenish_mj_s is not None and evaluation is not None:
+        out["stints"] = [s.to_dict() for s in evaluation.stints]
+    return out
+
+
 def _judge(spec: RuleSpec, channels: Mapping[str, Channel], bulletin: Bulletin, deps: tuple[str, ...],
-           findings: Sequence[QualityFinding]) -> tuple[RuleResult, tuple[Exceedance, ...]]:
+           findings: Sequence[QualityFinding], *, laps: Laps | None = None, duration_s: float = 0.0,
+           ambient_bar: float | None = None) -> tuple[RuleResult, tuple[Exceedance, ...]]:
     reasons = []
     for f in findings:
         if f.severity == "error" and (f.channel in deps or f.channel == ""):
@@ -152,10 +171,17 @@ def _judge(spec: RuleSpec, channels: Mapping[str, Channel], bulletin: Bulletin, 
     present = all(c in channels and len(channels[c]) for c in spec.needs)
     found: tuple[Exceedance, ...] = ()
     source = ""
+    evaluation = scopes = None
     if present:
-        result = evaluate(spec, channels, reference_ambient_bar=bulletin.reference_ambient_pressure_bar)
-        found, source = result.exceedances, result.limit_source
-    if len(found) > spec.max_exceedances:
+        evaluation = evaluate(spec, channels, reference_ambient_bar=bulletin.reference_ambient_pressure_bar,
+                              official_ambient_bar=ambient_bar)
+        found, source = evaluation.exceedances, evaluation.limit_source
+        if evaluation.problem:
+            reasons.append(evaluation.problem)
+        scopes = judge_scopes(spec, found, duration_s, laps)
+        if scopes.problem:
+            reasons.append(scopes.problem)
+    if scopes is not None and scopes.infringes:
         verdict = INFRINGEMENT
     elif reasons or not present:
         verdict = INCOMPLETE
@@ -166,18 +192,22 @@ def _judge(spec: RuleSpec, channels: Mapping[str, Channel], bulletin: Bulletin, 
                       max_exceedances=spec.max_exceedances, limit_source=source, needs=spec.needs,
                       reasons=unique_reasons[:20] + ((f"... {len(unique_reasons) - 20} more",)
                                                      if len(unique_reasons) > 20 else ()),
-                      tolerance=spec.tolerance, min_duration_s=spec.min_duration_s, unit=spec.unit), found
+                      tolerance=spec.tolerance, min_duration_s=spec.min_duration_s, unit=spec.unit,
+                      extra=_extra(spec, scopes, evaluation)), found
 
 
 def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: object | None = None,
-                  lap_length_m: float | None = None) -> CheckResult:
+                  lap_length_m: float | None = None, car: str | None = None,
+                  ambient_bar: float | None = None) -> CheckResult:
     """Judge ``session`` for a car of ``model`` against ``bulletin``.
 
     ``profile`` (a ``telemetry.Profile``) is optional: when given, every channel a rule needs must be mapped
-    by it (else ``RuleError``), and its ``[power]`` source says which channels power depends on.
+    by it (else ``RuleError``), and its ``[power]`` source says which channels power depends on. ``car`` selects
+    the bulletin's ``[cars."N"]`` entry (SPEC §5) when it has one; ``ambient_bar`` is the official ambient
+    pressure of the session (``check --ambient-bar``, the event file's ``ambient_pressure_bar``).
     """
-    entry = bulletin.model(model)
-    specs = [entry.rules[r] for r in RULE_NAMES if r in entry.rules]
+    entry = bulletin.entry(model, None if car is None else str(car))
+    specs = sorted(entry.rules.values(), key=lambda s: rule_order(s.rule))
     if profile is not None:
         _check_profile_maps(specs, profile, bulletin)
     needed = sorted({c for s in specs for c in s.needs})
@@ -185,15 +215,16 @@ def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: 
     results, exceedances = [], []
     used = {c for s in specs for c in s.needs} | {"ambient_pressure"}   # what the rules read
     channels = _evidence_channels(session, profile, findings, used)
+    laps = segment_laps(session, lap_length_m if lap_length_m is not None else bulletin.track_length_m)
     for spec in specs:
-        result, found = _judge(spec, channels, bulletin, rule_dependencies(spec, profile), findings)
+        result, found = _judge(spec, channels, bulletin, rule_dependencies(spec, profile), findings, laps=laps,
+                               duration_s=session.duration_s, ambient_bar=ambient_bar)
         results.append(result)
         exceedances.extend(found)
-    laps = segment_laps(session, lap_length_m if lap_length_m is not None else bulletin.track_length_m)
     lap_numbers = lap_at(laps, [e.start_s for e in exceedances])
     if lap_numbers is not None:
         exceedances = [e.with_lap(int(n)) for e, n in zip(exceedances, lap_numbers.tolist(), strict=True)]
-    exceedances.sort(key=lambda e: (RULE_NAMES.index(e.rule), e.start_s))
+    exceedances.sort(key=lambda e: (rule_order(e.rule), e.start_s))
     rules = tuple(results)
     verdict = Verdict(
         tool=tool_info(),
@@ -203,7 +234,9 @@ def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: 
         bulletin={"id": bulletin.id, "sha256": bulletin.sha256, "series": bulletin.series,
                   "event": bulletin.event, "effective_from": utc_text(bulletin.effective_from),
                   "effective_until": utc_text(bulletin.effective_until),
-                  "track_category": bulletin.track_category},
+                  "track_category": bulletin.track_category,
+                  **({"car_entry": str(car) if car is not None and str(car) in bulletin.cars else None}
+                     if bulletin.cars or car is not None else {})},
         verdict=session_verdict(rules), rules=rules, exceedances=tuple(exceedances),
         data_quality=tuple(findings), session_start=session.start, duration_s=session.duration_s,
         laps=summarise_laps(laps, exceedances), lap_source=None if laps is None else laps.source,
@@ -214,7 +247,8 @@ def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: 
 
 def check_logs(paths: Sequence[str | Path], profile, bulletins, *, progress: Progress | None = None,
                lap_length_m: float | None = None, track_category: str | None = None,
-               max_gap_s: float | None = None, window: SessionWindow | None = None) -> CheckResult:
+               max_gap_s: float | None = None, window: SessionWindow | None = None, car: str | None = None,
+               ambient_bar: float | None = None) -> CheckResult:
     """Read ``paths`` (one session, joined in time order), pick the bulletin in force, judge.
 
     ``profile`` is a profile path or a loaded ``Profile``; ``bulletins`` a ``Bulletin``, a list of them, or
@@ -237,8 +271,9 @@ def check_logs(paths: Sequence[str | Path], profile, bulletins, *, progress: Pro
                          if any(not isinstance(p, Bulletin) for p in items) else []))
     # fail fast on a bulletin that cannot judge this car at all, before reading the logs
     if len(candidates) == 1:
-        _check_profile_maps(candidates[0].model(profile.model).rules.values(), profile, candidates[0])
+        _check_profile_maps(candidates[0].entry(profile.model, car).rules.values(), profile, candidates[0])
     joined = session.load_session([Path(p) for p in paths], profile, progress=progress, max_gap_s=max_gap_s)
     check_window(joined.sources, window)
     bulletin = in_force(candidates, joined.start, track_category=track_category)
-    return check_session(joined, bulletin, model=profile.model, profile=profile, lap_length_m=lap_length_m)
+    return check_session(joined, bulletin, model=profile.model, profile=profile, lap_length_m=lap_length_m,
+                         car=car, ambient_bar=ambient_bar)

@@ -90,12 +90,16 @@ class RuleResult:
     tolerance: float = 0.0
     min_duration_s: float = 0.0
     unit: str = ""
+    extra: Mapping[str, object] | None = None   # SPEC §5 fields of a rule using a §5 key (scopes, stints)
 
     def to_dict(self) -> dict:
-        return {"rule": self.rule, "verdict": self.verdict, "exceedance_count": self.exceedance_count,
-                "max_exceedances": self.max_exceedances, "unit": self.unit,
-                "tolerance": rounded(self.tolerance), "min_duration_s": rounded(self.min_duration_s),
-                "limit_source": self.limit_source, "needs": list(self.needs), "reasons": list(self.reasons)}
+        out = {"rule": self.rule, "verdict": self.verdict, "exceedance_count": self.exceedance_count,
+               "max_exceedances": self.max_exceedances, "unit": self.unit,
+               "tolerance": rounded(self.tolerance), "min_duration_s": rounded(self.min_duration_s),
+               "limit_source": self.limit_source, "needs": list(self.needs), "reasons": list(self.reasons)}
+        if self.extra:
+            out.update(self.extra)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ def _log(path: Path, support: Path) -> None:
 
 
 def _bulletin(path: Path, support: Path) -> None:
-    from compliance.bop.bulletins import diff_bulletins, in_force, load_bulletin
+    from compliance.bop import diff_bulletins, in_force, load_bulletin
 
     bulletin = load_bulletin(path)
     for model in bulletin.models:
