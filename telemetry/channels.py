@@ -32,6 +32,11 @@ class CanonicalChannel:
     continuous: bool     # continuous signals may be interpolated; discrete ones are held (last known sample)
     description: str
 
+    @property
+    def optional(self) -> bool:
+        """SPEC marks it optional: a logger without it is normal, so its absence is no finding unless needed."""
+        return self.description.endswith("(optional)")
+
 
 CANONICAL: Mapping[str, CanonicalChannel] = MappingProxyType({c.name: c for c in [
     CanonicalChannel("engine_speed", "rpm", True, "engine speed"),

@@ -43,7 +43,7 @@ def _entry_changes(a: ModelBop, b: ModelBop, who: dict) -> list[dict]:
         entry = {**who, "rule": rule, "change": "changed", "fields": fields}
         if ra.key_points == rb.key_points and len(ra.limits) == len(rb.limits) and ra.limits:
             deltas = [round(y - x, 6) for x, y in zip(ra.limits, rb.limits, strict=True)]
-            if len(set(deltas)) == 1:
+            if len(set(deltas)) == 1 and deltas[0] != 0:
                 entry["delta"] = deltas[0]
         changes.append(entry)
     return changes

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..bop import RULE_NAMES, Bulletin, diff_bulletins, load_bulletin
+from ..bop import Bulletin, diff_bulletins, load_bulletin
 from ..errors import BulletinError
 from ..judge.verdict import utc_text
 from . import EXIT_ERROR, EXIT_OK
@@ -51,30 +51,42 @@ def run_show(args: argparse.Namespace) -> int:
                "effective_until": utc_text(b.effective_until), "track_category": b.track_category,
                "reference_ambient_pressure_bar": b.reference_ambient_pressure_bar,
                "models": {m.model: {"name": m.name, "min_weight_kg": m.min_weight_kg,
-                                    "rules": [m.rules[r].to_dict() for r in RULE_NAMES if r in m.rules]}
+                                    "rules": [spec.to_dict() for spec in m.rules.values()],
+                                    **({"info": dict(m.info)} if m.info else {})}
                           for m in models}}
+        if b.cars:                                  # SPEC §5 car entries: their model and their rules as judged
+            out["cars"] = {c: {"model": e.model, "rules": [spec.to_dict() for spec in e.rules.values()],
+                               **({"info": dict(e.info)} if e.info else {})}
+                           for c, e in b.cars.items() if not args.model or e.model == args.model}
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return EXIT_OK
     console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     console.print(escape(_header(b)))
-    for m in models:
+    cars = [e for e in b.cars.values() if not args.model or e.model == args.model]
+    for m in [*models, *cars]:
         weight = f", min weight {m.min_weight_kg:g} kg" if m.min_weight_kg is not None else ""
-        console.print(f"\n[bold]{escape(m.model)}[/] ({escape(m.name)}{weight})")
+        title = f'car "{m.car}": {m.model}' if m.car else m.model
+        console.print(f"\n[bold]{escape(title)}[/] ({escape(m.name)}{weight})")
+        if m.info:
+            console.print("  info: " + escape(", ".join(f"{k} {v}" for k, v in m.info.items())))
         if not m.rules:
             console.print("  no limits")
-        for name in RULE_NAMES:
-            spec = m.rules.get(name)
-            if spec is None:
-                continue
+        for name, spec in m.rules.items():
             terms = (f"tolerance {spec.tolerance:g} {spec.unit}, min duration {spec.min_duration_s:g} s, "
                      f"allowed {spec.max_exceedances}"
-                     + (", ambient-corrected" if spec.ambient_correction else ""))
+                     + (f" per {spec.count_per}" + (f" of {spec.window_s:g} s" if spec.window_s else "")
+                        if spec.count_per != "session" else "")
+                     + (f", at most {spec.max_time_over_s:g} s over" if spec.max_time_over_s is not None else "")
+                     + (", ambient-corrected" if spec.ambient_correction else "")
+                     + (", judged while " + " and ".join(c.text() for c in spec.when) if spec.when else "")
+                     + (f", replenished at {spec.replenish_mj_s:g} MJ/s" if spec.replenish_mj_s is not None else ""))
             if not spec.key_points:
-                console.print(f"  {name}: max {spec.limits[0]:g} {spec.unit} ({terms})")
+                console.print(f"  {escape(name)}: {escape(spec.describe_limit())} ({escape(terms)})")
                 continue
             table = Table(title=f"{name} ({spec.interpolation}; {terms})", title_justify="left")
             table.add_column(spec.key_name or "", justify="right")
-            table.add_column(f"max {spec.unit}", justify="right")
+            table.add_column("level % of declared" if spec.declared else
+                             f"{spec.direction} {'ratio' if spec.ratio else spec.unit}", justify="right")
             for k, v in zip(spec.key_points, spec.limits, strict=True):
                 table.add_row(f"{k:g}", f"{v:g}")
             console.print(table)
@@ -113,14 +125,17 @@ def run_diff(args: argparse.Namespace) -> int:
         print("  no change in any limit")
     for c in changes:
         rule = c["rule"]
+        who = f"car {c['car']} ({c['model']})" if "car" in c else c["model"]
         if rule is None:
-            print(f"  {c['model']}: model {c['change']}")
+            print(f"  {who}: {'car entry' if 'car' in c else 'model'} {c['change']}")
         elif c["change"] in ("added", "removed"):
-            print(f"  {c['model']}.{rule}: {c['change']} ({c['limit']})")
+            print(f"  {who}.{rule}: {c['change']} ({c['limit']})")
         elif rule == "min_weight_kg":
-            print(f"  {c['model']}: min weight {c['old']} -> {c['new']} kg")
+            print(f"  {who}: min weight {c['old']} -> {c['new']} kg")
+        elif "fields" not in c:
+            print(f"  {who}: {rule} {c['old']} -> {c['new']}")
         else:
             delta = f" (every point {c['delta']:+g})" if "delta" in c else ""
             fields = "; ".join(f"{k} {v['old']} -> {v['new']}" for k, v in c["fields"].items())
-            print(f"  {c['model']}.{rule}: {fields}{delta}")
+            print(f"  {who}.{rule}: {fields}{delta}")
     return EXIT_OK

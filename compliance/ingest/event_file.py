@@ -41,6 +41,7 @@ class SessionInfo:
     start_at: datetime | None = None
     end_at: datetime | None = None
     bulletins: tuple[Path, ...] = ()          # the bulletin(s) the event file names for this session
+    ambient_pressure_bar: float | None = None  # the officials' published ambient pressure (SPEC §5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +196,8 @@ def load_event_info(path: str | Path) -> EventInfo:
             sessions[sid] = SessionInfo(sid, _text(s.get("name")), _text(s.get("type")),
                                         _text(s.get("track")) or _text(ev.get("track")),
                                         _datetime(s.get("start")), _datetime(s.get("end")),
-                                        _paths(s.get("bulletin", s.get("bulletins")), base))
+                                        _paths(s.get("bulletin", s.get("bulletins")), base),
+                                        _ambient(s.get("ambient_pressure_bar"), path, sid))
         except ValueError as err:
             raise ComplianceError(f"bad time: {err}", path=path, place=f"session {sid}",
                                   fix="write times as 2025-06-28T16:30:00Z") from None
@@ -221,6 +223,16 @@ def load_event_info(path: str | Path) -> EventInfo:
                      _text(ev.get("track_category")), _date(ev.get("start_date")), _date(ev.get("end_date")),
                      sessions, entries, bulletins, str(path), profiles,
                      float(length) if isinstance(length, int | float) else None, **join)
+
+
+def _ambient(raw: object, path: Path, session: str) -> float | None:
+    """A session's official ambient pressure (``ambient_pressure_bar``, bar absolute), or None."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0.3 <= float(raw) <= 1.2:
+        raise ComplianceError(f"ambient_pressure_bar = {raw!r} is not an ambient pressure in bar", path=path,
+                              place=f"session {session}", fix="write it in bar absolute, e.g. 0.985 (not hPa)")
+    return float(raw)
 
 
 def resolve_meta(log_path: str | Path, *, event: str | None = None, session: str | None = None,

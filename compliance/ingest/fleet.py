@@ -67,6 +67,8 @@ class CheckJob:
     channels_name: str | None = None
     max_gap_s: float | None = None     # the join rules of compliance.judge.outings
     window: Any = None                 # compliance.judge.outings.SessionWindow
+    car_entry: str | None = None       # the car whose [cars."N"] bulletin entry applies (SPEC §5)
+    ambient_bar: float | None = None   # the session's official ambient pressure (SPEC §5)
 
     @property
     def key(self) -> str:
@@ -164,7 +166,8 @@ def _judge_job(first: str, job: CheckJob, profile: Any = None) -> _Done:
 
     bulletins: Any = job.bulletins[0] if len(job.bulletins) == 1 else list(job.bulletins)
     result = check_logs(list(job.paths), profile or job.profile, bulletins, lap_length_m=job.lap_length_m,
-                        track_category=job.track_category, max_gap_s=job.max_gap_s, window=job.window)
+                        track_category=job.track_category, max_gap_s=job.max_gap_s, window=job.window,
+                        car=job.car_entry, ambient_bar=job.ambient_bar)
     verdict = result.verdict.to_dict()
     files = _write_partition(job, result, verdict) if job.out else ()
     shipped = None
@@ -410,7 +413,7 @@ def _call_key(paths: Iterable[Any], profile: Any, bulletins: Iterable[Any], kwar
     return (tuple(str(Path(p).resolve()) for p in paths), profile.sha256,
             tuple(sorted(getattr(b, "sha256", str(b)) for b in bulletins)),
             kwargs.get("lap_length_m"), kwargs.get("track_category"), kwargs.get("channels_name"),
-            kwargs.get("max_gap_s"), kwargs.get("window"))
+            kwargs.get("max_gap_s"), kwargs.get("window"), kwargs.get("car"), kwargs.get("ambient_bar"))
 
 
 def _job(paths: Sequence[Any], profile: Any, bulletins: Sequence[Any], kwargs: Mapping[str, Any]) -> CheckJob:
@@ -418,7 +421,8 @@ def _job(paths: Sequence[Any], profile: Any, bulletins: Sequence[Any], kwargs: M
                     car=Path(str(paths[0])).stem[:12], lap_length_m=kwargs.get("lap_length_m"),
                     track_category=kwargs.get("track_category"), keep_result=True, isolate=True,
                     channels_dir=str(kwargs["channels_dir"]), channels_name=kwargs["channels_name"],
-                    max_gap_s=kwargs.get("max_gap_s"), window=kwargs.get("window"))
+                    max_gap_s=kwargs.get("max_gap_s"), window=kwargs.get("window"), car_entry=kwargs.get("car"),
+                    ambient_bar=kwargs.get("ambient_bar"))
 
 
 @dataclass(slots=True)

@@ -285,6 +285,10 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
         extra = {"lap_length_m": info.track_length_m, "track_category": info.track_category} if info else {}
         extra["max_gap_s"] = ctx.max_gap_s
         extra["window"] = _session_window(ctx, meta)
+        extra["car"] = meta.car                          # its [cars."N"] entry, when the bulletin has one
+        official = info.sessions.get(meta.session) if info else None
+        if official is not None and official.ambient_pressure_bar is not None:
+            extra["ambient_bar"] = official.ambient_pressure_bar
         try:
             judged = (ctx.judge or judge_here)(
                 paths, profile, list(bulletins), progress=ctx.progress,

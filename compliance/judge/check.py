@@ -236,7 +236,7 @@ def check_session(session: Session, bulletin: Bulletin, *, model: str, profile: 
                   "effective_until": utc_text(bulletin.effective_until),
                   "track_category": bulletin.track_category,
                   **({"car_entry": str(car) if car is not None and str(car) in bulletin.cars else None}
-                     if bulletin.cars or car is not None else {})},
+                     if bulletin.cars else {})},
         verdict=session_verdict(rules), rules=rules, exceedances=tuple(exceedances),
         data_quality=tuple(findings), session_start=session.start, duration_s=session.duration_s,
         laps=summarise_laps(laps, exceedances), lap_source=None if laps is None else laps.source,

@@ -282,6 +282,8 @@ def check_quality(session: Session, profile: object | None = None,
                                 f"{name} is needed but {'was not logged' if ch is None else 'has no samples'}",
                                 error=True))
     for name in sorted(set(session.missing) - need):
+        if name in CANONICAL and CANONICAL[name].optional:
+            continue                        # an optional channel (SPEC §1) no rule needs: nothing to report
         out.append(_finding("missing", name, 0.0, end_s, need,
                             f"{name} is mapped by the profile but no data arrived", error=False))
     traced: set[str] = set()
