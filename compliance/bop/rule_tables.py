@@ -143,6 +143,9 @@ def parse_rule(rule: str, raw: object, path: Path, model: str, *, declared: Decl
         raise fail(path, f"{place}.{other_keys[0]}", f"{rule} cannot be keyed on {other_keys[0]}", f"key it on {keys}")
     if unknown:
         raise fail(path, f"{place}.{unknown[0]}", "unknown key", f"use only {', '.join(sorted(allowed - {'notes'}))}")
+    if kind is not None and kind.path == "stint_energy" and "when" in raw:
+        raise fail(path, f"{place}.when", "stint energy is a budget per stint, not a limit per sample: it "
+                   "cannot be gated", "remove when (gate the power rule instead)")
     interpolation = raw.get("interpolation")
     if interpolation is not None and interpolation not in _INTERPOLATIONS:
         raise fail(path, f"{place}.interpolation", f"unknown interpolation {interpolation!r}",
