@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from types import MappingProxyType
 
 from .channels import CANONICAL
 from .errors import DbcError, ProfileError, UnitError
+from .limits import DBC_MAX_MB, DBC_MAX_MESSAGE_BYTES, DBC_MAX_MESSAGES, env_number
 from .units import can_convert, normalise
 
 __all__ = ["Profile", "DbcRef", "ChannelMap", "PowerSpec", "IntegritySpec", "load_profile", "load_database",
@@ -127,6 +129,7 @@ def load_database(path: str | Path, *, profile: str | Path | None = None, key: s
     if suffix not in _DB_SUFFIXES:
         raise DbcError(f"{where}unknown signal database type {path.suffix!r}", path=path,
                        fix="use a .dbc, .kcd, .sym or .arxml file")
+    _check_bounds(path, suffix, where)
     try:
         return cantools.database.load_file(str(path), strict=False)
     except Exception as err:
@@ -135,6 +138,82 @@ def load_database(path: str | Path, *, profile: str | Path | None = None, key: s
         text = " ".join(str(inner).replace('"', "").split()) or type(inner).__name__
         raise DbcError(f"{where}cannot load: {text}", path=path,
                        place=f"line {line}" if line is not None else None, fix=_db_fix(path, text)) from None
+
+
+#: a DBC message's declared length (``BO_ <id> <name>: <length> <sender>``) and a signal's start bit and length
+#: (``SG_ <name> [mux] : <start>|<length>@...``). Linear in the file: ``[ \t]``, never ``\s``, so that no match
+#: spans lines, and no two neighbouring parts can match the same characters (a 1 MB line without its colon is one
+#: pass, not a quadratic backtrack). The numbers are compared by their digits, never converted whole (a number of
+#: 100,000 digits is past Python's int-conversion limit).
+_BO = re.compile(rb"^[ \t]*BO_[ \t]+[^\s:]+[ \t]+([^\s:]+)[ \t]*:[ \t]*(\d+)", re.M)
+_SG = re.compile(rb"^[ \t]*SG_[ \t]+([^\s:]+)(?:[ \t]+[^\s:]+)*[ \t]*:[ \t]*(\d+)[ \t]*\|[ \t]*(\d+)[ \t]*@", re.M)
+
+
+def _over(digits: bytes, limit: int) -> bool:
+    digits = digits.lstrip(b"0")
+    return len(digits) > len(str(limit)) or (bool(digits) and int(digits) > limit)
+
+
+def _shown(digits: bytes) -> str:
+    digits = digits.lstrip(b"0") or b"0"
+    return f"{int(digits):,}" if len(digits) <= 18 else f"{digits[:12].decode()}... ({len(digits):,} digits)"
+
+
+def _check_bounds(path: Path, suffix: str, where: str) -> None:
+    """Refuse, before cantools reads it, a signal database that would cost cantools more than a sound one can:
+    larger than ``BOPWATCH_DBC_MAX_MB``, or a DBC with more than ``BOPWATCH_DBC_MAX_MESSAGES`` messages, a message
+    longer than ``BOPWATCH_DBC_MAX_MESSAGE_BYTES`` or a signal starting or reaching past that many bytes' bits.
+    cantools' cost is linear in the file's size (about 1 MB of DBC per CPU second) except for the message length:
+    it builds each message's codec bit by bit, so a DBC of 400 bytes declaring a 99,999,999-byte message took more
+    than 10 s of CPU and ~1 GB (seed-14 fuzz inputs), and one declaring 2**32 bytes a ``MemoryError``. The scan is
+    one pass of two line-anchored patterns. Profiles are loaded in-process (``check``, ``ingest``, the
+    dashboard), so these bounds are what keeps a hostile DBC to one refusal."""
+    max_mb = env_number("BOPWATCH_DBC_MAX_MB", DBC_MAX_MB)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise DbcError(f"{where}signal database cannot be read: {err.strerror or err}", path=path,
+                       fix="check the file's permissions") from None
+    if size > max_mb * (1 << 20):
+        raise DbcError(f"{where}signal database is {size:,} bytes, more than the {max_mb:g} MB limit", path=path,
+                       fix="check it is the car's signal database; if it is genuine, raise BOPWATCH_DBC_MAX_MB")
+    if suffix != ".dbc":
+        return
+    max_messages = int(env_number("BOPWATCH_DBC_MAX_MESSAGES", DBC_MAX_MESSAGES))
+    max_bytes = int(env_number("BOPWATCH_DBC_MAX_MESSAGE_BYTES", DBC_MAX_MESSAGE_BYTES))
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise DbcError(f"{where}signal database cannot be read: {err.strerror or err}", path=path,
+                       fix="check the file's permissions") from None
+
+    def line_of(match: re.Match) -> str:
+        return "line " + str(data.count(b"\n", 0, match.start()) + 1)
+
+    def name_of(match: re.Match) -> str:
+        name = match.group(1).decode("cp1252", "replace")
+        return name if len(name) <= 60 else name[:60] + "..."
+
+    for count, m in enumerate(_BO.finditer(data), 1):
+        if count > max_messages:
+            raise DbcError(f"{where}defines more than {max_messages:,} messages", path=path, place=line_of(m),
+                           fix="check it is the car's DBC (a line repeated many times?); if it is genuine, raise "
+                               "BOPWATCH_DBC_MAX_MESSAGES")
+        if _over(m.group(2), max_bytes):
+            raise DbcError(f"{where}message {name_of(m)} declares {_shown(m.group(2))} bytes, more than the "
+                           f"{max_bytes:,}-byte limit", path=path, place=line_of(m),
+                           fix="correct the message's length (the number after its name: at most 8 for CAN, 64 "
+                               "for CAN FD); if it is genuine, raise BOPWATCH_DBC_MAX_MESSAGE_BYTES")
+    bits = 8 * max_bytes
+    for m in _SG.finditer(data):
+        for digits, what in ((m.group(2), "starts at bit"), (m.group(3), "is")):
+            if _over(digits, bits):
+                unit = " bits long" if what == "is" else ""
+                raise DbcError(f"{where}signal {name_of(m)} {what} {_shown(digits)}{unit}, past the {bits:,} bits "
+                               "of the longest message allowed", path=path,
+                               place=line_of(m),
+                               fix="correct the signal's start bit and length (start|length@...); if the "
+                                   "message is genuinely that long, raise BOPWATCH_DBC_MAX_MESSAGE_BYTES")
 
 
 def _db_fix(path: Path, text: str) -> str:

@@ -43,6 +43,19 @@ def test_crasher_decodes_or_is_refused_with_the_package_error(fixture):
     assert status == "decoded" or status.startswith("refused:"), status
 
 
+#: DBCs that cost cantools more than 10 s of CPU or all its memory (fuzz seed 14): refused by the bounds before
+#: cantools reads them (``profiles._check_bounds``), so well inside a limit a regression would overrun
+COSTLY_DBCS = sorted(p for p in FIXTURES.glob("dbc_*.dbc") if p.stem.endswith(("_over_10_s", "_memory_error")))
+
+
+@pytest.mark.parametrize("fixture", COSTLY_DBCS, ids=lambda p: p.name)
+def test_a_dbc_cantools_would_spend_seconds_or_gigabytes_on_is_refused_at_once(fixture):
+    from telemetry.errors import DbcError
+
+    with pytest.raises(DbcError, match="BOPWATCH_DBC_MAX_MESSAGE_BYTES"):
+        run_isolated("telemetry.profiles:load_database", fixture, timeout_s=5.0, memory_mb=1024)
+
+
 OPEN = sorted(p for p in (FIXTURES / "open").glob("*") if p.is_file() and p.suffix != ".md")
 
 
