@@ -4,11 +4,15 @@ limits, replenished stint budgets (channels built from numpy arrays, as in tests
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from _compliance_helpers import channel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compliance.bop import load_bulletin
 from compliance.bop.spec import Condition, RuleSpec
+from compliance.judge.laps import Laps
+from compliance.judge.refuel import refuel_exceedances, refuellings
 from compliance.judge.rules import evaluate, find_exceedances, gate_mask
 from compliance.judge.scope import judge_scopes, window_counts
 from compliance.judge.stint import stint_budgets, stint_exceedances
@@ -76,6 +80,32 @@ def test_samples_before_the_gate_channel_starts_are_not_judged(times, data):
     assert [(e.start_s, e.end_s) for e in found] == [(times[first], times[-1])]
 
 
+_OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
+
+
+@given(times=sampled_times(min_size=5, max_size=80), data=st.data())
+def test_gate_mask_is_every_condition_held_at_each_sample(times, data):
+    """Brute force: each condition channel (its own time stamps) held at each judged time, sample by sample."""
+    names = data.draw(st.lists(st.sampled_from(["throttle", "engine_speed", "long_accel"]), min_size=1,
+                               max_size=3, unique=True))
+    conditions, chans = [], {}
+    for name in names:
+        ct = np.cumsum(data.draw(st.lists(st.floats(0.001, 0.5), min_size=1, max_size=40)))
+        cv = np.asarray(data.draw(st.lists(st.integers(-3, 3), min_size=len(ct), max_size=len(ct))), dtype=float)
+        chans[name] = channel(name, ct, cv)
+        conditions.append(Condition(name, data.draw(st.sampled_from(sorted(_OPS))), float(data.draw(
+            st.integers(-3, 3)))))
+    spec = _boost(when=tuple(conditions))
+    mask = gate_mask(spec, chans, times)
+    for i, t in enumerate(times.tolist()):
+        want = True
+        for c in conditions:
+            ch = chans[c.channel]
+            before = [v for tt, v in zip(ch.time.tolist(), ch.value.tolist(), strict=True) if tt <= t]
+            want &= bool(before) and _OPS[c.op](before[-1], c.value)
+        assert bool(mask[i]) == want, (i, t)
+
+
 # -- (b) sliding-window worst count is the brute-force maximum ------------------------------------------------
 
 QUARTER = 0.25     # times on a grid of exact binary fractions: window bounds compare without rounding
@@ -139,6 +169,40 @@ def test_window_counts_match_counting_every_exceedance_start(found, window_q):
         assert np.isclose(times[idx], float(durations[sel].sum()))
 
 
+@given(found=exceedance_sets(), data=st.data(), max_exc=st.integers(0, 3),
+       max_over=st.one_of(st.none(), st.integers(0, 8).map(lambda q: q * QUARTER)))
+def test_lap_scopes_are_the_brute_force_count_per_lap(found, data, max_exc, max_over):
+    bounds = sorted(data.draw(st.lists(st.integers(1, 2000), max_size=10, unique=True)))
+    starts = np.array([0.0, *[b * QUARTER for b in bounds]])
+    laps = Laps(number=np.arange(len(starts), dtype=np.int64), start_s=starts, end_s=600.0, source="test")
+    spec = _boost(count_per="lap", max_exceedances=max_exc, max_time_over_s=max_over, scoped=True)
+    verdict = judge_scopes(spec, found, 600.0, laps)
+    assert verdict.problem is None
+    ends = [*starts[1:].tolist(), 600.0]
+    per = []
+    for i, (a, b) in enumerate(zip(starts.tolist(), ends, strict=True)):
+        inside = [e for e in found if a <= e.start_s < b or (i == len(ends) - 1 and e.start_s >= a)]
+        if inside:
+            per.append((len(inside), sum(e.duration_s for e in inside), a, b, i))
+    assert sum(p[0] for p in per) == len(found)
+    if not per:
+        assert verdict.worst is None and not verdict.infringes
+        return
+    count, over, a, b, lap = min(per, key=lambda p: (-p[0], -p[1], p[2]))
+    w = verdict.worst
+    assert (w.count, w.start_s, w.end_s, w.lap) == (count, a, b, lap)
+    assert np.isclose(w.time_over_s, over)
+    assert verdict.infringes == any(c > max_exc or (max_over is not None and o > max_over + 1e-9)
+                                    for c, o, *_ in per)
+
+
+def test_count_per_lap_without_laps_is_a_problem_not_a_verdict():
+    spec = _boost(count_per="lap", scoped=True)
+    found = [Exceedance("boost", 1.0, 1.5, 0.5, 3.0, 2.5, 0.5, "bar")]
+    verdict = judge_scopes(spec, found, 10.0, None)
+    assert verdict.problem and not verdict.infringes and verdict.worst is None
+
+
 # -- (c) a session scope's time over is the sum of durations --------------------------------------------------
 
 @given(times=sampled_times(min_size=20), data=st.data(), min_duration=st.floats(0, 0.5),
@@ -180,6 +244,59 @@ def test_min_limit_equals_max_limit_on_the_negated_channel(times, data, toleranc
         assert a.peak < a.limit - tolerance
 
 
+@pytest.fixture(scope="module")
+def min_limit_spec(tmp_path_factory) -> RuleSpec:
+    """A generic ``limit.*`` rule with a flat ``min`` loaded from a bulletin (the loader sets the direction)."""
+    path = tmp_path_factory.mktemp("bulletin") / "min.toml"
+    path.write_text('id = "T"\neffective_from = "2026-01-01T00:00:00Z"\n[models.m]\nname = "M"\n'
+                    '[models.m.limit.slow]\nchannel = "vehicle_speed"\nmin = 50.0\nunit = "km/h"\n'
+                    'tolerance = 1.0\n', encoding="utf-8")
+    spec = load_bulletin(path).model("m").rules["limit.slow"]
+    assert (spec.direction, spec.limits, spec.channel) == ("min", (50.0,), "vehicle_speed")
+    return spec
+
+
+@given(times=sampled_times(min_size=5), data=st.data())
+def test_a_bulletin_min_limit_is_judged_like_max_on_the_negated_channel(min_limit_spec, times, data):
+    n = len(times)
+    value = np.asarray(data.draw(st.lists(st.floats(40.0, 60.0), min_size=n, max_size=n)))
+    found = evaluate(min_limit_spec, {"vehicle_speed": channel("vehicle_speed", times, value)}).exceedances
+    mirror = find_exceedances("limit.slow", times, -value, np.full(n, -50.0), tolerance=1.0, min_duration_s=0.0,
+                              unit="km/h")
+    assert [(e.start_s, e.end_s, -e.peak, e.excess) for e in found] == [
+        (e.start_s, e.end_s, e.peak, e.excess) for e in mirror]
+    assert all(e.peak < 49.0 and e.limit == 50.0 for e in found)
+
+
+@given(times=sampled_times(min_size=10), data=st.data(), low=st.floats(0.0, 2.0), width=st.floats(0.0, 3.0),
+       tolerance=st.floats(0.0, 0.3))
+def test_refuel_time_exceedances_are_the_finished_refuellings_out_of_bounds(times, data, low, width, tolerance):
+    n = len(times)
+    refuel = np.asarray(data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=n, max_size=n)))
+    spec = RuleSpec(rule="refuel_time", channel="refuel", unit="s", limits=(low,), tolerance=tolerance,
+                    upper=low + width)
+    chans = {"refuel": channel("refuel", times, refuel)}
+    found, judged = refuel_exceedances(spec, chans, lambda t: np.ones(len(t), dtype=bool))
+    # brute force: runs of 1 ended by a later 0 sample
+    want, finished = [], 0
+    i = 0
+    while i < n:
+        if refuel[i] == 1.0:
+            j = i
+            while j < n and refuel[j] == 1.0:
+                j += 1
+            if j < n:
+                finished += 1
+                d = times[j] - times[i]
+                if d < low - tolerance or d > low + width + tolerance:
+                    want.append((times[i], times[j], d))
+            i = j
+        else:
+            i += 1
+    assert judged == finished
+    assert [(e.start_s, e.end_s, e.peak) for e in found] == [(a, b, pytest.approx(d)) for a, b, d in want]
+
+
 # -- (e), (f) replenished stint budgets ------------------------------------------------------------------------
 
 @st.composite
@@ -208,13 +325,28 @@ def _stint_spec(max_mj: float, replenish: float | None, tolerance: float = 0.0) 
 def test_a_replenished_stint_budget_never_exceeds_max_mj(session, max_mj, rate):
     power, refuel = session
     budgets = stint_budgets(_stint_spec(max_mj, rate), power, refuel)
-    assert budgets, "every session has at least one stint"
-    assert budgets[0][2].budget_mj == max_mj
+    if budgets:                         # (a session refuelling throughout has no stint)
+        assert budgets[0][2].budget_mj == max_mj
     for k, (_, _, stint) in enumerate(budgets):
         assert 0.0 <= stint.budget_mj <= max_mj
         if k:      # never more than what was left plus what the refuelling between can give
             left = max(0.0, budgets[k - 1][2].budget_mj - budgets[k - 1][2].used_mj)
             assert stint.budget_mj >= min(max_mj, left) - 1e-12
+
+
+@given(session=stint_sessions(), max_mj=st.floats(0.001, 0.2), rate=st.floats(0.0, 0.1))
+def test_replenished_budgets_follow_the_spec_recurrence(session, max_mj, rate):
+    """budget_1 = max_mj; budget_k+1 = min(max_mj, max(0, budget_k - used_k) + rate x refuelling time between)."""
+    power, refuel = session
+    budgets = [s for _, _, s in stint_budgets(_stint_spec(max_mj, rate), power, refuel)]
+    fills = [(a, b) for a, b in refuellings(refuel) if b is not None]
+    want = max_mj
+    for k, stint in enumerate(budgets):
+        if k:
+            prev = budgets[k - 1]
+            between = sum(b - a for a, b in fills if prev.end_s < a <= stint.start_s)
+            want = min(max_mj, max(0.0, want - prev.used_mj) + rate * between)
+        assert np.isclose(stint.budget_mj, want, rtol=1e-12, atol=1e-12), k
 
 
 @given(session=stint_sessions(), max_mj=st.floats(0.001, 0.2), tolerance=st.floats(0.0, 0.01))
