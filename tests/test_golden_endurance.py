@@ -34,6 +34,8 @@ def judged(event: Path) -> dict[int, tuple[dict, object]]:
         truth = json.loads((event / "ground_truth" / "endurance" / f"car{car}.json").read_text())
         log = event / "endurance" / truth["file"]["path"]
         bulletin = event / "endurance" / truth["bulletin"]["path"]
+        if not bulletin.is_file():       # written beside the logs, or wherever generate_endurance puts it
+            bulletin = next(event.rglob(Path(truth["bulletin"]["path"]).name))
         result = check_logs([log], ROOT / truth["car"]["profile"], bulletin, car=str(car))
         out[car] = (truth, result)
     return out
