@@ -48,7 +48,9 @@ def _profile_for(truth: dict) -> Path:
 @pytest.fixture(scope="module", params=TRUTHS, ids=lambda p: f"{p.parent.name}-{p.stem}")
 def judged(request):
     truth = json.loads(request.param.read_text())
-    result = check_logs([_log_for(request.param, truth)], _profile_for(truth), SAMPLES / "bulletins")
+    # the car's number selects its [cars."N"] entry where the bulletin in force has one (the endurance session)
+    result = check_logs([_log_for(request.param, truth)], _profile_for(truth), SAMPLES / "bulletins",
+                        car=str(truth["car_number"]))
     return truth, result
 
 
@@ -87,7 +89,8 @@ def test_each_injected_excursion_is_found_at_its_time(judged):
         e = match[0]
         assert e.excess > 0 and e.peak > e.limit
         found.remove(e)
-    assert [e for e in found if e.rule != "stint_energy"] == [], "exceedances the simulator did not inject"
+    # rules timed here (the §5 kinds of the endurance session are timed in test_golden_endurance.py)
+    assert [e for e in found if e.rule in CHANNEL_OF] == [], "exceedances the simulator did not inject"
 
 
 def test_stint_energy_matches_the_simulated_stints(judged):

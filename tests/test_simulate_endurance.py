@@ -41,7 +41,7 @@ def test_every_car_gets_the_verdict_of_its_story(event: Path) -> None:
     for entry in CARS:
         truth = _truth(event, entry.car)
         assert truth["expected"]["verdict"] == entry.verdict, (entry.car, truth["expected"]["rules"])
-        assert truth["bulletin"] == {"id": "GTWCE-2026-BRH-03", "path": BULLETIN_FILE,
+        assert truth["bulletin"] == {"id": "GTWCE-2026-BRH-03", "path": f"../bulletins/{BULLETIN_FILE}",
                                      "car_entry": str(entry.car)}
         meta = json.loads((event / "endurance" / (truth["file"]["path"] + ".meta.json")).read_text())
         assert meta == {"event": "gtwce-sprint-2026-brh", "session": "endurance", "car": entry.car}

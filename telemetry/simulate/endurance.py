@@ -322,8 +322,9 @@ def _seed(car: int) -> int:
 
 
 def write_bulletin(out: str | Path) -> Path:
-    """The endurance bulletin at ``<out>/endurance/<BULLETIN_FILE>``."""
-    path = Path(out) / SESSION.id / BULLETIN_FILE
+    """The endurance bulletin at ``<out>/bulletins/<BULLETIN_FILE>`` (beside the sprint bulletins; in force from
+    the endurance day, so the sprint sessions' bulletins stay the ones in force for them)."""
+    path = Path(out) / "bulletins" / BULLETIN_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(BULLETIN_TOML)
     return path
@@ -367,7 +368,7 @@ def event_toml_section() -> str:
     return "\n".join(["[[sessions]]", f'id = "{SESSION.id}"', f'type = "{SESSION.type}"',
                       f'start = "{SESSION.start.strftime("%Y-%m-%dT%H:%M:%SZ")}"',
                       f'end = "{end.strftime("%Y-%m-%dT%H:%M:%SZ")}"',
-                      f'bulletin = "{SESSION.id}/{BULLETIN_FILE}"']) + "\n"
+                      f'bulletin = "bulletins/{BULLETIN_FILE}"']) + "\n"
 
 
 def readme_section() -> list[str]:
@@ -375,12 +376,12 @@ def readme_section() -> list[str]:
     intro = (
         f"Session `{SESSION.id}` ({SESSION.start.strftime('%Y-%m-%d %H:%M')}Z, {SESSION.duration_s:.0f} s, a flying "
         f"start and one pit stop with a {SESSION.refuel_s:.0f} s refuelling in a {SESSION.stop_s:.0f} s stop) is "
-        f"judged against `{SESSION.id}/{BULLETIN_FILE}` (GTWCE-2026-BRH-03), written with SPEC §5 keys: `when` "
+        f"judged against `bulletins/{BULLETIN_FILE}` (GTWCE-2026-BRH-03), written with SPEC §5 keys: `when` "
         "gating on boost, `count_per = \"window\"` and `\"lap\"`, `max_time_over_s`, `rev_limit` per gear and "
         "flat, a `throttle` cap, `refuel_time` with `min_s`, `stint_energy` with `replenish_mj_s`, "
-        "`declared_power` with `level_pct`, `[cars.\"N\"]` entries and `[models.M.info]`. Its logs are not in this "
-        "folder yet: the event file does not list the session and `bulletins/` does not hold the bulletin until "
-        "the compliance engine reads §5 keys. Write them (same bytes every time) with:")
+        "`declared_power` with `level_pct`, `[cars.\"N\"]` entries and `[models.M.info]`. The event file lists the "
+        "session and gives a `[sanctions]` ladder for boost and power (car 7 infringes boost in the race and "
+        "here: its second step). `bopwatch simulate event` writes it with the rest; alone (same bytes) with:")
     lines = [
         "## Endurance session (bulletin v2, SPEC §5)",
         "",

@@ -212,6 +212,10 @@ def _event_toml() -> str:
         lines += ["", "[[sessions]]", f"id = {_toml_value(s.id)}", f"type = {_toml_value(s.type)}",
                   f"start = {_toml_value(s.start)}", f"end = {_toml_value(end)}",
                   f"bulletin = {_toml_value('bulletins/' + _bulletin_for(s.start) + '.toml')}"]
+    lines += ["", endurance.event_toml_section().rstrip("\n"), "",
+              "# SPEC §5: per car and rule, the n-th infringing session of the event gets the n-th step",
+              "[sanctions]", 'boost = ["reprimand", "drive-through", "disqualification"]',
+              'power = ["reprimand", "drive-through", "disqualification"]']
     return "\n".join(lines) + "\n"
 
 
@@ -230,13 +234,12 @@ def generate_event(out: str | Path, progress: Callable[[int, int | None, str], N
     """Write the sample event into ``out`` (replacing what this function wrote there before)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for sub in ("bulletins", "ground_truth", *(s.id for s in SESSIONS)):
+    for sub in ("bulletins", "ground_truth", *(s.id for s in SESSIONS), endurance.SESSION.id):
         if (out / sub).is_dir():
             shutil.rmtree(out / sub)
     (out / "bulletins").mkdir()
     for name, data in BULLETINS.items():
         (out / "bulletins" / f"{name}.toml").write_text(_bulletin_text(data))
-    endurance.write_bulletin(out)     # its logs: generate_endurance(out), once the event file lists the session
     (out / "event.toml").write_text(_event_toml())
     (out / "entry_list.csv").write_text(_entry_csv())
     results = []
@@ -266,10 +269,12 @@ def generate_event(out: str | Path, progress: Callable[[int, int | None, str], N
             done += 1
             if progress:
                 progress(done, total, f"{session.id} car{entry.car}")
+    endurance_run = endurance.generate_endurance(out, progress)     # the bulletin v2 session (SPEC §5)
     (out / "README.md").write_text(_readme(results))
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    return {"out": str(out), "logs": len(results), "bytes": size,
-            "verdicts": {f"{s}/car{e.car}": t["expected"]["verdict"] for s, e, t in results}}
+    return {"out": str(out), "logs": len(results) + endurance_run["logs"], "bytes": size,
+            "verdicts": {**{f"{s}/car{e.car}": t["expected"]["verdict"] for s, e, t in results},
+                         **endurance_run["verdicts"]}}
 
 
 def _readme(results) -> str:
