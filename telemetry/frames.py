@@ -38,6 +38,7 @@ class Finding:
     offset: int | None = None
     line: int | None = None
     count: int = 1
+    ids: tuple[int, ...] = ()       # arbitration ids readable on the skipped lines (up to IDS_KEPT), sorted
 
     def to_dict(self) -> dict:
         out: dict = {"kind": self.kind, "detail": self.detail}
@@ -47,6 +48,8 @@ class Finding:
             out["line"] = self.line
         if self.count != 1:
             out["count"] = self.count
+        if self.ids:
+            out["ids"] = list(self.ids)
         return out
 
 

@@ -22,12 +22,14 @@ def cdata(data_dir):
     return data_dir / "compliance"
 
 
-def _garble(path, every: int):
-    """Damage every ``every``-th frame line (a byte of the identifier becomes ``Z``); returns how many."""
+def _garble(path, every: int, *, keep_id: bool = False):
+    """Damage every ``every``-th frame line (a byte of the identifier becomes ``Z``, or with ``keep_id`` the
+    identifier stays readable and the payload is damaged); returns how many."""
     lines = path.read_text().splitlines(keepends=True)
     n = 0
     for i in range(every // 2, len(lines), every):
-        lines[i] = lines[i].replace(" can0 ", " can0 Z", 1)
+        lines[i] = (lines[i].replace("#", "#Z", 1) if keep_id else lines[i].replace(" can0 ", " can0 Z", 1)
+                    .replace("#", "Z", 1))
         n += 1
     path.write_text("".join(lines))
     return n
@@ -64,6 +66,28 @@ def test_a_few_skipped_lines_below_the_share_stay_a_warning(tmp_path, capsys, cd
     assert code == 0 and d["verdict"] == "compliant"
     assert not [f for f in d["data_quality"] if f["check"] == "skipped_data"]
     assert [f["severity"] for f in d["data_quality"] if f["check"] == "skipped_line"] == ["warning"]
+
+
+def test_one_skipped_line_on_a_message_a_rule_needs_is_incomplete(tmp_path, capsys, cdata):
+    log = write_log(tmp_path / "one.log", 60.0)
+    lines = log.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if " 100#" in line)     # ENGINE: boost, rpm, fuel flow
+    lines[at] = lines[at].replace("100#", "100#Z", 1)
+    log.write_text("".join(lines))
+    code, d = _check(capsys, cdata, log)
+    assert code == 3 and d["verdict"] == "incomplete"
+    lost = [f for f in d["data_quality"] if f["check"] == "skipped_data"]
+    assert len(lost) == 1 and "0x100 (ENGINE), which the rules need" in lost[0]["detail"]
+    assert f"at line {at + 1}" in lost[0]["detail"]
+
+
+def test_inspect_lists_the_ids_a_skipped_line_still_shows(tmp_path, capsys):
+    log = tmp_path / "x.log"
+    log.write_text("(1.000000) can0 123#1122334455667788\n(1.010000) can0 123#11223344556677ZZ\n"
+                   "(1.020000) can0 1ABCDEF0#ZZ\n(1.030000) can0 ZZZ\n")
+    assert main(["inspect", str(log), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["kind"], f["count"], f["ids"]) for f in found] == [("skipped_line", 3, [0x123, 0x1ABCDEF0])]
 
 
 def test_infringement_in_the_lines_read_outranks_skipped_data(tmp_path, capsys, cdata):
@@ -105,3 +129,16 @@ def test_check_quality_reports_it_once_per_file_with_its_place():
     found = [f for f in check_quality(s, None, ["engine_speed"]) if f.check == "skipped_data"]
     assert len(found) == 1 and "x.blf: 40 lines not read of 1,040 (3.85%)" in found[0].detail
     assert "at lines 7, 9" in found[0].detail
+
+
+def test_asc_skipped_lines_keep_their_ids(tmp_path, capsys):
+    log = tmp_path / "x.asc"
+    log.write_text("date Mon Jun 27 13:30:00.000 2026\nbase hex  timestamps absolute\n"
+                   "Begin TriggerBlock Mon Jun 27 13:30:00.000 2026\n"
+                   "   1.000000 1  100             Rx   d 8 11 22 33 44 55 66 77 88\n"
+                   "   1.010000 1  100             Rx   d 8 11 22 33 ZZ 55 66 77 88\n"
+                   "   1.020000 1  1ABCDEF0x       Rx   d 8 11 22 33 QQ 55 66 77 88\n"
+                   "   1.030000 1  GHI             Rx   d 8 11 22 33 QQ 55 66 77 88\nEnd TriggerBlock\n")
+    assert main(["inspect", str(log), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["kind"], f["count"], f["ids"]) for f in found] == [("skipped_line", 3, [0x100, 0x1ABCDEF0])]

@@ -18,8 +18,10 @@ Checks (each finding: check, channel, start_s, end_s, severity, detail):
 - ``time_backwards``: a channel whose time stamps decrease.
 - ``skipped_data``: a file whose reader skipped more than ``SKIPPED_SHARE`` of the lines or objects that may
   have carried a frame (skipped lines and BLF objects of unknown type, against the frames read plus those), or
-  skipped a whole BLF log container, is an error for the whole session, with the count and the first places:
-  data that was not read cannot certify, so the session is ``incomplete``, never ``compliant``.
+  skipped a whole BLF log container, or skipped any line whose arbitration id (where the line still shows one:
+  candump, ASC) is a message feeding a channel a rule needs, is an error for the whole session, with the count
+  and the first places: data that was not read cannot certify, so the session is ``incomplete``, never
+  ``compliant``.
 - reader and decoder findings: ``truncated``, ``time_backwards``, ``time_jump`` and ``count_mismatch`` are
   errors for the whole session; the other kinds (skipped lines, unknown ids, short frames...) are warnings.
 
@@ -30,7 +32,7 @@ An error on a channel makes every rule needing that channel ``incomplete``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import numpy as np
@@ -222,12 +224,39 @@ def _offsets(session: Session) -> list[float]:
     return out
 
 
-def skipped_data(src: SourceInfo, start_s: float = 0.0) -> QualityFinding | None:
+def needed_messages(profile: object | None, needed: Iterable[str]) -> dict[int, str]:
+    """Arbitration id -> message name of every DBC message that feeds a channel in ``needed``."""
+    out: dict[int, str] = {}
+    channels = getattr(profile, "channels", None) or {}
+    by_name: dict[str, list[int]] = {}
+    for ref in getattr(profile, "dbcs", ()) or ():
+        for msg in getattr(ref.database, "messages", ()):
+            by_name.setdefault(msg.name, []).append(int(msg.frame_id))
+    for name in needed:
+        mapping = channels.get(name)
+        message = getattr(mapping, "message", None)
+        for frame_id in by_name.get(message or "", ()):
+            out[frame_id] = message
+    return out
+
+
+def skipped_data(src: SourceInfo, start_s: float = 0.0,
+                 needed_ids: Mapping[int, str] | None = None) -> QualityFinding | None:
     """The ``skipped_data`` error for one file, when its reader skipped more than ``SKIPPED_SHARE`` of what may
-    have carried frames (or a whole BLF log container), else None."""
+    have carried frames (or a whole BLF log container), or any line whose id is a message in ``needed_ids``
+    (a message a rule needs), else None."""
     skipped = [f for f in src.findings if f.kind in SKIPPED_KINDS]
     if not skipped:
         return None
+    hit = sorted({i for f in skipped for i in f.ids} & set(needed_ids or ()))
+    if hit:
+        count = sum(max(f.count, 1) for f in skipped)
+        names = ", ".join(f"0x{i:X} ({needed_ids[i]})" for i in hit[:5]) + (", ..." if len(hit) > 5 else "")
+        places = "; ".join(f.detail for f in skipped[:3])
+        return QualityFinding("skipped_data", "", start_s, start_s + src.duration_s, "error",
+                              f"{src.path}: {count:,} lines not read, among them lines of {names}, which the rules "
+                              f"need; frames they carried are not judged, so the data cannot certify the "
+                              f"session: {places}")
     count = sum(max(f.count, 1) for f in skipped)
     containers = [f for f in skipped if f.kind == "unknown_object" and f.offset is not None]
     total = (src.frames or 0) + count
@@ -244,10 +273,11 @@ def skipped_data(src: SourceInfo, start_s: float = 0.0) -> QualityFinding | None
                           f"they carried are not judged, so the data cannot certify the session: {places}")
 
 
-def _reader_findings(session: Session, end_s: float) -> list[QualityFinding]:
+def _reader_findings(session: Session, end_s: float,
+                     needed_ids: Mapping[int, str] | None = None) -> list[QualityFinding]:
     out = []
     for src, offset in zip(session.sources, _offsets(session), strict=True):
-        lost = skipped_data(src, offset)
+        lost = skipped_data(src, offset, needed_ids)
         if lost is not None:
             out.append(lost)
         for f in src.findings:
@@ -303,7 +333,7 @@ def check_quality(session: Session, profile: object | None = None,
         spec = CANONICAL.get(name)
         if spec is not None and spec.continuous and name not in _FROZEN_EXEMPT:
             out.extend(_frozen(ch, session, need))
-    out.extend(_reader_findings(session, end_s))
+    out.extend(_reader_findings(session, end_s, needed_messages(profile, need)))
     out.sort(key=QualityFinding.sort_key)
     log.debug("%d data-quality findings", len(out))
     return out

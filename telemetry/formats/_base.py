@@ -134,6 +134,10 @@ def read_gzip(path: str | os.PathLike) -> bytes:
         return stream.read()
 
 
+#: distinct arbitration ids a FindingCounter keeps (a file garbling more ids than this is incomplete anyway)
+IDS_KEPT = 1024
+
+
 class FindingCounter:
     """Collects occurrences of one kind of problem (e.g. skipped lines) into one ``Finding`` with a count,
     keeping the first few places for the detail."""
@@ -144,9 +148,13 @@ class FindingCounter:
         self.lines: list[int] = []
         self.offsets: list[int] = []
         self.examples: list[str] = []
+        self.ids: set[int] = set()      # arbitration ids readable on the counted lines (a rule may need them)
 
-    def add(self, *, line: int | None = None, offset: int | None = None, example: str = "") -> None:
+    def add(self, *, line: int | None = None, offset: int | None = None, example: str = "",
+            arbitration_id: int | None = None) -> None:
         self.count += 1
+        if arbitration_id is not None and len(self.ids) < IDS_KEPT:
+            self.ids.add(arbitration_id)
         if len(self.lines) + len(self.offsets) < self.keep:
             if line is not None:
                 self.lines.append(line)
@@ -167,7 +175,7 @@ class FindingCounter:
         example = f"; first: {self.examples[0]!r}" if self.examples else ""
         return Finding(self.kind, f"{self.count} {self.what}{places}{more}{example}",
                        offset=self.offsets[0] if self.offsets else None,
-                       line=self.lines[0] if self.lines else None, count=self.count)
+                       line=self.lines[0] if self.lines else None, count=self.count, ids=tuple(sorted(self.ids)))
 
 
 def frames_from_columns(timestamp: np.ndarray, bus: np.ndarray, arbitration_id: np.ndarray, flags: np.ndarray,

@@ -362,6 +362,11 @@ class TextLogFile(LogFile):
     def _fast(self, fields: pa.StructArray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         raise NotImplementedError
 
+    def _id_hint(self, line: str) -> int | None:
+        """The arbitration id a line the reader could not read still shows, or None: a skipped line on a
+        message a rule needs makes the session incomplete whatever the share (``compliance.judge.quality``)."""
+        return None
+
     def _slow(self, line: str, line_no: int) -> SlowFrame | None:
         raise NotImplementedError
 
@@ -464,7 +469,8 @@ class TextLogFile(LogFile):
                     raise ValueError(f"{len(frame.data)} data bytes, more than a CAN FD frame's "
                                      f"{MAX_DATA_BYTES}")
             except (ValueError, IndexError, KeyError, OverflowError) as err:
-                self._skipped.add(line=line_no, example=f"{text} ({err})" if str(err) else text)
+                self._skipped.add(line=line_no, example=f"{text} ({err})" if str(err) else text,
+                                  arbitration_id=self._id_hint(text))
                 continue
             self._recognised += 1
             if frame is not None:

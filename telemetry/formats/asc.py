@@ -190,6 +190,16 @@ class AscLog(TextLogFile):
     def _int(self, text: str) -> int:
         return int(text, self._base)
 
+    def _id_hint(self, line: str) -> int | None:
+        """``time channel ID[x] ...``: the third token as a hex id (an extended id ends in x)."""
+        tokens = line[:256].split(maxsplit=3)
+        if len(tokens) < 3 or not tokens[1].isdigit():
+            return None
+        ident = tokens[2].rstrip("xX")
+        if not 1 <= len(ident) <= 8 or any(c not in "0123456789abcdefABCDEF" for c in ident):
+            return None
+        return int(ident, 16) & 0x1FFFFFFF
+
     def _slow(self, line: str, line_no: int) -> SlowFrame | None:
         if _IGNORED.match(line):
             low = line[:20].lower()

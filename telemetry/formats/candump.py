@@ -51,6 +51,10 @@ def _trailing_bus(name: str) -> int | None:
     return number if number <= 255 else None
 
 
+# ``ID#`` or ``ID##`` of a candump frame, where the rest of the line could not be read (linear: no backtracking)
+_ID_HINT = re.compile(r"(?<![0-9A-Fa-f])([0-9A-Fa-f]{3}|[0-9A-Fa-f]{8})##?")
+
+
 class CandumpLog(TextLogFile):
     format = "candump"
     FAST = FAST
@@ -132,6 +136,10 @@ class CandumpLog(TextLogFile):
         cols = {"timestamp": ts - self._sec0, "bus": lut[names_at], "arbitration_id": ident,
                 "flags": flags, "length": np.full(lines.n, len(pairs), np.uint8), "data": payload}
         return cols, ok & ok_id & ok_ts
+
+    def _id_hint(self, line: str) -> int | None:
+        m = _ID_HINT.search(line[:256])
+        return None if m is None else int(m.group(1), 16) & 0x1FFFFFFF
 
     def _slow(self, line: str, line_no: int) -> SlowFrame | None:
         m = SLOW.match(line)
