@@ -43,11 +43,29 @@ def open_regular_file(path: str | os.PathLike) -> BinaryIO:
         raise StoreError(err.problem, path=path, fix=err.fix) from None
 
 
+def read_blocks(fh: BinaryIO, path: str | os.PathLike):
+    """The file's bytes in blocks, up to the size it had when opened: a file that keeps growing (a logger still
+    writing it) is a ``StoreError`` once that size is read, never an endless read."""
+    size = os.fstat(fh.fileno()).st_size
+    left = size
+    while left > 0:
+        block = fh.read(min(_CHUNK, left))
+        if not block:
+            raise StoreError(f"shrank while being read (ended {size - left:,} bytes in, of {size:,})", path=path,
+                             fix="wait until the logger has closed the file, then ingest it again")
+        left -= len(block)
+        yield block
+    if fh.read(1):
+        raise StoreError(f"grew while being read (past its {size:,} bytes when opened)", path=path,
+                         fix="wait until the logger has closed the file, then ingest it again")
+
+
 def sha256_file(path: str | os.PathLike) -> str:
-    """SHA-256 of a regular file's bytes (anything else is refused: ``open_regular_file``)."""
+    """SHA-256 of a regular file's bytes (anything else is refused: ``open_regular_file``), as large as the file
+    was when opened (``read_blocks``)."""
     digest = hashlib.sha256()
     with open_regular_file(path) as fh:
-        while block := fh.read(_CHUNK):
+        for block in read_blocks(fh, path):
             digest.update(block)
     return digest.hexdigest()
 
@@ -91,7 +109,7 @@ def store_original(source: str | os.PathLike, originals: Path, sha256: str | Non
     digest = hashlib.sha256()
     try:
         with open_regular_file(source) as src, open(tmp, "wb") as dst:
-            while block := src.read(_CHUNK):
+            for block in read_blocks(src, source):
                 digest.update(block)
                 dst.write(block)
             dst.flush()
