@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import bench_check, bench_fleet, bench_memory
+from . import bench_check, bench_fleet, bench_memory, bench_v2
 from ._common import SUFFIX, Row, format_table
 
 __all__ = ["main", "build_parser", "run_all"]
@@ -37,7 +37,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--fleet-minutes", type=float, default=1.0, help="minutes per car in the fleet row")
     ap.add_argument("--workers", type=int, help="fleet worker processes (default: every core)")
     ap.add_argument("--scheduler", help="Dask scheduler address for the fleet row")
-    ap.add_argument("--only", nargs="+", choices=("check", "memory", "fleet"), default=["check", "memory", "fleet"])
+    ap.add_argument("--only", nargs="+", choices=("check", "memory", "fleet", "v2"),
+                    default=["check", "memory", "fleet", "v2"])
+    ap.add_argument("--v2-rounds", type=int, default=3, help="alternating rounds of the SPEC §5 gating row")
     ap.add_argument("--dir", type=Path, help="keep the simulated logs here (reused on the next run)")
     ap.add_argument("--json", action="store_true", help="rows as JSON lines instead of the table")
 
@@ -49,6 +51,8 @@ def run_all(args: argparse.Namespace, folder: Path) -> list[Row]:
     if "memory" in args.only:
         minutes = args.memory_minutes if args.memory_minutes else [args.minutes]
         rows += bench_memory.run(minutes, folder)
+    if "v2" in args.only:
+        rows += bench_v2.run(args.minutes, folder / "v2", rounds=args.v2_rounds)
     if "fleet" in args.only:
         rows += bench_fleet.run(args.cars, args.fleet_minutes, folder / "fleet", workers=args.workers,
                                 scheduler=args.scheduler)
