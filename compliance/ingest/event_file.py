@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..bop import RULE_NAMES
 from ..errors import ComplianceError
 from ..judge.outings import DEFAULT_WINDOW_MARGIN_S, JOIN_MODES, SessionWindow
 from ..store import schema as st
@@ -21,6 +23,9 @@ from ..store import schema as st
 __all__ = ["Entry", "SessionInfo", "EventInfo", "LogMeta", "read_sidecar", "read_entry_list", "load_event_info",
            "resolve_meta", "find_profile", "cached_profile",
            "bulletin_sources", "profile_source"]
+
+_LIMIT_NAME = re.compile(r"[A-Za-z0-9_-]+")    # the <name> of a limit.<name> rule
+
 
 # -- metadata -------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,7 @@ class EventInfo:
     track_length_m: float | None = None
     max_gap_s: float | None = None            # the join rules (compliance.judge.outings), when the file sets them
     window_margin_s: float | None = None
+    sanctions: Mapping[str, tuple[str, ...]] | None = None   # [sanctions]: rule -> ladder (None: no table)
 
     def window(self, session: str) -> SessionWindow | None:
         """The session's window (its start/end widened by the margin), when the file gives a start or an end."""
@@ -222,7 +228,43 @@ def load_event_info(path: str | Path) -> EventInfo:
     return EventInfo(event_id, _text(ev.get("name")), _text(ev.get("series")), _text(ev.get("track")),
                      _text(ev.get("track_category")), _date(ev.get("start_date")), _date(ev.get("end_date")),
                      sessions, entries, bulletins, str(path), profiles,
-                     float(length) if isinstance(length, int | float) else None, **join)
+                     float(length) if isinstance(length, int | float) else None, **join,
+                     sanctions=_sanctions(data.get("sanctions", ev.get("sanctions")), path))
+
+
+_SANCTIONS_FIX = 'write e.g. boost = ["reprimand", "drive-through", "disqualification"]'
+
+
+def _sanctions(raw: object, path: Path) -> dict[str, tuple[str, ...]] | None:
+    """``[sanctions]`` (SPEC §5): per rule (a SPEC rule name or ``limit.<name>``, quoted or dotted) a ladder, a
+    non-empty list of non-empty strings; the n-th infringing session of a car gets step n, the last repeats."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ComplianceError(f"sanctions = {raw!r} is not a table", path=path, place="sanctions",
+                              fix=f"write a [sanctions] table: {_SANCTIONS_FIX}")
+    flat: dict[str, object] = {}
+    for key, value in raw.items():      # limit.oil_cap = [...] unquoted is a dotted key: a nested table in TOML
+        if key == "limit" and isinstance(value, dict):
+            flat.update({f"limit.{name}": v for name, v in value.items()})
+        else:
+            flat[str(key)] = value
+    ladders: dict[str, tuple[str, ...]] = {}
+    for rule, ladder in flat.items():
+        place = f"sanctions.{rule}"
+        name = rule.removeprefix("limit.")
+        if rule not in RULE_NAMES and not (rule.startswith("limit.") and _LIMIT_NAME.fullmatch(name)):
+            raise ComplianceError(f"{rule!r} is not a rule name", path=path, place=place,
+                                  fix=f"use one of {', '.join(RULE_NAMES)} or limit.<name> as the bulletin names it")
+        if not isinstance(ladder, list) or not ladder:
+            raise ComplianceError(f"{ladder!r} is not a non-empty list of sanctions", path=path, place=place,
+                                  fix=_SANCTIONS_FIX)
+        bad = [i for i, step in enumerate(ladder) if not isinstance(step, str) or not step.strip()]
+        if bad:
+            raise ComplianceError(f"step {bad[0] + 1} ({ladder[bad[0]]!r}) is not a sanction's name", path=path,
+                                  place=place, fix=f"every step is a non-empty string: {_SANCTIONS_FIX}")
+        ladders[rule] = tuple(step.strip() for step in ladder)
+    return ladders
 
 
 def _ambient(raw: object, path: Path, session: str) -> float | None:

@@ -33,6 +33,7 @@ from ..judge.outings import (
     span_of,
 )
 from ..store import schema as st
+from ..store.ledger import record_ladders
 from ..store.originals import sha256_file, store_original, verify_original, write_channels_parquet
 from .event_file import (
     Entry,
@@ -205,6 +206,7 @@ def _write_metadata(conn, ctx: _Context, meta: LogMeta) -> None:
         st.upsert_event(conn, meta.event, name=info.name, series=info.series, track=info.track,
                         track_category=info.track_category, start_date=info.start_date, end_date=info.end_date,
                         actor=who)
+        record_ladders(conn, meta.event, info.sanctions, source=_absolute(info.path), actor=who)  # SPEC §5
     else:
         st.upsert_event(conn, meta.event, actor=who)
     s = info.sessions.get(meta.session) if info else None

@@ -6,8 +6,9 @@ transaction (so the digest is of what DuckDB holds, not of what Python meant to 
 - ``run.write``: ``rows`` for ``runs``, ``run_logs``, ``rule_results``, ``exceedances``, ``quality_findings``,
   ``channel_summaries`` (the run's rows), and ``channels`` = the run's Parquet file and its SHA-256;
 - ``log.store``: ``rows`` for its ``logs`` row;
-- ``metadata.events|sessions|entries``: the whole row after the upsert (``row``, as before 0004); the latest
-  audit row per key is the one that must hold, since an upsert that changes a row appends a new one.
+- ``metadata.events|sessions|entries|event_sanctions``: the whole row after the upsert (``row``, as before
+  0004); the latest audit row per key is the one that must hold, since an upsert that changes a row appends a
+  new one.
 
 A table's binding is ``{"rows": {key: digest}, "cols": {column: digest}}``: a row digest (128 bits of SHA-256 over
 the row's values, columns in name order) finds the row that changed, a column digest (64 bits over one column's
@@ -35,7 +36,8 @@ RUN_TABLES: Mapping[str, tuple[str, ...]] = {
     "quality_findings": ("idx",), "channel_summaries": ("channel",)}
 LOG_TABLES: Mapping[str, tuple[str, ...]] = {"logs": ("sha256",)}
 METADATA_TABLES: Mapping[str, tuple[str, ...]] = {
-    "events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car")}
+    "events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car"),
+    "event_sanctions": ("event",)}
 MAX_PER_TABLE = 20          # problems listed per table; the rest are counted
 
 

@@ -418,7 +418,8 @@ class RunRecord:
     channels_sha256: str | None = None  # SHA-256 of the Parquet file when known (else hashed at insert_run)
 
 
-_KEYS = {"events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car")}
+_KEYS = {"events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car"),
+         "event_sanctions": ("event",)}      # compliance.store.ledger.record_ladders
 
 
 def _audited(conn: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], actor: str | None, sql: str,
