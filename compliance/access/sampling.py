@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..reports.plots import minmax_indices
+
 __all__ = ["decimate_minmax", "binned_max"]
 
 
 def decimate_minmax(time: np.ndarray, value: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
     """At most ``max_points`` samples keeping the shape: per bucket of consecutive samples, its minimum and its
-    maximum, in time order. Peaks (an exceedance's maximum) always survive. NaN samples are gaps."""
-    n = len(time)
-    if n <= max_points:
+    maximum, in time order (the one downsampler of the reports and the dashboard:
+    :func:`compliance.reports.plots.minmax_indices`). Peaks (an exceedance's maximum) always survive. NaN samples
+    are gaps."""
+    if len(time) <= max_points:
         return time, value
-    buckets = max(1, max_points // 2)
-    size = -(-n // buckets)
-    pad = buckets * size - n
-    v = np.concatenate([value, np.full(pad, np.nan)]).reshape(buckets, size)
-    nan = np.isnan(v)
-    lo = np.argmin(np.where(nan, np.inf, v), axis=1)
-    hi = np.argmax(np.where(nan, -np.inf, v), axis=1)
-    base = np.arange(buckets) * size
-    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
-    idx = np.stack([base + first, base + second], axis=1).ravel()
-    idx = idx[np.concatenate([[True], np.diff(idx) != 0])]      # flat buckets give the same sample twice
-    idx = idx[idx < n]
+    idx = minmax_indices(np.asarray(value, dtype=np.float64), max_points)
     return time[idx], value[idx]
 
 
