@@ -44,29 +44,50 @@ def _series(pdf: FPDF, s: Series, px: np.ndarray, py: np.ndarray) -> None:
     pdf.set_dash_pattern()
 
 
-def _legend(pdf: FPDF, chart: Chart, x: float, y: float) -> None:
+def _legend_rows(pdf: FPDF, chart: Chart, w: float) -> list[list]:
+    """The legend's series split into rows that fit ``w`` mm."""
     pdf.set_font("helvetica", size=6.5)
+    rows: list[list] = [[]]
+    used = 0.0
     for s in chart.series:
-        pdf.set_draw_color(*_rgb(s.color))
-        pdf.set_fill_color(*_rgb(s.color))
-        if s.style in ("points", "marks"):
-            r = 0.5 if s.style == "points" else 0.8
-            pdf.rect(x + 2.5 - r, y - 1.2 - r, 2 * r, 2 * r, style="F")
-        else:
-            pdf.set_line_width(0.45)
-            if s.dashed:
-                pdf.set_dash_pattern(dash=1.4, gap=0.9)
-            pdf.line(x, y - 1.2, x + 5, y - 1.2)
-            pdf.set_dash_pattern()
-        pdf.text(x + 6.2, y, latin1(s.label))
-        x += 9 + pdf.get_string_width(latin1(s.label))
+        width = 9 + pdf.get_string_width(latin1(s.label))
+        if rows[-1] and used + width > w:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(s)
+        used += width
+    return rows
+
+
+def _legend(pdf: FPDF, rows: list[list], x0: float, y0: float) -> None:
+    pdf.set_font("helvetica", size=6.5)
+    for k, row in enumerate(rows):
+        x, y = x0, y0 + _LEGEND_ROW * k
+        for s in row:
+            pdf.set_draw_color(*_rgb(s.color))
+            pdf.set_fill_color(*_rgb(s.color))
+            if s.style in ("points", "marks"):
+                r = 0.5 if s.style == "points" else 0.8
+                pdf.rect(x + 2.5 - r, y - 1.2 - r, 2 * r, 2 * r, style="F")
+            else:
+                pdf.set_line_width(0.45)
+                if s.dashed:
+                    pdf.set_dash_pattern(dash=1.4, gap=0.9)
+                pdf.line(x, y - 1.2, x + 5, y - 1.2)
+                pdf.set_dash_pattern()
+            pdf.text(x + 6.2, y, latin1(s.label))
+            x += 9 + pdf.get_string_width(latin1(s.label))
+
+
+_LEGEND_ROW = 3.0     # mm per legend row; the plot starts lower for each extra row
 
 
 def draw_chart(pdf: FPDF, chart: Chart, x: float, y: float, w: float, h: float, title: str | None = None) -> None:
     """Draw ``chart`` in the box ``x, y, w, h`` (mm): title, legend, plot, ticks, axis labels, note."""
     pdf.set_font("helvetica", "B", 7.5)
     lines = pdf.multi_cell(w, 3.2, latin1(title or chart.title), dry_run=True, output="LINES")[:2]
-    head = 5.3 + 3.2 * len(lines)
+    legend = _legend_rows(pdf, chart, w - 13.0)
+    head = 5.3 + 3.2 * len(lines) + _LEGEND_ROW * (len(legend) - 1)
     left, top = x + 13.0, y + head
     pw, ph = w - 15.0, h - head - (13.0 if chart.note else 9.5)
     (x0, x1), (y0, y1) = chart.x_range, chart.y_range
@@ -80,7 +101,7 @@ def draw_chart(pdf: FPDF, chart: Chart, x: float, y: float, w: float, h: float, 
     pdf.set_text_color(0, 0, 0)
     for i, line in enumerate(lines):
         pdf.text(x, y + 2.8 + 3.2 * i, line)
-    _legend(pdf, chart, left, top - 1.9)
+    _legend(pdf, legend, left, top - 1.9 - _LEGEND_ROW * (len(legend) - 1))
     pdf.set_font("helvetica", size=6.5)
     pdf.set_draw_color(225, 225, 225)
     pdf.set_line_width(0.15)

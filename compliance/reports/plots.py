@@ -10,7 +10,13 @@ into inline SVG, :mod:`compliance.reports.steward_pdf` into PDF vector lines.
   boost minus the logged ambient's offset from it), so a point above the dashed curve was over the limit;
 - ``value_over_time``: the channel over the session with the limit + tolerance in force, exceedances shaded;
 - ``exceedance_trace``: every sample around one exceedance with the limit in force;
-- ``stint_energy_figure``: energy per stint against time with the stint limit.
+- ``stint_energy_figure``: energy per stint against time with each stint's budget (SPEC §5: a replenished
+  budget differs from stint to stint);
+- ``refuel_time_chart``: the refuel sensor over the session, each refuelling shaded and its duration against the
+  bound (SPEC §5 ``refuel_time``: no limit trace, the rule judges durations).
+
+SPEC §5 rules draw like the §3 limits: a ``min`` limit draws ``limit - tolerance``; a ``when`` gate is in the
+chart's note and the samples over the limit while the gate was shut (not judged) are drawn grey.
 
 Downsampling never loses evidence: lines keep each bucket's minimum and maximum, scatter plots one sample per
 occupied cell of a fine grid plus the highest and lowest sample of each key column, and both keep every sample
@@ -29,19 +35,23 @@ import plotly.graph_objects as go
 from telemetry.channels import Channel
 
 from ..bop.bulletins import RuleSpec
-from ..judge.rules import held_at, limit_curve, limit_series, stint_energies
+from ..judge.refuel import refuellings
+from ..judge.rules import gate_mask, held_at, limit_curve, limit_series, stint_energies
+from ..judge.stint import stint_budgets
 from ..judge.verdict import Exceedance
 
 __all__ = ["MAX_POINTS", "Series", "Chart", "nice_ticks", "tick_labels", "minmax_indices", "scatter_indices", "finite_runs",
            "value_vs_key_chart", "value_over_time_chart", "exceedance_chart", "stint_energy_chart",
-           "charts_for_rule", "to_plotly", "value_vs_key", "exceedance_trace", "value_over_time",
+           "refuel_time_chart", "charts_for_rule", "to_plotly", "value_vs_key", "exceedance_trace", "value_over_time",
            "stint_energy_figure", "figures_for_rule"]
 
 MAX_POINTS = 2_000          # line points per series over a whole session (min/max pairs)
 SCATTER_GRID = (200, 100)   # scatter cells (key x value): one drawn sample per occupied cell
 BLUE, RED, GREY = "#2c7fb8", "#c0392b", "#7f7f7f"
 _LABEL = {"boost_pressure": "boost pressure", "fuel_flow": "fuel flow", "power": "power",
-          "engine_speed": "engine speed", "vehicle_speed": "vehicle speed"}
+          "engine_speed": "engine speed", "vehicle_speed": "vehicle speed", "throttle": "throttle",
+          "gear": "gear", "refuel": "refuel sensor", "long_accel": "longitudinal acceleration",
+          "lat_accel": "lateral acceleration"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +71,7 @@ class Series:
 class Chart:
     """A figure ready to draw: axis ranges that end on round ticks, labels with units, shaded x spans."""
 
-    kind: str                           # value_vs_key | over_time | exceedance | stint_energy
+    kind: str                           # value_vs_key | over_time | exceedance | stint_energy | refuel_time
     rule: str
     title: str
     x_label: str
@@ -217,8 +227,34 @@ def _line(time: np.ndarray, values: np.ndarray, idx: np.ndarray, gaps: np.ndarra
 
 
 def _over(spec: RuleSpec, value: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Samples past the limit and its tolerance (above for a ``max`` limit, below for a ``min`` one)."""
     with np.errstate(invalid="ignore"):
+        if spec.direction == "min":
+            return value < limit - spec.tolerance
         return value > limit + spec.tolerance
+
+
+def _margin(spec: RuleSpec) -> tuple[float, str]:
+    """The signed tolerance the threshold is drawn at and its label: ``limit + tolerance`` for a maximum,
+    ``limit - tolerance`` for a minimum."""
+    if spec.direction == "min":
+        return -spec.tolerance, "limit - tolerance"
+    return spec.tolerance, "limit + tolerance"
+
+
+def _gate_note(spec: RuleSpec) -> str:
+    return ("judged only while " + " and ".join(c.text() for c in spec.when)
+            + "; grey: past the limit while the gate was shut (not judged)") if spec.when else ""
+
+
+def _shut(spec: RuleSpec, channels: Mapping[str, Channel], time: np.ndarray) -> np.ndarray:
+    """Samples the rule's ``when`` gate did not judge (all False without a gate)."""
+    mask = gate_mask(spec, channels, time)
+    return np.zeros(len(time), dtype=bool) if mask is None else ~mask
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 # -- charts --------------------------------------------------------------------------------------------------
@@ -238,7 +274,10 @@ def _shown_value(spec: RuleSpec, channels: Mapping[str, Channel], reference_ambi
 
 def value_vs_key_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance] = (),
                        *, reference_ambient_bar: float | None = None) -> Chart:
-    """The limited channel against its key (engine speed for a flat limit) with the bulletin's curve."""
+    """The limited channel against its key (engine speed for a flat limit) with the bulletin's curve; a
+    ``level_pct`` power rule against engine speed with the declared curve times each level."""
+    if spec.declared is not None:
+        return _declared_chart(spec, channels, exceedances)
     value = channels[spec.channel]
     key_name = spec.key or "engine_speed"
     key_channel = channels[key_name]
@@ -246,9 +285,13 @@ def value_vs_key_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedan
     shown, y_label, note = _shown_value(spec, channels, reference_ambient_bar)
     limit, _ = limit_series(spec, channels, value.time, reference_ambient_bar)
     exc = _exceedance_mask(value.time, exceedances)
-    idx = scatter_indices(key, shown, np.flatnonzero(exc | _over(spec, value.value, limit)))
-    normal, bad = idx[~exc[idx]], idx[exc[idx]]
+    over = _over(spec, value.value, limit)
+    shut = over & _shut(spec, channels, value.time) & ~exc
+    idx = scatter_indices(key, shown, np.flatnonzero(exc | over))
+    normal, bad, grey = idx[~exc[idx] & ~shut[idx]], idx[exc[idx]], idx[shut[idx]]
     series = [Series(spec.channel, key[normal], shown[normal], "points", BLUE)]
+    if len(grey):
+        series.append(Series("gate shut, not judged", key[grey], shown[grey], "marks", GREY))
     if len(bad):
         series.append(Series("exceedance samples", key[bad], shown[bad], "marks", RED))
     finite = key[np.isfinite(key)]
@@ -261,13 +304,52 @@ def value_vs_key_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedan
     curve = limit_curve(spec, grid)
     shape = "step" if spec.interpolation == "step" and spec.key_points else "line"
     series.append(Series("bulletin limit", grid, curve, shape, RED))
-    if spec.tolerance:
-        series.append(Series(f"limit + tolerance ({spec.tolerance:g} {spec.unit})", grid, curve + spec.tolerance,
+    margin, margin_label = _margin(spec)
+    if spec.tolerance and np.isfinite(curve).any():
+        series.append(Series(f"{margin_label} ({spec.tolerance:g} {spec.unit})", grid, curve + margin,
                              shape, RED, dashed=True))
     against = spec.key_name or "engine speed (flat limit)"
     return _chart("value_vs_key", spec.rule, f"{spec.rule}: {spec.channel} against {against}",
                   _label(key_name, key_channel.unit or ("rpm" if key_name == "engine_speed" else "")), y_label,
-                  series, x_span=(lo, hi), note=note)
+                  series, x_span=(lo, hi), note=_join(note, _gate_note(spec)))
+
+
+def _declared_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance]) -> Chart:
+    """Power against engine speed with the declared (homologated) curve x each ``level_pct`` of the rule (one per
+    speed band when the level is keyed on speed), exceedance samples red."""
+    assert spec.declared is not None
+    value, rpm_channel = channels[spec.channel], channels["engine_speed"]
+    rpm = held_at(rpm_channel, value.time)
+    limit, _ = limit_series(spec, channels, value.time)
+    exc = _exceedance_mask(value.time, exceedances)
+    over = _over(spec, value.value, limit)
+    shut = over & _shut(spec, channels, value.time) & ~exc
+    idx = scatter_indices(rpm, value.value, np.flatnonzero(exc | over))
+    normal, bad, grey = idx[~exc[idx] & ~shut[idx]], idx[exc[idx]], idx[shut[idx]]
+    series = [Series(spec.channel, rpm[normal], value.value[normal], "points", BLUE)]
+    if len(grey):
+        series.append(Series("gate shut, not judged", rpm[grey], value.value[grey], "marks", GREY))
+    if len(bad):
+        series.append(Series("exceedance samples", rpm[bad], value.value[bad], "marks", RED))
+    finite = rpm[np.isfinite(rpm)]
+    lo = min(spec.declared.rpm[0], float(finite.min())) if len(finite) else spec.declared.rpm[0]
+    hi = max(spec.declared.rpm[-1], float(finite.max())) if len(finite) else spec.declared.rpm[-1]
+    grid = np.unique(np.concatenate(([lo, hi], spec.declared.rpm, np.linspace(lo, hi, 60))))
+    declared = np.interp(grid, spec.declared.rpm, spec.declared.kw)
+    series.append(Series("declared power", grid, declared, "line", GREY, dashed=True))
+    points = list(spec.key_points)
+    for i, level in enumerate(spec.limits):
+        band = ""
+        if points:
+            upper = f"-{points[i + 1]:g}" if i + 1 < len(points) else "+"
+            band = f" ({spec.key_name} {points[i]:g}{upper})"
+        series.append(Series(f"declared x {level:g} %{band}", grid, declared * level / 100.0, "line", RED))
+        if spec.tolerance:
+            series.append(Series(f"+ tolerance ({spec.tolerance:g} {spec.unit})", grid,
+                                 declared * level / 100.0 + spec.tolerance, "line", RED, dashed=True))
+    return _chart("value_vs_key", spec.rule, f"{spec.rule}: {spec.channel} against engine speed, share of the "
+                  "declared curve", _label("engine_speed", rpm_channel.unit or "rpm"), _label(spec.channel, spec.unit),
+                  series, x_span=(lo, hi), note=_gate_note(spec))
 
 
 def value_over_time_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance] = (),
@@ -280,14 +362,20 @@ def value_over_time_chart(spec: RuleSpec, channels: Mapping[str, Channel], excee
     ends = np.concatenate([gaps, gaps + 1])
     idx = minmax_indices(value.value, MAX_POINTS, np.union1d(np.flatnonzero(exc | _over(spec, value.value, limit)),
                                                             ends))
-    threshold = limit + spec.tolerance
+    margin, margin_label = _margin(spec)
+    threshold = limit + margin
     lidx = minmax_indices(threshold, MAX_POINTS, ends)
     series = [Series(spec.channel, *_line(value.time, value.value, idx, gaps), "line", BLUE),
-              Series("limit + tolerance", *_line(value.time, threshold, lidx, gaps), "line", RED, dashed=True)]
+              Series(margin_label, *_line(value.time, threshold, lidx, gaps), "line", RED, dashed=True)]
+    shut = _over(spec, value.value, limit) & _shut(spec, channels, value.time) & ~exc
+    if shut.any():
+        series.append(Series("gate shut, not judged", value.time[shut], value.value[shut], "marks",
+                             GREY))
     if exc.any():
         series.append(Series("exceedance samples", value.time[exc], value.value[exc], "marks", RED))
     return _chart("over_time", spec.rule, f"{spec.rule}: {spec.channel} over the session", "session time (s)",
-                  _label(spec.channel, spec.unit), series, shade=[(e.start_s, e.end_s) for e in exceedances])
+                  _label(spec.channel, spec.unit), series, shade=[(e.start_s, e.end_s) for e in exceedances],
+                  note=_gate_note(spec))
 
 
 def exceedance_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedance: Exceedance, *,
@@ -301,9 +389,9 @@ def exceedance_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedance
     idx, gaps = np.arange(len(t)), _gaps(t)
     series = [Series(spec.channel, *_line(t, v, idx, gaps), "line", BLUE),
               Series("limit", *_line(t, limit, idx, gaps), "step", RED)]
+    margin, margin_label = _margin(spec)
     if spec.tolerance:
-        series.append(Series("limit + tolerance", *_line(t, limit + spec.tolerance, idx, gaps), "step", RED,
-                             dashed=True))
+        series.append(Series(margin_label, *_line(t, limit + margin, idx, gaps), "step", RED, dashed=True))
     lap = f", lap {exceedance.lap}" if exceedance.lap is not None else ""
     title = (f"{spec.rule} exceedance {exceedance.start_s:.3f}-{exceedance.end_s:.3f} s{lap}: peak {exceedance.peak:.4g}, "
              f"limit {exceedance.limit:.4g}, excess {exceedance.excess:.3g} {exceedance.unit}")
@@ -314,34 +402,81 @@ def exceedance_chart(spec: RuleSpec, channels: Mapping[str, Channel], exceedance
 
 def stint_energy_chart(spec: RuleSpec, channels: Mapping[str, Channel],
                        exceedances: Sequence[Exceedance] = ()) -> Chart:
-    """Energy of each stint (MJ) over time, reset at each refuel, with the stint limit."""
+    """Energy of each stint (MJ) over time, reset at each refuel, with each stint's budget: ``max_mj``, or with
+    ``replenish_mj_s`` (SPEC §5) the budget the refuelling before the stint restored."""
     power = channels[spec.channel]
-    _, _, energy = stint_energies(power, channels.get("refuel"))
+    refuel = channels.get("refuel")
+    energies = stint_energies(power, refuel)
+    energy = energies[2]
     t = power.time
     gaps = _gaps(t)
     idx = minmax_indices(energy, MAX_POINTS, np.concatenate([gaps, gaps + 1]))
-    span = np.array([t[0], t[-1]]) if len(t) else np.array([0.0, 1.0])
-    series = [Series("stint energy", *_line(t, energy, idx, gaps), "line", BLUE),
-              Series(f"max {spec.limits[0]:g} MJ", span, np.full(2, spec.limits[0]), "line", RED)]
-    if spec.tolerance:
-        series.append(Series("limit + tolerance", span, np.full(2, spec.limits[0] + spec.tolerance), "line", RED,
-                             dashed=True))
-    return _chart("stint_energy", spec.rule, "stint_energy: energy per stint (reset by refuel)", "session time (s)",
-                  "energy (MJ)", series, shade=[(e.start_s, e.end_s) for e in exceedances])
+    series = [Series("stint energy", *_line(t, energy, idx, gaps), "line", BLUE)]
+    stints = [s for _, _, s in stint_budgets(spec, power, refuel, energies)] if len(t) else []
+    title = "stint_energy: energy per stint (reset by refuel)"
+    if spec.replenish_mj_s is not None and stints:
+        bx = np.concatenate([[s.start_s, s.end_s, np.nan] for s in stints])
+        by = np.concatenate([[s.budget_mj, s.budget_mj, np.nan] for s in stints])
+        series.append(Series(f"stint budget (max {spec.limits[0]:g} MJ, replenished {spec.replenish_mj_s:g} MJ/s)",
+                             bx, by, "line", RED))
+        if spec.tolerance:
+            series.append(Series("budget + tolerance", bx, by + spec.tolerance, "line", RED, dashed=True))
+        title = "stint_energy: energy per stint against its replenished budget"
+    else:
+        span = np.array([t[0], t[-1]]) if len(t) else np.array([0.0, 1.0])
+        series.append(Series(f"max {spec.limits[0]:g} MJ", span, np.full(2, spec.limits[0]), "line", RED))
+        if spec.tolerance:
+            series.append(Series("limit + tolerance", span, np.full(2, spec.limits[0] + spec.tolerance), "line",
+                                 RED, dashed=True))
+    note = "; ".join(f"stint {i + 1}: {s.used_mj:.4g} of {s.budget_mj:.4g} MJ" for i, s in enumerate(stints))
+    return _chart("stint_energy", spec.rule, title, "session time (s)", "energy (MJ)", series,
+                  shade=[(e.start_s, e.end_s) for e in exceedances], note=note)
+
+
+def refuel_time_chart(spec: RuleSpec, channels: Mapping[str, Channel],
+                      exceedances: Sequence[Exceedance] = ()) -> Chart:
+    """The refuel sensor (0/1) over the session: every refuelling is listed with its duration in the note, the
+    ones outside the bounds (the exceedances) shaded. The rule judges durations, so there is no limit line."""
+    refuel = channels[spec.channel]
+    t, v = refuel.time, refuel.value
+    gaps = _gaps(t)
+    runs = refuellings(refuel)
+    edges = np.searchsorted(t, [x for a, b in runs for x in (a, b if b is not None else a)])
+    idx = minmax_indices(v, MAX_POINTS, np.unique(np.concatenate([gaps, gaps + 1, edges, np.maximum(edges - 1, 0)]
+                                                                 ).astype(np.int64)))
+    idx = idx[idx < len(t)]
+    series = [Series("refuel sensor", *_line(t, v, idx, gaps), "step", BLUE)]
+    bad = {(round(e.start_s, 6)) for e in exceedances}
+    words = []
+    for i, (a, b) in enumerate(runs):
+        if b is None:
+            words.append(f"refuelling {i + 1} at {a:.1f} s: still running at the end (not judged)")
+        else:
+            flag = " OUTSIDE THE BOUND" if round(a, 6) in bad else ""
+            words.append(f"refuelling {i + 1} at {a:.1f} s: {b - a:.2f} s{flag}")
+    bound = spec.describe_limit()
+    tol = f", tolerance {spec.tolerance:g} s" if spec.tolerance else ""
+    return _chart("refuel_time", spec.rule, f"refuel_time: refuellings over the session ({bound}{tol})",
+                  "session time (s)", "refuel sensor (0/1)", series,
+                  shade=[(e.start_s, e.end_s) for e in exceedances],
+                  note="; ".join(words) or "no refuelling in the log")
 
 
 def charts_for_rule(spec: RuleSpec, channels: Mapping[str, Channel], exceedances: Sequence[Exceedance], *,
                     reference_ambient_bar: float | None = None, max_traces: int = 12) -> list[Chart]:
     """The value-vs-key chart and the session chart of one rule, then a close-up of each of its first
-    ``max_traces`` exceedances ([] when a channel it needs is missing)."""
+    ``max_traces`` exceedances ([] when a channel it needs is missing). Any limit kind (boost, fuel_flow, power,
+    rev_limit, throttle, ``limit.<name>``) draws this way; stint energy and refuelling time have a chart each."""
     if any(c not in channels or len(channels[c]) == 0 for c in spec.needs):
         return []
     mine = [e for e in exceedances if e.rule == spec.rule]
-    if spec.rule == "stint_energy":
+    if spec.rule_kind == "stint_energy":
         return [stint_energy_chart(spec, channels, mine)]
+    if spec.rule_kind == "refuel_time":
+        return [refuel_time_chart(spec, channels, mine)]
     ref = reference_ambient_bar
     charts = []
-    if spec.key or len(channels.get("engine_speed", ())):
+    if spec.key or (len(channels.get("engine_speed", ())) and spec.channel != "engine_speed"):
         charts.append(value_vs_key_chart(spec, channels, mine, reference_ambient_bar=ref))
     charts.append(value_over_time_chart(spec, channels, mine, reference_ambient_bar=ref))
     charts += [exceedance_chart(spec, channels, e, reference_ambient_bar=ref) for e in mine[:max_traces]]
