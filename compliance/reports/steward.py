@@ -28,17 +28,26 @@ from telemetry.channels import Channel
 from ..errors import StoreError
 from ..store.originals import verify_original
 from ..store.schema import Store, canonical_json, tool_version, utcnow
+from .ledger_section import LedgerSection, session_ledger
 
 if TYPE_CHECKING:
     from .plots import Chart
 
 __all__ = ["FORMATS", "CarReport", "SessionReport", "RuleFinding", "RuleCharts", "build_report",
-           "report_command", "load_channels", "rule_spec", "rule_findings", "rule_charts"]
+           "report_command", "load_channels", "rule_spec", "rule_findings", "rule_charts", "report_rules",
+           "EntryFacts", "entry_facts"]
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("html", "pdf", "csv", "json")
-RULES = ("boost", "fuel_flow", "power", "stint_energy")
+RULES = ("boost", "fuel_flow", "power", "stint_energy")     # SPEC §3's; the matrix lists report_rules()
+
+
+def report_rules(cars: Sequence[CarReport]) -> list[str]:
+    """Every rule any car of the report was judged on, in verdict order (SPEC §5: the §3 rules, rev_limit,
+    throttle, refuel_time, then ``limit.*`` by name)."""
+    from ..bop.kinds import rule_order
+    return sorted({r["rule"] for c in cars for r in c.verdict.get("rules", [])}, key=rule_order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +87,7 @@ class SessionReport:
     problems: tuple[str, ...] = field(default_factory=tuple)   # integrity problems of the cited originals
     unjudged: tuple[Mapping[str, Any], ...] = ()   # entries without a verdict here: {car, team, model, status}
     audit_head: Mapping[str, Any] | None = None    # the store's last audit row when read (seq, hash, mac, key_id)
+    ledger: LedgerSection | None = None            # the sanctions ledger rows of this session (ledger_section)
 
     @property
     def audit_line(self) -> str:
@@ -153,6 +163,7 @@ def build_report(store: Store, event: str, session: str, *, car: str | None = No
             [session, event, event, session, *([bulletin] if bulletin else [])]))
         from ..store.audit import head_row
         audit_head = head_row(conn)
+        ledger = session_ledger(conn, event, session, car)
         logs_by_run: dict[str, list[dict]] = {}
         for r in runs:
             logs_by_run[r["run_id"]] = _dicts(conn.execute(
@@ -180,7 +191,7 @@ def build_report(store: Store, event: str, session: str, *, car: str | None = No
                          report_command(event, session, car=car, fmt=fmt, out=out, db=str(store.db),
                                         bulletin=bulletin), str(store.db), bulletin, tuple(problems),
                          tuple(sorted(unjudged, key=lambda u: _car_key(u["car"]))),
-                         audit_head.to_dict() if audit_head else None)
+                         audit_head.to_dict() if audit_head else None, ledger)
 
 
 # -- evidence from the store ----------------------------------------------------------------------------------
@@ -208,9 +219,8 @@ def load_channels(store: Store, run: Mapping[str, Any], names: Sequence[str] | N
     return out
 
 
-def rule_spec(run: Mapping[str, Any], model: str, rule: str):
-    """``(RuleSpec, Bulletin)`` of ``rule`` from the bulletin file the run used, or ``(None, reason)`` when the
-    file is gone or its SHA-256 no longer matches the run's."""
+def _run_bulletin(run: Mapping[str, Any]):
+    """``(Bulletin, None)`` from the file the run used, or ``(None, reason)`` when it is gone or changed."""
     from ..bop.bulletins import load_bulletin
     from ..errors import ComplianceError
 
@@ -223,8 +233,55 @@ def rule_spec(run: Mapping[str, Any], model: str, rule: str):
         return None, str(err)
     if b.sha256 != run["bulletin_sha256"]:
         return None, f"bulletin file {path} changed since the run (sha256 {b.sha256[:12]}...)"
-    spec = b.models.get(model).rules.get(rule) if model in b.models else None
+    return b, None
+
+
+def _entry_of(b, model: str, car: str | None):
+    """The bulletin entry that judged the car: ``[cars."N"]`` when the verdict names it, else the model's."""
+    from ..errors import ComplianceError
+    if model not in b.models:
+        return None
+    try:
+        return b.entry(model, car)
+    except ComplianceError:
+        return b.models[model]
+
+
+def rule_spec(run: Mapping[str, Any], model: str, rule: str, car: str | None = None):
+    """``(RuleSpec, Bulletin)`` of ``rule`` from the bulletin file the run used (from the car entry ``car`` when
+    the bulletin has one, SPEC §5), or ``(None, reason)`` when the file is gone or its SHA-256 no longer matches
+    the run's."""
+    b, problem = _run_bulletin(run)
+    if b is None:
+        return None, problem
+    entry = _entry_of(b, model, car)
+    spec = entry.rules.get(rule) if entry is not None else None
     return (spec, b) if spec is not None else (None, f"bulletin {b.id} has no {rule} rule for {model}")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFacts:
+    """What the bulletin says of the car besides its limits (SPEC §5): the car entry that judged it (or None) and
+    the informational fields of the model with the car's over them (never judged); ``problem`` when the bulletin
+    file cannot be read back."""
+
+    car_entry: str | None
+    info: Mapping[str, Any]
+    problem: str | None = None
+
+
+def entry_facts(c: CarReport) -> EntryFacts:
+    car = (c.verdict.get("bulletin") or {}).get("car_entry")
+    b, problem = _run_bulletin(c.run)
+    if b is None:
+        return EntryFacts(car, {}, problem)
+    entry = _entry_of(b, c.run["model"], car)
+    if entry is None:
+        return EntryFacts(car, {}, f"bulletin {b.id} has no entry for {c.run['model']}")
+    info = dict(entry.info)
+    if entry.min_weight_kg is not None:
+        info.setdefault("min_weight_kg", f"{entry.min_weight_kg:g}")
+    return EntryFacts(car, info)
 
 
 def exceedance_objects(verdict: Mapping[str, Any]):
@@ -253,6 +310,7 @@ def _worst(exceedances: Sequence[Mapping[str, Any]]) -> str:
 
 def rule_findings(c: CarReport) -> tuple[RuleFinding, ...]:
     """The car's rules as its decision block lists them, in verdict order."""
+    from .rule_facts import v2_summary
     out = []
     for r in c.verdict.get("rules", []):
         mine = [e for e in c.verdict.get("exceedances", []) if e["rule"] == r["rule"]]
@@ -260,6 +318,9 @@ def rule_findings(c: CarReport) -> tuple[RuleFinding, ...]:
         text = f"{count} exceedance{'s' if count != 1 else ''}, {allowed} allowed"
         if mine:
             text += f"; {_worst(mine)}"
+        facts = v2_summary(r)
+        if facts:
+            text += f"; {facts}"
         if r["verdict"] == "incomplete":
             text += "; not judged fully: " + ("; ".join(r.get("reasons", [])) or "see the rule table")
         out.append(RuleFinding(r["rule"], r["verdict"], text, r["verdict"] in ("infringement", "incomplete")))
@@ -284,9 +345,10 @@ def rule_charts(store: Store, c: CarReport, *, max_traces: int) -> list[RuleChar
     if not channels:
         return [RuleCharts(r, message="no chart: no decoded channels stored for this run") for r in rules]
     exceedances = exceedance_objects(c.verdict)
+    car = (c.verdict.get("bulletin") or {}).get("car_entry")
     out = []
     for name in rules:
-        spec, bulletin = rule_spec(c.run, c.run["model"], name)
+        spec, bulletin = rule_spec(c.run, c.run["model"], name, car)
         if spec is None:
             out.append(RuleCharts(name, message=f"no chart: {bulletin}"))
             continue
@@ -333,6 +395,7 @@ def to_json(report: SessionReport) -> str:
                   "logs": _jsonable([{k: v for k, v in log_.items() if k != "position"} for log_ in c.logs]),
                   "check": c.verdict} for c in report.cars],
         "unjudged": [dict(u) for u in report.unjudged],
+        "ledger": report.ledger.to_dict() if report.ledger else None,
     }
     return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 

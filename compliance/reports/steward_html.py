@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import ledger_section
 from ._html import escape as _e
 from ._html import table as _table
 
@@ -158,7 +159,7 @@ def to_html(report: SessionReport, store: Store | None = None, *, max_traces: in
     if report.problems:
         parts.append("<h2 class='infringement'>Integrity problems</h2><ul>" +
                      "".join(f"<li>{_e(p)}</li>" for p in report.problems) + "</ul>")
-    parts += ["<h2>Verdict matrix</h2>", _matrix(report)]
+    parts += ["<h2>Verdict matrix</h2>", _matrix(report), ledger_section.to_html(report.ledger)]
     parts += [_car(store, c, max_traces) for c in report.cars]
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>bopwatch report: {_e(title)}</title><style>{_CSS}</style></head><body>"

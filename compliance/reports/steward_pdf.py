@@ -16,6 +16,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from . import ledger_section
 from .pdf_chart import draw_chart
 from .pdf_chart import latin1 as _t
 
@@ -247,6 +248,7 @@ def to_pdf(report: SessionReport, store: Store | None = None, *, max_traces: int
     pdf.ln(2)
     _heading(pdf, "Verdict matrix", 11)
     _matrix(pdf, report)
+    ledger_section.to_pdf(pdf, report.ledger, heading=_heading, para=_para, table=_table)
     _para(pdf, "Each car follows on its own pages, opening with its decision block to print and sign.")
     for c in report.cars:
         _car(pdf, store, c, max_traces)
