@@ -17,6 +17,7 @@ PAGES = (  # url_path, file, title, who (None: everyone)
     ("upload", "app_pages/upload.py", "Upload", "can_upload"),
     ("bop", "app_pages/bop.py", "BoP bulletins", None),
     ("fleet", "app_pages/fleet.py", "Fleet", None),
+    ("sanctions", "app_pages/sanctions.py", "Sanctions", None),
     ("audit", "app_pages/audit.py", "Audit log", "can_audit"),
 )
 LOGIN_CHECK_S = 10      # how often an open tab looks whether its login ended elsewhere (logout, expiry)
