@@ -9,18 +9,15 @@ XSRF protection is checked on the upload endpoint. Screenshots of the main pages
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import bcrypt
 import pytest
-from _dashboard_server import start_dashboard
+from _dashboard_server import CHROMIUM, chromium, keep_screenshots, start_dashboard
 from _store_support import BULLETIN_R1, BULLETIN_R2, PROFILE, write_log
 
 from compliance.ingest.pipeline import ingest_logs
@@ -28,9 +25,6 @@ from compliance.store import schema as st
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 EVENT = "e2e-ring-2025"
 ENTRIES = {  # car: (team, drivers)
     "417": ("Red Racing", "Ada Redfern"),
@@ -83,20 +77,13 @@ def server(tmp_path_factory):
     server.stop()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the dashboard still listens after SIGTERM"
-    target = os.environ.get("BOPWATCH_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        for png in sorted(shots.glob("*.png")):
-            shutil.copy(png, Path(target) / png.name)
+    keep_screenshots(shots)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 class Session:

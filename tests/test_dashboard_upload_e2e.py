@@ -17,7 +17,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from _dashboard_server import start_dashboard
+from _dashboard_server import CHROMIUM, chromium, keep_screenshots, start_dashboard
 from _store_support import BULLETIN_R1, BULLETIN_R2, PROFILE, START_EPOCH, write_log
 
 from compliance.ingest.pipeline import ingest_logs, load_event_info
@@ -25,9 +25,6 @@ from compliance.store import schema as st
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 EVENT = "e2e-upload-2025"
 EVENT_TOML = f"""id = "{EVENT}"
 name = "Upload Ring 2025"
@@ -81,20 +78,13 @@ def server(tmp_path_factory):
     shots.mkdir()
     yield {"base": server.base, "db": db, "files": files, "shots": shots}
     server.stop()
-    target = os.environ.get("BOPWATCH_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        for png in sorted(shots.glob("*.png")):
-            shutil.copy(png, Path(target) / png.name)
+    keep_screenshots(shots)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
