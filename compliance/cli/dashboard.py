@@ -21,7 +21,7 @@ from ..access.accounts_audit import bind_accounts_at_start
 from ..access.auth import hash_password, load_accounts, open_sessions
 from ..errors import ComplianceError
 
-__all__ = ["add_subparser", "server_options", "serve_command", "streamlit_command", "session_dir",
+__all__ = ["add_subparser", "server_options", "serve_command", "session_dir",
            "DEFAULT_PORT", "DEFAULT_MAX_UPLOAD_MB", "DEMO_ACCOUNTS"]
 
 DEFAULT_PORT = 8501
@@ -79,13 +79,6 @@ def server_options(*, port: int, address: str, max_upload_mb: int) -> list[str]:
 def serve_command(*, port: int, address: str, max_upload_mb: int) -> list[str]:
     """What ``bopwatch dashboard`` runs: ``python -m dashboard.server`` with :func:`server_options`."""
     return [sys.executable, "-m", "dashboard.server",
-            *server_options(port=port, address=address, max_upload_mb=max_upload_mb)]
-
-
-def streamlit_command(*, port: int, address: str, max_upload_mb: int) -> list[str]:
-    """The plain ``streamlit run`` line with the same options: the same app without the login cookie (a login then
-    lives in one browser tab); for debugging only."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP),
             *server_options(port=port, address=address, max_upload_mb=max_upload_mb)]
 
 
