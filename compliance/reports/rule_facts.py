@@ -45,7 +45,7 @@ def _n(x: Any, fmt: str = ".3g") -> str:
 
 
 def scope_text(rule: Mapping[str, Any]) -> str:
-    """``per session``, ``per lap``, ``per 60 s window``; with the allowance: ``3 per 60 s window``."""
+    """``per session``, ``per lap``, ``per 60 s window``; with the allowance: ``3 allowed per 60 s window``."""
     r = _fields(rule)
     per = r.get("count_per")
     if per is None:
@@ -53,7 +53,7 @@ def scope_text(rule: Mapping[str, Any]) -> str:
     where = {"session": "per session", "lap": "per lap"}.get(per, f"per {_n(r.get('window_s'), 'g')} s window"
                                                              if per == "window" else f"per {per}")
     allowed = r.get("max_exceedances")
-    return f"{allowed} {where}" if allowed is not None else where
+    return f"{allowed} allowed {where}" if allowed is not None else where
 
 
 def time_over_text(rule: Mapping[str, Any]) -> str:
@@ -113,10 +113,10 @@ def v2_summary(rule: Mapping[str, Any]) -> str:
     r = _fields(rule)
     if r.get("count_per") is None:
         return ""
-    parts = [f"counted {scope_text(r)}"]
-    if r.get("worst_scope"):
+    parts = [scope_text(r)] if r.get("count_per") != "session" or r.get("worst_scope") else []
+    if r.get("worst_scope") and r.get("count_per") != "session":
         parts.append(f"worst scope {worst_scope_text(r)}")
-    if r.get("max_time_over_s") is not None or r.get("time_over_s"):
+    if r.get("max_time_over_s") is not None:
         parts.append(f"time over {time_over_text(r)}")
     if r.get("when"):
         parts.append(f"judged only while {gate_text(r)}")

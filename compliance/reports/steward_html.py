@@ -23,7 +23,7 @@ th{background:#f3f3f3}td code{overflow-wrap:anywhere}td.num{text-align:right;fon
 .compliant{color:#1a7f37;font-weight:bold}.infringement{color:#c0392b;font-weight:bold}
 .incomplete{color:#b7791f;font-weight:bold}.error{color:#c0392b}.warning{color:#b7791f}
 code,pre{font-size:.8rem}pre{background:#f6f8fa;padding:.5rem;white-space:pre-wrap;word-break:break-all}
-section.car{border-top:2px solid #444;margin-top:2rem}
+section.car{border-top:2px solid #444;margin-top:2rem}table.wide{font-size:.74rem}table.wide td{padding:.2rem .35rem}
 table.decision{width:100%}table.decision td.blank{height:3.2rem;width:22%}
 .sign{display:flex;gap:2rem;margin:.6rem 0 1.4rem}.sign span{flex:1;border-bottom:1px solid #222;padding-top:1.8rem;
 font-size:.8rem;color:#555}
@@ -39,13 +39,13 @@ def _v(verdict: str | None) -> str:
 
 
 def _matrix(report: SessionReport) -> str:
-    from .steward import RULES
-    rules = [r for r in RULES if any(x["rule"] == r for c in report.cars for x in c.verdict.get("rules", []))]
+    from .steward import report_rules
+    rules = report_rules(report.cars)
     rows = []
     for c in report.cars:
         by_rule = {x["rule"]: x for x in c.verdict.get("rules", [])}
-        cells = [f"<a href='#{_e(c.anchor)}'>{_e(c.label)}</a>", _e(c.team), _e(c.model), _e(c.class_),
-                 _v(c.run["verdict"])]
+        cells = [f"<a href='#{_e(c.anchor)}'>{_e(c.label)}</a>", _e(c.team),
+                 _e(c.model).replace("_", "_<wbr>"), _e(c.class_), _v(c.run["verdict"])]
         for r in rules:
             x = by_rule.get(r)
             cells.append(f"{_v(x['verdict'])} {x.get('exceedance_count', '')}/{x.get('max_exceedances', '')}"
@@ -55,6 +55,10 @@ def _matrix(report: SessionReport) -> str:
     for u in report.unjudged:
         rows.append([_e(u["car"]), _e(u["team"]), _e(u["model"]), "", f"<span class='incomplete'>"
                      f"{_e(u['status'])}</span>", *["-"] * len(rules), "", ""])
+    if len(rules) > 4:                  # SPEC §5 kinds: the columns say "count/allowed" once, above
+        return ("<p><small>Rule cells: verdict, exceedances counted / allowed.</small></p>"
+                + _table(["car", "team", "model", "class", "verdict", *rules, "bulletin", "run"], rows)
+                .replace("<table>", "<table class='wide'>", 1))
     return _table(["car", "team", "model", "class", "verdict", *[f"{r} (count/allowed)" for r in rules],
                    "bulletin", "run"], rows)
 
@@ -89,6 +93,53 @@ def _evidence(found: list, *, close_ups: bool) -> str:
     return "<h3>Evidence</h3>" + "".join(notes + charts) if found else ""
 
 
+def _entry(c: CarReport) -> str:
+    """The bulletin's car entry that judged the car and its informational fields (SPEC §5, never judged)."""
+    from .rule_facts import info_text
+    from .steward import entry_facts
+    facts = entry_facts(c)
+    out = []
+    if facts.car_entry is not None:
+        out.append(f"Judged by the bulletin's car entry <b>[cars.&quot;{_e(facts.car_entry)}&quot;]</b> (the "
+                   "model's rules with the car's overrides)")
+    if facts.info:
+        out.append(f"Bulletin information (not judged): {_e(info_text(facts.info))}")
+    elif facts.problem and facts.car_entry is not None:
+        out.append(f"Bulletin information not shown: {_e(facts.problem)}")
+    return f"<p class='entry'>{' &middot; '.join(out)}</p>" if out else ""
+
+
+def _rules(rules: list) -> str:
+    """The rule table; rules judged with SPEC §5 keys add their counting scope, the worst scope's time over, the
+    worst scope and the gate."""
+    from . import rule_facts as rf
+    v2 = rf.any_v2(rules)
+    headers = ["rule", "verdict", "exceedances", "allowed", "tolerance", "min duration s", "limit from",
+               "why incomplete"]
+    if v2:
+        headers[6:6] = ["counted", "time over", "worst scope", "judged only while"]
+    rows = []
+    for r in rules:
+        row = [_e(r["rule"]), _v(r["verdict"]), _e(r.get("exceedance_count")),
+               _e(r.get("max_exceedances")), _e(f"{r.get('tolerance', '')} {r.get('unit', '')}"),
+               _e(r.get("min_duration_s")), _e(r.get("limit_source")), _e("; ".join(r.get("reasons", [])))]
+        if v2:
+            row[6:6] = [_e(rf.scope_text(r) or "-"), _e(rf.time_over_text(r) or "-"),
+                        _e(rf.worst_scope_text(r) or "-"), _e(rf.gate_text(r) or "-")]
+        rows.append(row)
+    return _table(headers, rows, {2, 3})
+
+
+def _stints(rules: list) -> str:
+    """Each stint's budget and use, for stint energy with a replenishment rate (SPEC §5)."""
+    from . import rule_facts as rf
+    rows = rf.stint_rows(rules)
+    if not rows:
+        return ""
+    return "<h3>Stint budgets</h3>" + _table(list(rf.STINT_HEADERS), [[_e(x) for x in row] for row in rows],
+                                             {1, 2, 3, 4, 5, 6})
+
+
 def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
     from .steward import rule_charts
     v, run = c.verdict, c.run
@@ -97,6 +148,7 @@ def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
              f"{_e(c.model)} &middot; {_v(run['verdict'])}</h2>",
              f"<p>Drivers: {_e(', '.join(c.drivers) or 'unknown')} &middot; class {_e(c.class_ or 'unknown')} "
              f"&middot; bulletin {_e(run['bulletin_id'])} &middot; run <code>{_e(run['run_id'])}</code></p>",
+             _entry(c),
              _decision(c),
              _evidence(found, close_ups=False),
              "<h3>Run</h3>",
@@ -116,12 +168,8 @@ def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
                           _e(None if x["duration_s"] is None else f"{x['duration_s']:.3f}"), _e(x["size"]),
                           f"<code>{_e(x['sha256'])}</code>", _e(x["integrity"])] for x in c.logs], {2, 4, 5}))
     parts.append("<h3>Rules</h3>")
-    parts.append(_table(["rule", "verdict", "exceedances", "allowed", "tolerance", "min duration s", "limit from",
-                         "why incomplete"],
-                        [[_e(r["rule"]), _v(r["verdict"]), _e(r.get("exceedance_count")),
-                          _e(r.get("max_exceedances")), _e(f"{r.get('tolerance', '')} {r.get('unit', '')}"),
-                          _e(r.get("min_duration_s")), _e(r.get("limit_source")),
-                          _e("; ".join(r.get("reasons", [])))] for r in v.get("rules", [])], {2, 3}))
+    parts.append(_rules(v.get("rules", [])))
+    parts.append(_stints(v.get("rules", [])))
     exc = v.get("exceedances", [])
     parts.append(f"<h3>Exceedances ({len(exc)})</h3>")
     parts.append(_table(["#", "rule", "lap", "start s", "end s", "duration s", "peak", "limit", "excess", "unit"],

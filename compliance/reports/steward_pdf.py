@@ -147,6 +147,46 @@ def _evidence(pdf: _Pdf, c: CarReport, found: Sequence, *, close_ups: bool) -> N
     _grid(pdf, c, charts, 3 if close_ups else 2, _CLOSE_H if close_ups else _MAIN_H)
 
 
+def _rules(pdf: _Pdf, rules: Sequence) -> None:
+    """The rule table; rules judged with SPEC §5 keys add their counting scope, the worst scope's time over, the
+    worst scope and the gate; then each stint's budget for stint energy with a replenishment rate."""
+    from . import rule_facts as rf
+    rows = [[r["rule"], r["verdict"], r.get("exceedance_count"), r.get("max_exceedances"),
+             f"{r.get('tolerance', '')} {r.get('unit', '')}", r.get("min_duration_s"),
+             "; ".join([r.get("limit_source") or "", *r.get("reasons", [])]).strip("; ")] for r in rules]
+    if not rf.any_v2(rules):
+        _table(pdf, ["rule", "verdict", "exceedances", "allowed", "tolerance", "min dur. s", "limit from / reasons"],
+               rows, [26, 24, 20, 16, 22, 18, 141], verdict_cols=(1,))
+    else:
+        for row, r in zip(rows, rules, strict=True):
+            row[6:6] = [rf.scope_text(r) or "-", rf.time_over_text(r) or "-", rf.worst_scope_text(r) or "-",
+                        rf.gate_text(r) or "-"]
+        _table(pdf, ["rule", "verdict", "count", "allowed", "tolerance", "min dur. s", "counted", "time over",
+                     "worst scope", "judged only while", "limit from / reasons"],
+               rows, [22, 21, 12, 13, 17, 13, 22, 26, 42, 34, 45], verdict_cols=(1,), size=7)
+    stints = rf.stint_rows(rules)
+    if stints:
+        _heading(pdf, "Stint budgets", 10)
+        _table(pdf, list(rf.STINT_HEADERS), stints, [30, 14, 24, 24, 26, 26, 26, 24])
+
+
+def _entry(pdf: _Pdf, c: CarReport) -> None:
+    """The bulletin's car entry that judged the car and its informational fields (SPEC §5, never judged)."""
+    from .rule_facts import info_text
+    from .steward import entry_facts
+    facts = entry_facts(c)
+    out = []
+    if facts.car_entry is not None:
+        out.append(f'Judged by the bulletin\'s car entry [cars."{facts.car_entry}"] (the model\'s rules with the '
+                   "car's overrides)")
+    if facts.info:
+        out.append(f"Bulletin information (not judged): {info_text(facts.info)}")
+    elif facts.problem and facts.car_entry is not None:
+        out.append(f"Bulletin information not shown: {facts.problem}")
+    if out:
+        _para(pdf, ". ".join(out) + ".", size=8.5)
+
+
 def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
     pdf.add_page()
     pdf.page_car = f"car {c.label}"        # after add_page: the previous page's footer names its own car
@@ -154,6 +194,7 @@ def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
     _heading(pdf, f"Car {c.label} - {c.team or ''} - {c.model or ''} - {run['verdict'].upper()}")
     _para(pdf, f"Drivers: {', '.join(c.drivers) or 'unknown'}; class {c.class_ or 'unknown'}; bulletin "
                f"{run['bulletin_id']}; run {run['run_id']}.", size=8.5)
+    _entry(pdf, c)
     pdf.ln(1)
     _decision(pdf, c)
     pdf.ln(2)
@@ -173,11 +214,7 @@ def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
            [[x["original_name"], x["format"], x["frames"], x["start_at"],
              "" if x["duration_s"] is None else f"{x['duration_s']:.3f}", x["sha256"], x["integrity"]]
             for x in c.logs], [44, 16, 18, 36, 18, 101, 34])
-    _table(pdf, ["rule", "verdict", "exceedances", "allowed", "tolerance", "min dur. s", "limit from / reasons"],
-           [[r["rule"], r["verdict"], r.get("exceedance_count"), r.get("max_exceedances"),
-             f"{r.get('tolerance', '')} {r.get('unit', '')}", r.get("min_duration_s"),
-             "; ".join([r.get("limit_source") or "", *r.get("reasons", [])]).strip("; ")]
-            for r in v.get("rules", [])], [26, 24, 20, 16, 22, 18, 141], verdict_cols=(1,))
+    _rules(pdf, v.get("rules", []))
     exc = v.get("exceedances", [])
     _heading(pdf, f"Exceedances ({len(exc)})", 10)
     if exc:
@@ -200,23 +237,25 @@ def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
 
 
 def _matrix(pdf: _Pdf, report: SessionReport) -> None:
-    from .steward import RULES
-    rules = [r for r in RULES if any(x["rule"] == r for c in report.cars for x in c.verdict.get("rules", []))]
+    from .steward import report_rules
+    rules = report_rules(report.cars)
     rows = []
     for c in report.cars:
         by_rule = {x["rule"]: x for x in c.verdict.get("rules", [])}
         rows.append([c.label, c.team, c.model, c.class_, c.run["verdict"],
-                     *[f"{by_rule[r]['verdict']} {by_rule[r].get('exceedance_count', '')}/"
+                     *[f"{by_rule[r]['verdict']}: {by_rule[r].get('exceedance_count', '')}/"
                        f"{by_rule[r].get('max_exceedances', '')}" if r in by_rule else "-" for r in rules],
                      c.run["bulletin_id"]])
     for u in report.unjudged:
         rows.append([u["car"], u["team"], u["model"], "", u["status"], *["-"] * len(rules), ""])
-    fixed = [12.0, 42.0, 46.0, 14.0, 24.0]
-    per_rule = min(30.0, (_WIDTH - sum(fixed) - 30.0) / max(1, len(rules)))
+    many = len(rules) > 4                   # SPEC §5 kinds: narrower fixed columns, smaller text
+    fixed = [10.0, 32.0, 38.0, 11.0, 22.0] if many else [12.0, 42.0, 46.0, 14.0, 24.0]
+    last = 28.0 if many else 30.0
+    per_rule = min(30.0, (_WIDTH - sum(fixed) - last) / max(1, len(rules)))
     widths = [*fixed, *[per_rule] * len(rules)]
     widths.append(_WIDTH - sum(widths))
     _table(pdf, ["car", "team", "model", "class", "verdict", *rules, "bulletin"], rows, widths,
-           verdict_cols=(4,), size=8)
+           verdict_cols=tuple(range(4, 5 + len(rules))), size=7 if many else 8)
 
 
 def to_pdf(report: SessionReport, store: Store | None = None, *, max_traces: int = 6,
