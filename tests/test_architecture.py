@@ -19,13 +19,16 @@ ALLOWED = {
     "compliance.config": {"compliance.errors", "dbc"},       # where the packaged profiles are
     "compliance.bop": {"compliance.errors", "telemetry"},      # the canonical channels and units
     "compliance.judge": {"telemetry", "compliance.errors", "compliance.bop"},
-    "compliance.store": {"telemetry", "compliance.errors", "compliance.config", "compliance.bop", "compliance.judge"},
+    "compliance.analysis": {"telemetry", "compliance.errors", "compliance.bop", "compliance.judge"},
+    "compliance.store": {"telemetry", "compliance.errors", "compliance.config", "compliance.bop", "compliance.judge",
+                         "compliance.analysis"},
     "compliance.ingest": {"telemetry", "dbc", "compliance.errors", "compliance.config", "compliance.bop",
-                          "compliance.judge", "compliance.store"},
+                          "compliance.judge", "compliance.store", "compliance.analysis"},
     "compliance.reports": {"telemetry", "compliance.errors", "compliance.bop", "compliance.judge",
-                           "compliance.store"},
+                           "compliance.store", "compliance.analysis"},
     "compliance.access": {"telemetry", "compliance.errors", "compliance.config", "compliance.bop",
-                          "compliance.judge", "compliance.store", "compliance.ingest", "compliance.reports"},
+                          "compliance.judge", "compliance.store", "compliance.ingest", "compliance.reports",
+                          "compliance.analysis"},
     "compliance.cli": {"telemetry", "dbc", "compliance", "dashboard"},
     "compliance": {"compliance.errors"},            # compliance/__init__.py itself
     "dashboard": {"compliance.access", "compliance.reports", "compliance.errors"},
