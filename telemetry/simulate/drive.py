@@ -14,7 +14,7 @@ from .cars import CarModel
 from .limits import Limits, power_limit
 from .track import LapKind, Track, lap_profile
 
-__all__ = ["SessionPlan", "Drive", "drive_session", "first_order_lag", "lateral_g", "DT"]
+__all__ = ["SessionPlan", "Drive", "drive_session", "first_order_lag", "lateral_g", "DT", "peak_wheel_power_kw"]
 
 DT = 0.01                 # physics grid step, s
 BOOST_MARGIN_BAR = 0.035  # how far under the boost limit the team's boost target sits
@@ -66,13 +66,14 @@ def first_order_lag(x: np.ndarray, tau_s: float, dt: float = DT) -> np.ndarray:
     return y
 
 
-def _lap_plan(track: Track, car: CarModel, plan: SessionPlan, power_w: float, rng: np.random.Generator):
+def _lap_plan(track: Track, car: CarModel, plan: SessionPlan, power_w: float, rng: np.random.Generator,
+              mass_kg: float):
     """Concatenated (t, s, v) samples of every lap, with stationary blocks in the pit box."""
     variants: dict[str, list] = {}
 
     def profile(kind: str):
         if kind not in variants:
-            variants[kind] = [lap_profile(track, kind, power_w=power_w, mass_kg=car.mass_kg, cda_m2=car.cda_m2,
+            variants[kind] = [lap_profile(track, kind, power_w=power_w, mass_kg=mass_kg, cda_m2=car.cda_m2,
                                           apex_scale=rng.normal(1.0, 0.012, len(track.corners)))
                               for _ in range(4 if kind == LapKind.FLYING else 2)]
         return variants[kind][int(rng.integers(len(variants[kind])))]
@@ -146,9 +147,16 @@ def _gears(v_rear: np.ndarray, accel: np.ndarray, car: CarModel, radius: float) 
     return gear
 
 
-def _calibrated_torque(car: CarModel, limits: Limits, rpm, speed_kmh, boost_target, ambient):
-    """Full-load engine torque after the team's BoP calibration (N*m)."""
+def _calibrated_torque(car: CarModel, limits: Limits, rpm, speed_kmh, boost_target, ambient, power_factor=1.0):
+    """Full-load engine torque after the team's BoP calibration (N*m).
+
+    ``power_factor`` (1 + power_offset_pct / 100) scales the torque the engine makes at a given boost and rpm;
+    the power cap applies to what is measured (the scaled torque), the fuel-flow cap to the fuel burnt, which
+    stays at its equal-boost value (:func:`drive_session` burns fuel for torque / power_factor).
+    """
     torque = car.full_load_torque(rpm)
+    if power_factor != 1.0:
+        torque = torque * power_factor
     omega = np.maximum(rpm, 1.0) * np.pi / 30.0
     if car.engine == "turbo":
         torque = torque * np.clip((boost_target - ambient) / (car.nominal_boost_bar - 1.0), 0.0, 1.0)
@@ -163,7 +171,7 @@ def _calibrated_torque(car: CarModel, limits: Limits, rpm, speed_kmh, boost_targ
     fuel = limits.get("fuel_flow")
     if fuel is not None:
         cap = fuel.limit(rpm) * (1 - FUEL_MARGIN)
-        torque = np.minimum(torque, cap / car.bsfc_kg_kwh * 1000.0 / omega)
+        torque = np.minimum(torque, cap / car.bsfc_kg_kwh * 1000.0 / omega * power_factor)
     return torque
 
 
@@ -178,16 +186,24 @@ def boost_limit(limits: Limits, rpm: np.ndarray, ambient: np.ndarray) -> np.ndar
 
 
 def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan, *, wheel_radius_m: float,
-                  seed: int) -> Drive:
+                  seed: int, power_offset_pct: float = 0.0, boost_margin_bar: float | None = None,
+                  mass_kg: float | None = None) -> Drive:
+    """One session of ``car`` on ``track``; the BoP knobs (docs/simulator.md, "BoP test knobs") default to off:
+
+    ``power_offset_pct``: the engine makes that much more torque (and power) at the same boost and rpm (fuel flow
+    unchanged); ``boost_margin_bar``: how far under the (ambient-corrected) boost limit the team's full-throttle
+    boost target sits (None: the usual 0.035 bar; without a boost limit, under the nominal boost, None = 0);
+    ``mass_kg``: the car's mass (None: the model's own).
+    """
     rng = np.random.default_rng(seed)
     radius = wheel_radius_m
+    mass = car.mass_kg if mass_kg is None else float(mass_kg)
+    factor = 1.0 + float(power_offset_pct) / 100.0
+    margin = BOOST_MARGIN_BAR if boost_margin_bar is None else float(boost_margin_bar)
     ambient0 = (plan.ambient_bar if plan.ambient_bar is not None else track.ambient_mbar / 1000.0)
     # a lap speed profile with the power the calibrated engine gives at the wheels around its peak
-    rpm_probe = np.linspace(car.torque_rpm[0], car.shift_rpm, 60)
-    probe = _calibrated_torque(car, limits, rpm_probe, np.full(60, 250.0),
-                               np.minimum(car.nominal_boost_bar, _probe_boost(limits, rpm_probe, ambient0)), ambient0)
-    peak_w = float(np.max(probe * rpm_probe * np.pi / 30.0)) * car.driveline_efficiency
-    lap_t, lap_s, lap_v, stops, refuels, crossings = _lap_plan(track, car, plan, peak_w, rng)
+    peak_w = _peak_wheel_power_w(car, limits, ambient0, power_offset_pct, boost_margin_bar)
+    lap_t, lap_s, lap_v, stops, refuels, crossings = _lap_plan(track, car, plan, peak_w, rng, mass)
 
     n = int(round(plan.duration_s / DT))
     t = np.arange(n) * DT
@@ -195,8 +211,8 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
     v = np.interp(t, lap_t, lap_v)
     accel = np.gradient(v, DT)
     accel = np.convolve(accel, np.ones(10) / 10, mode="same")
-    drag = 0.5 * 1.2 * car.cda_m2 * v ** 3 + 0.015 * car.mass_kg * 9.81 * v
-    need_w = car.mass_kg * accel * v + drag
+    drag = 0.5 * 1.2 * car.cda_m2 * v ** 3 + 0.015 * mass * 9.81 * v
+    need_w = mass * accel * v + drag
 
     moving = v > 0.3
     ambient = ambient0 + 0.0015 * np.sin(2 * np.pi * t / 5400.0 + rng.uniform(0, 6.28)) \
@@ -215,11 +231,14 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
     limit = boost_limit(limits, rpm, ambient)
     if car.engine == "turbo":
         nominal = car.nominal_boost_bar
-        target = nominal if limit is None else np.minimum(nominal, limit - BOOST_MARGIN_BAR)
+        if limit is None:
+            target = nominal if boost_margin_bar is None else nominal - margin
+        else:
+            target = np.minimum(nominal, limit - margin)
         target = np.broadcast_to(target, rpm.shape)
     else:
         target = ambient
-    torque_cal = _calibrated_torque(car, limits, rpm, speed_kmh, target, ambient)
+    torque_cal = _calibrated_torque(car, limits, rpm, speed_kmh, target, ambient, factor)
     omega_e = rpm * np.pi / 30.0
     avail_w = torque_cal * omega_e * car.driveline_efficiency
     throttle = np.clip(need_w / np.maximum(avail_w, 1.0), 0.0, 1.0) * moving
@@ -247,7 +266,8 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
     shaft_total = engine_torque * ratio * car.driveline_efficiency * (gear > 0)
     split = 0.5 + 0.015 * np.sin(2 * np.pi * dist / 700.0)
     omega_rear = v_rear / radius
-    fuel = np.where(engine_torque > 0, engine_torque * omega_e / 1000.0 * car.bsfc_kg_kwh, 0.0)
+    burnt = engine_torque if factor == 1.0 else engine_torque / factor   # fuel for the equal-boost torque
+    fuel = np.where(engine_torque > 0, burnt * omega_e / 1000.0 * car.bsfc_kg_kwh, 0.0)
     fuel = np.where(~moving, 1.4, np.where(braking, 0.25, fuel + 1.0))
     fuel = np.maximum(fuel + rng.normal(0, 0.25, n), 0.0)
 
@@ -309,9 +329,30 @@ def drive_session(track: Track, car: CarModel, limits: Limits, plan: SessionPlan
     stint_bounds = [0.0] + [a for a, _ in refuels] + [plan.duration_s]
     stints = tuple((stint_bounds[i], stint_bounds[i + 1]) for i in range(len(stint_bounds) - 1))
     return Drive(t, channels, extras, stints, tuple(c for c in crossings if c < plan.duration_s), radius, limits,
-                 {"peak_wheel_power_kw": peak_w / 1000.0, "ambient_bar": ambient0})
+                 {"peak_wheel_power_kw": peak_w / 1000.0, "ambient_bar": ambient0, "mass_kg": mass,
+                  "peak_engine_power_kw": peak_w / car.driveline_efficiency / 1000.0})
 
 
-def _probe_boost(limits: Limits, rpm: np.ndarray, ambient: float) -> np.ndarray:
+def peak_wheel_power_kw(car: CarModel, limits: Limits, ambient_bar: float, *, power_offset_pct: float = 0.0,
+                        boost_margin_bar: float | None = None) -> float:
+    """Peak full-throttle power at the wheels (kW) of ``car`` calibrated to ``limits`` at ``ambient_bar``, with
+    the knobs of :func:`drive_session`: the power its lap speed profile uses and a run's expected peak."""
+    return _peak_wheel_power_w(car, limits, ambient_bar, power_offset_pct, boost_margin_bar) / 1000.0
+
+
+def _peak_wheel_power_w(car: CarModel, limits: Limits, ambient_bar: float, power_offset_pct: float,
+                        boost_margin_bar: float | None) -> float:
+    factor = 1.0 + float(power_offset_pct) / 100.0
+    margin = BOOST_MARGIN_BAR if boost_margin_bar is None else float(boost_margin_bar)
+    rpm_probe = np.linspace(car.torque_rpm[0], car.shift_rpm, 60)
+    probe_boost = _probe_boost(limits, rpm_probe, ambient_bar, margin)
+    if limits.get("boost") is None and boost_margin_bar is not None:
+        probe_boost = np.full(rpm_probe.shape, car.nominal_boost_bar - margin)
+    probe = _calibrated_torque(car, limits, rpm_probe, np.full(60, 250.0),
+                               np.minimum(car.nominal_boost_bar, probe_boost), ambient_bar, factor)
+    return float(np.max(probe * rpm_probe * np.pi / 30.0)) * car.driveline_efficiency
+
+
+def _probe_boost(limits: Limits, rpm: np.ndarray, ambient: float, margin: float = BOOST_MARGIN_BAR) -> np.ndarray:
     limit = boost_limit(limits, rpm, np.full(rpm.shape, ambient))
-    return np.full(rpm.shape, 9.0) if limit is None else limit - BOOST_MARGIN_BAR
+    return np.full(rpm.shape, 9.0) if limit is None else limit - margin

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import TelemetryError
 
-__all__ = ["Table", "Rule", "Limits", "load_limits", "no_limits", "power_limit", "gate"]
+__all__ = ["Table", "Rule", "Limits", "load_limits", "no_limits", "power_limit", "gate", "bulletin_weight"]
 
 _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 
@@ -170,3 +170,26 @@ def load_limits(path: str | Path, model: str, car: str | None = None) -> Limits:
         rules[name] = _rule(path, f"models.{model}.{name}", name, value_key, unit, section, entry)
     return Limits(str(data.get("id", path.stem)), model, float(data.get("reference_ambient_pressure_bar", 1.010)),
                   rules)
+
+
+def bulletin_weight(path: str | Path, model: str, car: str | None = None) -> dict[str, float]:
+    """The weight a bulletin gives ``model`` (or car ``car``): ``min_weight_kg``, ``ballast_kg`` (from
+    ``[models.M.info]``, a ``[cars."N".info]`` replacing it; 0 without) and their sum ``mass_kg``, the weight
+    a BoP analysis uses for power-to-weight."""
+    path = Path(path)
+    data = tomllib.loads(path.read_text())
+    entry = data.get("models", {}).get(model)
+    if entry is None:
+        raise TelemetryError(f"model {model!r} is not in the bulletin", path=path, place="models",
+                             fix="simulate a model the bulletin lists")
+    override = data.get("cars", {}).get(str(car), {}) if car is not None else {}
+    weight = override.get("min_weight_kg", entry.get("min_weight_kg"))
+    if not isinstance(weight, (int, float)):
+        raise TelemetryError(f"model {model!r} has no min_weight_kg", path=path, place=f"models.{model}",
+                             fix="give min_weight_kg, or the car's mass_kg in kg")
+    info = {**entry.get("info", {}), **override.get("info", {})}
+    ballast = info.get("ballast_kg", 0.0)
+    if not isinstance(ballast, (int, float)):
+        raise TelemetryError(f"ballast_kg {ballast!r} is not a number", path=path,
+                             place=f"models.{model}.info.ballast_kg", fix="write the ballast in kg")
+    return {"min_weight_kg": float(weight), "ballast_kg": float(ballast), "mass_kg": float(weight) + float(ballast)}

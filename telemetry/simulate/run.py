@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import TelemetryError
 from ..frames import Frames
 from .cars import DBC_DIR, car_model, load_car_profile
-from .drive import DT, SessionPlan, boost_limit, drive_session
+from .drive import BOOST_MARGIN_BAR, DT, SessionPlan, boost_limit, drive_session
 from .encode import encode_chunk, plan_messages, sample_message
 from .injections import (
     QUALITY_KINDS,
@@ -26,12 +26,13 @@ from .injections import (
     shaft_power_kw,
     stint_energies_mj,
 )
-from .limits import load_limits, no_limits, power_limit
+from .knobs import knobs_set
+from .limits import bulletin_weight, load_limits, no_limits, power_limit
 from .track import TRACKS
 from .truth import expected_rules
 from .writers import DecodedGroup, open_writer, write_mdf_decoded
 
-__all__ = ["SimConfig", "simulate_log", "DEFAULT_START"]
+__all__ = ["SimConfig", "simulate_log", "DEFAULT_START", "performance"]
 
 log = logging.getLogger(__name__)
 DEFAULT_START = datetime(2026, 6, 27, 9, 0, 0, tzinfo=UTC)
@@ -62,6 +63,10 @@ class SimConfig:
     car: str | None = None                       # the car number: its [cars."N"] entry in the bulletin applies
     stop_s: float = 14.0                         # stationary time per pit stop
     refuel_s: float = 9.0                        # refuelling sensor on for this long, 2 s into each stop
+    # BoP test knobs (telemetry/simulate/knobs.py; all off by default: no change to any output)
+    power_offset_pct: float = 0.0                # % more torque/power at the same boost and rpm
+    boost_margin_bar: float | None = None        # full-throttle boost target under the limit (None: 0.035 bar)
+    mass_kg: float | str | None = None           # kg, "bulletin" (min weight + ballast), None: the model's own
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -102,6 +107,45 @@ def _headroom(drive, events, source: str) -> dict[str, float]:
     return {k: round(v, 4) for k, v in out.items()}
 
 
+def _mass(config: SimConfig) -> tuple[float | None, dict | None]:
+    """The mass knob resolved to kg (None: the model's own), with the bulletin's weight when it came from there."""
+    if config.mass_kg is None or not isinstance(config.mass_kg, str):
+        return config.mass_kg, None
+    if config.mass_kg != "bulletin":
+        raise TelemetryError(f"mass_kg {config.mass_kg!r} is neither kg nor 'bulletin'", place="--mass",
+                             fix="give kg or 'bulletin'")
+    if config.bulletin is None:
+        raise TelemetryError("mass 'bulletin' without a bulletin", place="--mass", fix="give --bulletin")
+    weight = bulletin_weight(config.bulletin, config.model, config.car)
+    return weight["mass_kg"], weight
+
+
+def _knobs_truth(config: SimConfig, car, drive, weight: dict | None) -> dict:
+    turbo = car.engine == "turbo"
+    margin = config.boost_margin_bar
+    return {"power_offset_pct": float(config.power_offset_pct),
+            "boost_margin_bar": (BOOST_MARGIN_BAR if margin is None else float(margin)) if turbo else None,
+            "boost_margin_given": margin is not None,
+            "mass_kg": round(float(drive.nominal["mass_kg"]), 3),
+            "mass_from": "model" if config.mass_kg is None else "bulletin" if weight else "given",
+            **({"bulletin_weight": weight} if weight else {})}
+
+
+def performance(drive, source: str) -> dict:
+    """Expected and measured peak power (in the terms power is logged: drive shafts or engine) and their
+    power-to-weight, from the simulated channels (what the log holds, before frame faults)."""
+    expected = drive.nominal["peak_engine_power_kw" if source == "engine" else "peak_wheel_power_kw"]
+    power = shaft_power_kw(drive.channels, drive.wheel_radius_m, source)
+    k = int(round(0.5 / DT))
+    smooth = np.convolve(power, np.ones(k) / k, mode="valid") if len(power) >= k else power
+    measured = float(np.max(smooth)) if len(smooth) else 0.0
+    mass = float(drive.nominal["mass_kg"])
+    return {"power_basis": source, "expected_peak_power_kw": round(expected, 3),
+            "measured_peak_power_kw": round(measured, 3),
+            "expected_power_to_weight_kw_kg": round(expected / mass, 6),
+            "measured_power_to_weight_kw_kg": round(measured / mass, 6)}
+
+
 def simulate_log(config: SimConfig, progress: Callable[[int, int | None, str], None] | None = None) -> dict:
     """Write one session's log to ``config.out`` and its ground truth (JSON) beside it; return the truth."""
     if config.track not in TRACKS:
@@ -117,8 +161,10 @@ def simulate_log(config: SimConfig, progress: Callable[[int, int | None, str], N
     rng = np.random.default_rng([config.seed, 7])
     plan = SessionPlan(config.duration_s, start_in_pit=config.start_in_pit, pit_stops=config.pit_stops,
                        stop_s=config.stop_s, refuel_s=config.refuel_s)
+    mass_kg, weight = _mass(config)
     drive = drive_session(TRACKS[config.track], car, limits, plan, wheel_radius_m=profile.wheel_radius_m,
-                          seed=config.seed)
+                          seed=config.seed, power_offset_pct=config.power_offset_pct,
+                          boost_margin_bar=config.boost_margin_bar, mass_kg=mass_kg)
     injections = list(config.injections)
     drive, events = apply_signal_injections(drive, injections, car, profile, rng)
     plans = plan_messages(profile, set(drive.extras), message_set=config.message_set,
@@ -164,6 +210,9 @@ def simulate_log(config: SimConfig, progress: Callable[[int, int | None, str], N
             events.append({"kind": "truncate", "original_bytes": size, "kept_bytes": keep})
 
     truth = _truth(config, car, profile_path, limits, drive, events, plans, total_frames, source, out)
+    if knobs_set(config):
+        truth["knobs"] = _knobs_truth(config, car, drive, weight)
+        truth["performance"] = performance(drive, source)
     truth_path = config.ground_truth or out.with_name(out.name + ".truth.json")
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
