@@ -134,7 +134,7 @@ class _Shipped:
 
 def _unship(shipped: _Shipped, bulletins: Sequence[Any] | None = None) -> Any:
     from ..bop.bulletins import load_bulletin
-    from .pipeline import Judged
+    from .judging import Judged
 
     bulletin = next((b for b in bulletins or () if b.sha256 == shipped.bulletin_sha256), None)
     if bulletin is None:
@@ -162,7 +162,7 @@ def _judge_job(first: str, job: CheckJob, profile: Any = None) -> _Done:
     ``profile``: the loaded profile of ``job.profile`` when the caller has it."""
     from ..judge.check import check_logs
     from ..store.originals import write_channels_parquet
-    from .pipeline import summaries
+    from .judging import summaries
 
     bulletins: Any = job.bulletins[0] if len(job.bulletins) == 1 else list(job.bulletins)
     result = check_logs(list(job.paths), profile or job.profile, bulletins, lap_length_m=job.lap_length_m,

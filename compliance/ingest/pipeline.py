@@ -10,18 +10,15 @@ at any point is completed by running the same command again.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-
-import numpy as np
 
 from .. import config
 from ..errors import ComplianceError, StoreError
@@ -34,7 +31,7 @@ from ..judge.outings import (
 )
 from ..store import schema as st
 from ..store.ledger import record_ladders
-from ..store.originals import sha256_file, store_original, verify_original, write_channels_parquet
+from ..store.originals import sha256_file, store_original, verify_original
 from .event_file import (
     Entry,
     EventInfo,
@@ -56,6 +53,7 @@ from .join import refusal as _refusal
 from .join import renamer as _renamer
 from .join import session_window as _session_window
 from .join import stored_outings as _stored_outings
+from .judging import Judged, _profile_key, _set_id, judge_here, run_key, summaries
 from .outcomes import IngestOutcome, exit_code
 
 __all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "Judged", "Prepared", "read_sidecar",
@@ -64,41 +62,6 @@ __all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "Jud
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int | None, str], None]
-
-
-# -- judging one car's session --------------------------------------------------------------------------------
-def run_key(log_shas: Iterable[str], profile_sha: str, bulletin_sha: str, tool_version: str) -> str:
-    """Same logs, profile (with its DBCs: see :func:`_profile_key`), bulletin and tool version: same key."""
-    text = "\n".join([*sorted(log_shas), profile_sha, bulletin_sha, tool_version])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _profile_key(profile: Any) -> str:
-    """The profile's hash folded with its DBC files' hashes: editing a DBC changes the decoding, so the key."""
-    dbcs = [d.sha256 for d in getattr(profile, "dbcs", ())]
-    if not dbcs:
-        return profile.sha256
-    return hashlib.sha256("\n".join([profile.sha256, *dbcs]).encode()).hexdigest()
-
-
-def _set_id(log_shas: Iterable[str], profile_sha: str) -> str:
-    return hashlib.sha256("\n".join([*sorted(log_shas), profile_sha]).encode()).hexdigest()
-
-
-def summaries(channels: Mapping[str, Any]) -> tuple[st.ChannelSummary, ...]:
-    """Per-channel summary rows of a run (samples, span, min/max/mean of the finite values)."""
-    out = []
-    for name in sorted(channels):
-        ch = channels[name]
-        n = len(ch.time)
-        values = np.asarray(ch.value, dtype=np.float64)
-        finite = values[np.isfinite(values)] if n else values
-        out.append(st.ChannelSummary(
-            name, ch.unit, n, ch.source, ch.bus,
-            float(ch.time[0]) if n else None, float(ch.time[-1]) if n else None,
-            float(finite.min()) if len(finite) else None, float(finite.max()) if len(finite) else None,
-            float(finite.mean()) if len(finite) else None))
-    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,32 +75,6 @@ class _NewLog:
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", self.path.name)
-
-
-@dataclass(frozen=True, slots=True)
-class Judged:
-    """What the store keeps of one car's check: the verdict, the bulletin applied, the sources read, and the
-    channels already written to the store's Parquet file (``parquet``) with their summary rows."""
-
-    verdict: Any                      # compliance.judge.verdict.Verdict
-    bulletin: Any                     # compliance.bop.bulletins.Bulletin
-    sources: tuple                    # telemetry SourceInfo per log read
-    start: datetime | None
-    duration_s: float | None
-    parquet: Path
-    summaries: tuple[st.ChannelSummary, ...]
-
-
-def judge_here(paths: Sequence[str | Path], profile: Any, bulletins: Sequence[Any], *, channels_dir: Path,
-               channels_name: str, progress: Progress | None = None, **extra: Any) -> Judged:
-    """Judge in this process (``check_logs``) and write the channels to ``channels_dir/<channels_name>.parquet``:
-    the default judge of :func:`ingest_logs`; ``compliance.ingest.fleet`` runs the same in its workers."""
-    from ..judge.check import check_logs
-
-    result = check_logs(paths, profile, list(bulletins), progress=progress, **extra)
-    parquet, _ = write_channels_parquet(result.session.channels, Path(channels_dir), channels_name)
-    return Judged(result.verdict, result.bulletin, tuple(result.session.sources), result.session.start,
-                  result.session.duration_s, parquet, summaries(result.session.channels))
 
 
 @dataclass(slots=True)
@@ -341,11 +278,12 @@ def _store_only(ctx: _Context, new: list[_NewLog], outing: int = 1) -> None:
     names = {str(n.stored): n.name for n in new}
     check_window([SimpleNamespace(path=str(n.stored), start=r.start_at) for n, r in records],
                  _session_window(ctx, meta), names)
+    mine_shas = {n.sha256 for n in new}      # a log already stored (an earlier pass) is itself, not an overlap
     with ctx.store.reading() as conn:
-        rows = conn.execute("SELECT original_name, start_at, duration_s FROM logs WHERE event = ? AND session = ? "
-                            "AND car = ? AND coalesce(outing, 1) = ?",
+        rows = conn.execute("SELECT sha256, original_name, start_at, duration_s FROM logs WHERE event = ? AND "
+                            "session = ? AND car = ? AND coalesce(outing, 1) = ?",
                             [meta.event, meta.session, meta.car, outing]).fetchall()
-    spans = [span_of(*row) for row in rows]
+    spans = [span_of(*row[1:]) for row in rows if row[0] not in mine_shas]
     for n, r in records:
         mine = span_of(n.name, r.start_at, r.duration_s)
         other = next((o for o in spans if o.overlaps(mine)), None)
