@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from ..judge.check import check_logs
 from ..judge.outings import DEFAULT_MAX_GAP_S
@@ -48,6 +49,10 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ambient-bar", type=_pressure, metavar="BAR",
                    help="the official ambient pressure of the session in bar absolute (SPEC §5): used by "
                         "ambient_correction instead of the logged pressure, and as the reference of max_ratio limits")
+    p.add_argument("--reference", metavar="R",
+                   help="compare the car with its model's reference run (issue 17): a reference exported by "
+                        "'bopwatch reference show ID --json', or a log of the same model read with --profile; adds "
+                        "a 'reference' block to the JSON (advisory findings, never a verdict)")
     p.add_argument("--isolate", choices=("auto", "always", "never"), default="auto",
                    help="run the check in a child process with time and memory limits, so a parser crash, hang "
                         "or runaway allocation on a damaged or hostile file is one error line and exit 2 (auto, "
@@ -80,16 +85,53 @@ def isolate_check(logs: list[str], mode: str) -> bool:
 def _check_in_child(first: str, logs: list[str], profile: str, bulletins, report: str | None,
                     lap_length_m: float | None, track_category: str | None,
                     max_gap_s: float | None = DEFAULT_MAX_GAP_S, show_progress: bool = False,
-                    car: str | None = None, ambient_bar: float | None = None) -> Verdict:
+                    car: str | None = None, ambient_bar: float | None = None,
+                    reference: str | None = None) -> Verdict:
     """The isolated child's work: the whole check (and the HTML report, which needs the channels); only the
     verdict goes back to the parent."""
     with progress_bar(show_progress) as progress:
         result = check_logs(logs, profile, bulletins, progress=progress, lap_length_m=lap_length_m,
                             track_category=track_category, max_gap_s=max_gap_s, car=car, ambient_bar=ambient_bar)
+    if reference:
+        result = replace(result, verdict=replace(result.verdict, reference=_against_reference(result, reference,
+                                                                                              profile)))
     if report:
         from ..reports.check_report import write_check_report
         write_check_report(result, report)
     return result.verdict
+
+
+def _against_reference(result, reference: str, profile) -> dict:
+    """The ``reference`` block: the car's envelopes against a reference export or a reference log."""
+    import json
+    from pathlib import Path
+
+    from ..analysis import ReferenceSettings, RunEnvelopes, compare, run_envelopes
+    from ..errors import ComplianceError
+
+    model = result.verdict.profile["model"]
+    path = Path(reference)
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            ref, settings = RunEnvelopes.from_dict(data["envelopes"]), ReferenceSettings.from_dict(data["settings"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ComplianceError(f"not a reference export: {err}", path=path,
+                                  fix="write it with 'bopwatch reference show ID --json > FILE'") from None
+        about = {"reference_id": data.get("reference_id"), "model": ref.model, "run_id": data.get("run_id"),
+                 "source": str(path)}
+    else:
+        from telemetry import profiles, session
+        loaded = profiles.load_profile(profile) if isinstance(profile, str | Path) else profile
+        joined = session.load_session([path], loaded)
+        ref, settings = run_envelopes(joined.channels, model, duration_s=joined.duration_s), ReferenceSettings()
+        about = {"reference_id": None, "model": model, "run_id": None, "source": str(path),
+                 "sha256": joined.sources[0].sha256 if joined.sources else None}
+    if ref.model != model:
+        raise ComplianceError(f"the reference is of model {ref.model}, the car is a {model}", path=path,
+                              fix="compare a car with its own model's reference")
+    car = run_envelopes(result.session.channels, model, duration_s=result.session.duration_s)
+    return compare(car, ref, settings=settings, reference=about).to_dict()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,12 +145,13 @@ def run(args: argparse.Namespace) -> int:
             timeout_s, memory_mb = limits_for(args.logs, default_memory_mb=CHECK_MEMORY_MB)
             verdict = run_limited(_check_in_child, session_label(args.logs), list(args.logs), profile,
                                   bulletins, args.report, args.lap_length, args.track_category, args.max_gap,
-                                  not args.json, args.car, args.ambient_bar, timeout_s=timeout_s, memory_mb=memory_mb,
+                                  not args.json, args.car, args.ambient_bar, args.reference,
+                                  timeout_s=timeout_s, memory_mb=memory_mb,
                                   errors=("compliance.errors:ComplianceError",), what="check")
         else:
             verdict = _check_in_child(args.logs[0], args.logs, profile, bulletins, args.report, args.lap_length,
                                       args.track_category, args.max_gap, not args.json, args.car,
-                                      args.ambient_bar)
+                                      args.ambient_bar, args.reference)
     if args.json:
         sys.stdout.write(verdict.to_json())
     else:

@@ -139,6 +139,7 @@ class Verdict:
     duration_s: float = 0.0
     laps: tuple[LapSummary, ...] = ()
     lap_source: str | None = None
+    reference: Mapping | None = None     # issue 17: the car against its model's reference (advisory, no verdict)
 
     def rule(self, name: str) -> RuleResult | None:
         return next((r for r in self.rules if r.rule == name), None)
@@ -157,6 +158,7 @@ class Verdict:
             "duration_s": rounded(self.duration_s),
             "lap_source": self.lap_source,
             "laps": [lap.to_dict() for lap in self.laps],
+            **({"reference": dict(self.reference)} if self.reference is not None else {}),
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:

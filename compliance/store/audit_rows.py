@@ -6,7 +6,7 @@ transaction (so the digest is of what DuckDB holds, not of what Python meant to 
 - ``run.write``: ``rows`` for ``runs``, ``run_logs``, ``rule_results``, ``exceedances``, ``quality_findings``,
   ``channel_summaries`` (the run's rows), and ``channels`` = the run's Parquet file and its SHA-256;
 - ``log.store``: ``rows`` for its ``logs`` row;
-- ``metadata.events|sessions|entries|event_sanctions``: the whole row after the upsert (``row``, as before
+- ``metadata.events|sessions|entries|event_sanctions|model_references``: the whole row after the upsert (``row``, as before
   0004); the latest audit row per key is the one that must hold, since an upsert that changes a row appends a
   new one.
 
@@ -37,7 +37,7 @@ RUN_TABLES: Mapping[str, tuple[str, ...]] = {
 LOG_TABLES: Mapping[str, tuple[str, ...]] = {"logs": ("sha256",)}
 METADATA_TABLES: Mapping[str, tuple[str, ...]] = {
     "events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car"),
-    "event_sanctions": ("event",)}
+    "event_sanctions": ("event",), "model_references": ("reference_id",)}
 MAX_PER_TABLE = 20          # problems listed per table; the rest are counted
 
 

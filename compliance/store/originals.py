@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from ..errors import StoreError
 
 __all__ = ["sha256_file", "open_regular_file", "store_original", "verify_original", "original_path", "log_suffix",
-           "write_channels_parquet", "channels_table", "verify_channels_file"]
+           "write_channels_parquet", "read_channels_parquet", "channels_table", "verify_channels_file", "read_blocks"]
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,25 @@ def channels_table(channels: Mapping[str, object]) -> pa.Table:
         "bus": pa.array(np.asarray(buses, dtype=object)[idx] if len(idx) else [], pa.int16()),
         "source": dictionary(sources),
     })
+
+
+def read_channels_parquet(path: Path, names: Sequence[str] | None = None) -> dict:
+    """The channels of a run's Parquet file (all, or ``names``) as ``telemetry.channels.Channel`` in time order."""
+    from telemetry.channels import Channel
+
+    filters = None if names is None else [("channel", "in", list(names))]
+    table = pq.read_table(path, columns=["time_s", "channel", "value", "unit", "source"], filters=filters)
+    out: dict = {}
+    if table.num_rows == 0:
+        return out
+    names_col = np.asarray(table.column("channel").to_pylist(), dtype=object)
+    time, value = table.column("time_s").to_numpy(), table.column("value").to_numpy()
+    units, sources = table.column("unit").to_pylist(), table.column("source").to_pylist()
+    for name in sorted(set(names_col.tolist())):
+        idx = np.flatnonzero(names_col == name)
+        order = idx[np.argsort(time[idx], kind="stable")]
+        out[name] = Channel(name, units[idx[0]], time[order], value[order], sources[idx[0]] or "")
+    return out
 
 
 def write_channels_parquet(channels: Mapping[str, object], folder: Path, name: str) -> tuple[Path, bool]:

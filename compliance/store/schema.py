@@ -419,7 +419,8 @@ class RunRecord:
 
 
 _KEYS = {"events": ("event",), "sessions": ("event", "session"), "entries": ("event", "car"),
-         "event_sanctions": ("event",)}      # compliance.store.ledger.record_ladders
+         "event_sanctions": ("event",),      # compliance.store.ledger.record_ladders
+         "model_references": ("reference_id",)}   # compliance.store.references
 
 
 def _audited(conn: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], actor: str | None, sql: str,
