@@ -43,6 +43,13 @@ def parse_mass(text: str | float | None) -> float | str | None:
     return value
 
 
+def _mass_arg(text: str) -> float | str:
+    try:
+        return parse_mass(text)
+    except TelemetryError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither kg (> 0) nor 'bulletin'") from err
+
+
 def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--power-offset``, ``--boost-margin`` and ``--mass`` to a ``simulate log`` parser."""
     group = parser.add_argument_group("BoP test knobs (default: off)")
@@ -52,7 +59,7 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--boost-margin", type=float, default=None, metavar="BAR", dest="boost_margin_bar",
                        help="sandbagging: full-throttle boost target BAR under the ambient-corrected limit "
                             "(default 0.035, as teams calibrate); turbo engines only")
-    group.add_argument("--mass", type=parse_mass, default=None, metavar="KG|bulletin", dest="mass_kg",
+    group.add_argument("--mass", type=_mass_arg, default=None, metavar="KG|bulletin", dest="mass_kg",
                        help="car mass in kg, or 'bulletin' (min_weight_kg + info.ballast_kg of --bulletin); "
                             "default: the model's own")
 
