@@ -15,12 +15,16 @@ from compliance.access import Store
 from compliance.access import queries as q
 from compliance.access.auth import Viewer
 from compliance.errors import ComplianceError
-from compliance.reports import plots
+from compliance.reports import plots, rule_facts
 from dashboard import figures
 
-__all__ = ["RULE_CHANNEL", "rule_panel", "trace_chart", "exceedance_table", "provenance_table"]
+__all__ = ["RULE_CHANNEL", "rule_panel", "trace_chart", "exceedance_table", "provenance_table", "v2_facts"]
 
-RULE_CHANNEL = {"boost": "boost_pressure", "fuel_flow": "fuel_flow", "power": "power"}
+#: the channel each named limit kind judges (``limit.<name>`` rules name theirs in the bulletin: ``RuleEvidence.spec``)
+RULE_CHANNEL = {"boost": "boost_pressure", "fuel_flow": "fuel_flow", "power": "power", "rev_limit": "engine_speed",
+                "throttle": "throttle"}
+#: kinds drawn by their own chart of :mod:`compliance.reports.plots` instead of a trace with a limit line
+_OWN_CHART = ("stint_energy", "refuel_time")
 MAX_POINTS = 3000
 _PROVENANCE = ("run_id", "run_key", "event", "session", "car", "model", "profile_path", "profile_sha256",
                "bulletin_id", "bulletin_path", "bulletin_sha256", "tool_name", "tool_version", "verdict_sha256",
@@ -51,16 +55,19 @@ def exceedance_table(detail: q.RunDetail, rule: str | None = None) -> pd.DataFra
 
 
 def trace_chart(viewer: Viewer, store: Store, detail: q.RunDetail, channel: str, *,
-                window: tuple[float, float] | None, key: str) -> None:
-    """A channel over the session (or ``window``), with the limit of the rule on it and its exceedances shaded:
-    min/max-decimated on the server for the whole session, every sample when the window is short enough."""
+                window: tuple[float, float] | None, key: str, rule: str | None = None) -> None:
+    """A channel over the session (or ``window``), with the limit of the rule on it (``rule``, else the named kind
+    that judges the channel) and its exceedances shaded: min/max-decimated on the server for the whole session,
+    every sample when the window is short enough."""
     run_id = detail.run["run_id"]
     try:
         trace = q.channel_trace(viewer, store, run_id, channel, window=window, max_points=MAX_POINTS)
     except ComplianceError as err:
         st.caption(f"{channel}: {err}")
         return
-    rule = next((r for r, c in RULE_CHANNEL.items() if c == channel), None)
+    if rule is None:
+        rule = next((r for r, c in RULE_CHANNEL.items() if c == channel and any(x["rule"] == r for x in detail.rules)),
+                    None)
     limit = None
     if rule and any(r["rule"] == rule for r in detail.rules):
         try:
@@ -79,6 +86,22 @@ def trace_chart(viewer: Viewer, store: Store, detail: q.RunDetail, channel: str,
                + (" (min/max per bucket: pick a window for every sample)" if trace.decimated else ""))
 
 
+def v2_facts(result: dict, *, key: str) -> None:
+    """The SPEC §5 facts of one rule verdict (a ``rule_results`` row): counting scope, the worst scope and its time
+    over, the ``when`` gate, and each stint's budget; nothing for a §3 rule."""
+    if not rule_facts.is_v2(result):
+        return
+    line = [f"counted: {rule_facts.scope_text(result)}", f"worst scope: {rule_facts.worst_scope_text(result)}",
+            f"time over (worst scope): {rule_facts.time_over_text(result)}"]
+    if rule_facts.gate_text(result):
+        line.append(f"judged only while {rule_facts.gate_text(result)}")
+    st.markdown(" · ".join(line))
+    stints = rule_facts.stint_rows([result])
+    if stints:
+        st.dataframe(pd.DataFrame(stints, columns=list(rule_facts.STINT_HEADERS)).drop(columns="rule"),
+                     hide_index=True, key=f"{key}_stints", width="stretch")
+
+
 def rule_panel(viewer: Viewer, store: Store, run_id: str, rule: str, *, key: str) -> None:
     """One rule of one run: its verdict, exceedances, the value against its key with the bulletin curve, the
     trace with the limit and shaded exceedances, and a close-up of a chosen exceedance."""
@@ -95,23 +118,28 @@ def rule_panel(viewer: Viewer, store: Store, run_id: str, rule: str, *, key: str
     text = (f"**{rule}**: {verdict.upper()}, {result['exceedance_count']} exceedance(s), "
             f"{result['max_exceedances']} allowed (bulletin {detail.run['bulletin_id']})")
     {"infringement": st.error, "incomplete": st.warning}.get(verdict, st.success)(text)
+    v2_facts(result, key=f"{key}_{rule}")
     reasons = result["detail"].get("reasons") or []
     for reason in reasons:
         st.caption(f"Incomplete because: {reason}")
     table = exceedance_table(detail, rule)
     if len(table):
         st.dataframe(table, hide_index=True, key=f"{key}_exc_{rule}", width="stretch")
-    channel = RULE_CHANNEL.get(rule)
-    if channel:
-        trace_chart(viewer, store, detail, channel, window=None, key=f"{key}_{rule}")
     try:
         ev = q.rule_evidence(viewer, store, run_id, rule)
     except ComplianceError as err:
+        ev = None
         st.caption(f"No curve: {err}")
+    channel = RULE_CHANNEL.get(rule) or (ev.spec.channel if ev is not None else None)
+    if channel and rule not in _OWN_CHART:
+        trace_chart(viewer, store, detail, channel, window=None, key=f"{key}_{rule}", rule=rule)
+    if ev is None or any(c not in ev.channels or len(ev.channels[c]) == 0 for c in ev.spec.needs):
         return
-    if any(c not in ev.channels for c in ev.spec.needs):
+    if rule in _OWN_CHART:              # stint budgets, refuellings: their own chart, no limit line on a trace
+        for i, chart in enumerate(plots.charts_for_rule(ev.spec, ev.channels, ev.exceedances)):
+            st.plotly_chart(plots.to_plotly(chart), key=f"{key}_own_{rule}_{i}", width="stretch")
         return
-    if ev.spec.key:
+    if ev.spec.key or ev.spec.declared is not None:
         st.plotly_chart(plots.value_vs_key(ev.spec, ev.channels, ev.exceedances,
                                            reference_ambient_bar=ev.reference_ambient_bar),
                         key=f"{key}_vs_{rule}", width="stretch")

@@ -257,6 +257,7 @@ class RunDetail:
     channels: tuple[Mapping[str, Any], ...]     # channel summaries
     laps: tuple[Mapping[str, Any], ...]         # from the verdict's laps extension, when present
     channels_file: Path | None                  # the run's Parquet file of decoded channels
+    car_entry: str | None = None                # the bulletin's [cars."N"] entry that judged it (SPEC §5)
 
 
 def _visible_run(conn: duckdb.DuckDBPyConnection, viewer: Viewer, run_id: str) -> dict:
@@ -293,7 +294,8 @@ def run_detail(viewer: Viewer, store: Store, run_id: str) -> RunDetail:
     run = {k: v for k, v in run.items() if k != "verdict_json"}
     path = store.absolute(run["channels_path"]) if run.get("channels_path") else None
     return RunDetail(run, entry[0] if entry else None, tuple(logs), tuple(rules), tuple(exc), tuple(quality),
-                     tuple(channels), tuple(verdict.get("laps") or ()), path)
+                     tuple(channels), tuple(verdict.get("laps") or ()), path,
+                     (verdict.get("bulletin") or {}).get("car_entry"))
 
 
 def verdict_json(viewer: Viewer, store: Store, run_id: str) -> str:
@@ -478,7 +480,8 @@ def _rule_spec(detail: RunDetail, rule: str) -> tuple[RuleSpec, Bulletin]:
     loaded, problem = _load_checked(detail.run.get("bulletin_path"), detail.run["bulletin_sha256"])
     if loaded is None:
         raise NotFound(f"cannot draw the {rule} limit: {problem}", fix="keep bulletins where they were checked")
-    model = loaded.models.get(detail.run["model"])
+    from ..reports.rule_facts import entry_of  # the car entry that judged the run (SPEC §5), else the model's
+    model = entry_of(loaded, detail.run["model"], detail.car_entry)
     if model is None or rule not in model.rules:
         raise NotFound(f"bulletin {loaded.id} has no {rule} rule for {detail.run['model']}",
                        fix="pick a rule the bulletin sets")
@@ -491,8 +494,7 @@ def limit_trace(viewer: Viewer, store: Store, run_id: str, rule: str, *,
     sample, ambient correction as in :func:`compliance.judge.rules.evaluate`)."""
     detail = run_detail(viewer, store, run_id)
     spec, loaded = _rule_spec(detail, rule)
-    needs = [spec.channel] + ([spec.key] if spec.key else []) + (["ambient_pressure"] if spec.ambient_correction
-                                                                 else [])
+    needs = [*spec.needs, *(["ambient_pressure"] if spec.ambient_correction or spec.ratio else [])]
     chans = _read_channels(detail.channels_file, needs)
     if spec.channel not in chans:
         raise NotFound(f"run {run_id} has no {spec.channel}", fix="the rule was incomplete for this run")
@@ -521,7 +523,7 @@ class RuleEvidence:
 def rule_evidence(viewer: Viewer, store: Store, run_id: str, rule: str) -> RuleEvidence:
     detail = run_detail(viewer, store, run_id)
     spec, loaded = _rule_spec(detail, rule)
-    needs = [*spec.needs, "ambient_pressure"] if spec.ambient_correction else list(spec.needs)
+    needs = [*spec.needs, "ambient_pressure"] if spec.ambient_correction or spec.ratio else list(spec.needs)
     chans = _read_channels(detail.channels_file, needs)
     found = tuple(Exceedance(e["rule"], e["start_s"], e["end_s"], e["duration_s"], e["peak"], e["limit_value"],
                              e["excess"], e["unit"] or spec.unit, (e["detail"] or {}).get("lap"))

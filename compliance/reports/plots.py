@@ -26,6 +26,7 @@ of every exceedance and every sample over the limit + tolerance exactly.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -499,9 +500,10 @@ def to_plotly(chart: Chart) -> go.Figure:
     for a, b in chart.shade:
         fig.add_vrect(x0=a, x1=max(b, a + 1e-3), fillcolor=RED, opacity=0.15, line_width=0, layer="below")
     labels = dict(x=tick_labels(chart.x_ticks), y=tick_labels(chart.y_ticks))
-    fig.update_layout(title=chart.title + (f"<br><sup>{chart.note}</sup>" if chart.note else ""),
-                      template="plotly_white", height=420, legend=dict(orientation="h", y=-0.2),
-                      margin=dict(l=60, r=20, t=60, b=60))
+    note = textwrap.wrap(chart.note, 130)          # long notes (a gate, stint budgets) on several short lines
+    fig.update_layout(title=chart.title + "".join(f"<br><sup>{line}</sup>" for line in note),
+                      template="plotly_white", height=420 + 14 * max(0, len(note) - 1),
+                      legend=dict(orientation="h", y=-0.2), margin=dict(l=60, r=20, t=60 + 14 * len(note), b=60))
     fig.update_xaxes(title=chart.x_label, range=list(chart.x_range), tickvals=list(chart.x_ticks),
                      ticktext=labels["x"])
     fig.update_yaxes(title=chart.y_label, range=list(chart.y_range), tickvals=list(chart.y_ticks),

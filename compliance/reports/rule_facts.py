@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["V2_KEYS", "is_v2", "any_v2", "scope_text", "time_over_text", "worst_scope_text", "gate_text",
-           "stint_rows", "STINT_HEADERS", "info_text", "v2_summary", "rule_sort_key"]
+           "stint_rows", "STINT_HEADERS", "info_text", "v2_summary", "rule_sort_key", "entry_of"]
 
 #: keys a §5 rule verdict carries
 V2_KEYS = ("count_per", "window_s", "max_time_over_s", "time_over_s", "worst_scope", "when", "stints")
@@ -23,6 +23,19 @@ def _fields(rule: Mapping[str, Any]) -> Mapping[str, Any]:
     """The rule's fields, whether given as the JSON rule or as a store row with a ``detail`` mapping."""
     detail = rule.get("detail")
     return {**detail, **{k: v for k, v in rule.items() if k != "detail"}} if isinstance(detail, Mapping) else rule
+
+
+def entry_of(bulletin, model: str, car: str | None):
+    """The bulletin entry (``ModelBop``) that judges car ``car`` of ``model``: its ``[cars."N"]`` entry when the
+    bulletin has one for it, else the model's; None when the bulletin does not list the model (a car entry of
+    another model: the model's)."""
+    from ..errors import ComplianceError
+    if model not in bulletin.models:
+        return None
+    try:
+        return bulletin.entry(model, None if car is None else str(car))
+    except ComplianceError:
+        return bulletin.models[model]
 
 
 def rule_sort_key(rule: str) -> tuple[int, str]:

@@ -238,13 +238,8 @@ def _run_bulletin(run: Mapping[str, Any]):
 
 def _entry_of(b, model: str, car: str | None):
     """The bulletin entry that judged the car: ``[cars."N"]`` when the verdict names it, else the model's."""
-    from ..errors import ComplianceError
-    if model not in b.models:
-        return None
-    try:
-        return b.entry(model, car)
-    except ComplianceError:
-        return b.models[model]
+    from .rule_facts import entry_of
+    return entry_of(b, model, car)
 
 
 def rule_spec(run: Mapping[str, Any], model: str, rule: str, car: str | None = None):

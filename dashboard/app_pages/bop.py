@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from compliance.access import RULE_NAMES
 from compliance.access import queries as q
+from compliance.access import v2_facts
 from compliance.errors import ComplianceError
 from dashboard import context, figures
 
@@ -67,19 +67,41 @@ model = st.selectbox("Model", models, key="bop_model")
 rows = []
 for b in readable:
     entry = b.bulletin.models.get(model)
-    for rule in RULE_NAMES:
-        spec = entry.rules.get(rule) if entry else None
-        if spec is not None:
-            rows.append({"bulletin": b.id, "rule": rule, "limit": spec.describe_limit(), "tolerance": spec.tolerance,
-                         "min duration [s]": spec.min_duration_s, "allowed exceedances": spec.max_exceedances,
-                         "ambient correction": spec.ambient_correction})
+    for rule in sorted(entry.rules, key=v2_facts.rule_order) if entry else ():
+        spec = entry.rules[rule]
+        extra = {}
+        if spec.v2:                     # SPEC §5 keys: counting scope, time over, gate
+            extra = {"counted per": spec.count_per + (f" ({spec.window_s:g} s)" if spec.window_s else ""),
+                     "max time over [s]": spec.max_time_over_s,
+                     "judged only while": " and ".join(c.text() for c in spec.when) or "-"}
+        rows.append({"bulletin": b.id, "rule": rule, "limit": spec.describe_limit(), "tolerance": spec.tolerance,
+                     "min duration [s]": spec.min_duration_s, "allowed exceedances": spec.max_exceedances,
+                     "ambient correction": spec.ambient_correction, **extra})
 st.dataframe(pd.DataFrame(rows), hide_index=True, key="bop_rules")
-for rule in ("boost", "fuel_flow", "power"):
+
+# SPEC §5: informational fields (never judged) and per-car entries (a car's own limits over its model's)
+info_rows = [{"bulletin": b.id, "field": k, "value": str(v)}
+             for b in readable for k, v in v2_facts.model_info(b.bulletin, model).items()]
+if info_rows:
+    st.subheader("Information (not judged)")
+    st.dataframe(pd.DataFrame(info_rows), hide_index=True, key="bop_info")
+car_rows = [{"bulletin": b.id, "car": f"#{e.car}", "overrides": ", ".join(e.overrides) or "none (the model's rules)",
+             "car limits": "; ".join(f"{r}: {text}" for r, text in e.limits.items()) or "-",
+             "information": ", ".join(f"{k} {v}" for k, v in e.info.items())}
+            for b in readable for e in v2_facts.car_entries(b.bulletin, model)]
+if car_rows:
+    st.subheader("Car entries")
+    st.caption('A `[cars."N"]` entry judges that car: its model\'s rules with the keys it overrides.')
+    st.dataframe(pd.DataFrame(car_rows), hide_index=True, key="bop_cars")
+
+keyed = sorted({r for b in readable for r, spec in getattr(b.bulletin.models.get(model), "rules", {}).items()
+                if spec.key_points and spec.declared is None}, key=v2_facts.rule_order)
+for rule in keyed:
     curves = []
     for b in readable:
         entry = b.bulletin.models.get(model)
         spec = entry.rules.get(rule) if entry else None
-        if spec is not None and spec.key_points:
+        if spec is not None and spec.key_points and spec.declared is None:
             curves.append((b.id, spec.key_points, spec.limits, spec.interpolation))
     if curves:
         key_name = next(b.bulletin.models[model].rules[rule].key_name for b in readable

@@ -7,7 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from compliance.access import queries as q
+from compliance.access import v2_facts
 from compliance.errors import ComplianceError
+from compliance.reports import rule_facts
 from dashboard import context, evidence, figures, reports
 
 viewer = context.require_viewer()
@@ -72,9 +74,30 @@ verdict = run["verdict"]
     f" - **{verdict.upper()}** under {run['bulletin_id']}")
 if entry.get("drivers"):
     st.caption("Drivers: " + ", ".join(entry["drivers"]))
+try:
+    facts = v2_facts.run_facts(viewer, store, run_id)
+except ComplianceError:
+    facts = None
+if facts is not None and facts.car_entry is not None:
+    st.caption(f'Judged by the bulletin\'s car entry `[cars."{facts.car_entry}"]` (the model\'s rules with the '
+               "car's overrides).")
+if facts is not None and facts.info:
+    st.caption("Bulletin information (not judged): " + rule_facts.info_text(facts.info))
+elif facts is not None and facts.problem:
+    st.caption(f"Bulletin information not shown: {facts.problem}")
+ordered = v2_facts.ordered_rules(detail.rules)
+v2 = rule_facts.any_v2(ordered)
 st.dataframe(pd.DataFrame([{"rule": r["rule"], "verdict": r["verdict"], "exceedances": r["exceedance_count"],
-                            "allowed": r["max_exceedances"]} for r in detail.rules]), hide_index=True,
-             key="car_rules")
+                            "allowed": r["max_exceedances"],
+                            **({"counted": rule_facts.scope_text(r) or "-",
+                                "worst scope": rule_facts.worst_scope_text(r) or "-",
+                                "time over": rule_facts.time_over_text(r) or "-",
+                                "judged only while": rule_facts.gate_text(r) or "-"} if v2 else {})}
+                           for r in ordered]), hide_index=True, key="car_rules")
+stints = rule_facts.stint_rows(ordered)
+if stints:
+    st.caption("Stint budgets (stint energy replenished while refuelling)")
+    st.dataframe(pd.DataFrame(stints, columns=list(rule_facts.STINT_HEADERS)), hide_index=True, key="car_stints")
 
 tabs = st.tabs(["Traces", "Limits", "Power", "Laps", "Data quality", "Provenance", "Report"])
 with tabs[0]:
@@ -95,7 +118,7 @@ with tabs[0]:
     for channel in shown:
         evidence.trace_chart(viewer, store, detail, channel, window=window, key="car")
 with tabs[1]:
-    limited = [r["rule"] for r in detail.rules if r["rule"] != "stint_energy"]
+    limited = [r["rule"] for r in ordered]
     if limited:
         rule = st.radio("Rule", limited, horizontal=True, key="car_rule")
         evidence.rule_panel(viewer, store, run_id, rule, key="car")
@@ -104,8 +127,9 @@ with tabs[2]:
         curve = q.power_curve(viewer, store, run_id)
         info = next((b for b in q.bulletins(viewer, store) if b.id == run["bulletin_id"]
                      and b.sha256 == run["bulletin_sha256"]), None)
-        spec = info.bulletin.models[run["model"]].rules.get("power") if info and info.bulletin else None
-        flat = spec.limits[0] if spec is not None and not spec.key_points else None
+        judged = v2_facts.entry_of(info.bulletin, run["model"], detail.car_entry) if info and info.bulletin else None
+        spec = judged.rules.get("power") if judged is not None else None
+        flat = spec.limits[0] if spec is not None and not spec.key_points and spec.declared is None else None
         st.plotly_chart(figures.power_curve_figure(curve["rpm"], curve["max_kw"], curve["p95_kw"], flat),
                         key="car_power", width="stretch")
     except ComplianceError as err:

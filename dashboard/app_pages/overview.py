@@ -77,9 +77,12 @@ def _colour(value: object) -> str:
 
 st.caption("Rule cells: ✗ infringement, ? incomplete (cannot certify), ✓ compliant, then exceedances counted / "
            "allowed; - the bulletin sets no such rule for the model. Select a cell to see its evidence.")
-widths = {"car": 90, "session": 80, "team": 140, "model": 150, "class": 50, "verdict": 110}
+many = len(rules) > 4       # SPEC §5 kinds (rev_limit, throttle, refuel_time, limit.*): narrower columns to fit
+widths = ({"car": 60, "session": 80, "team": 110, "model": 120, "class": 45, "verdict": 100} if many else
+          {"car": 90, "session": 80, "team": 140, "model": 150, "class": 50, "verdict": 110})
 columns = {name: st.column_config.TextColumn(name, width=px) for name, px in widths.items()}
-columns.update({rule: st.column_config.TextColumn(rule, width=75) for rule in rules})
+columns.update({rule: st.column_config.TextColumn(rule, width=max(58, 7 * len(rule)) if many else 75)
+                for rule in rules})
 picked = st.dataframe(table.style.map(_colour, subset=["verdict", *rules]), hide_index=True, column_config=columns,
                       on_select="rerun", selection_mode="single-cell", key="ov_matrix", width="stretch")
 
