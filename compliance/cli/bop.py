@@ -11,11 +11,13 @@ from ..bop import Bulletin, diff_bulletins, load_bulletin
 from ..errors import BulletinError
 from ..judge.verdict import utc_text
 from . import EXIT_ERROR, EXIT_OK
+from ._bop_analyse import add_analyse_parser
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bop", help="show, validate and compare BoP bulletins",
-                              description="Show, validate and compare BoP bulletins (SPEC §3 TOML).")
+                              description="Show, validate and compare BoP bulletins (SPEC §3 and §5 TOML); "
+                                          "analyse a stored event's field for the BoP working group.")
     sub = p.add_subparsers(dest="bop_command", metavar="ACTION", required=True)
     show = sub.add_parser("show", help="print a bulletin's limits per model (tables and curves)")
     show.add_argument("bulletin", metavar="B", help="bulletin TOML")
@@ -30,6 +32,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     diff.add_argument("new", metavar="B")
     diff.add_argument("--json", action="store_true", help="print the changes as JSON")
     diff.set_defaults(func=run_diff)
+    add_analyse_parser(sub)
 
 
 def _header(b: Bulletin) -> str:
