@@ -23,6 +23,7 @@ from telemetry.simulate import (
     parse_injection,
     simulate_log,
 )
+from telemetry.simulate.knobs import add_knob_arguments, knob_fields
 
 from ._progress import progress_bar
 
@@ -79,6 +80,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     one.add_argument("--compression-level", type=int, default=6, metavar="N",
                      help="zlib level for BLF containers, 0-9 (1 is fastest; default 6)")
     one.add_argument("--truth", type=Path, metavar="FILE", help="ground-truth JSON (default FILE.truth.json)")
+    add_knob_arguments(one)            # --power-offset, --boost-margin, --mass (issue 17)
     one.set_defaults(func=run_log)
 
     ev = sub.add_parser(
@@ -112,7 +114,7 @@ def run_log(args: argparse.Namespace) -> int:
         track=args.track, seed=args.seed, start=start, bulletin=args.bulletin, profile=args.profile,
         injections=tuple(parse_injection(text) for text in args.inject), pit_stops=tuple(args.pit_stop),
         start_in_pit=not args.rolling_start, message_set=args.messages, gz=args.gzip or args.out.suffix == ".gz",
-        compression_level=args.compression_level, ground_truth=args.truth)
+        compression_level=args.compression_level, ground_truth=args.truth, **knob_fields(args))
     with progress_bar() as progress:
         truth = simulate_log(config, progress)
     print(json.dumps({"out": str(args.out), "frames": truth["file"]["frames"], "bytes": truth["file"]["bytes"],
