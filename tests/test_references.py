@@ -96,3 +96,25 @@ def test_a_run_that_is_not_stored_is_a_clear_error(store_db, capsys):
                  "--db", str(store_db)]) == 2
     err = capsys.readouterr().err
     assert "car 999 has no stored run in gtwce-sprint-2026-brh/race" in err and "bopwatch ingest" in err
+
+
+def test_ingest_compares_with_the_stored_reference_and_a_new_reference_judges_anew(store_db, capsys):
+    assert main(["reference", "set", "--event", EVENT, "--session", "race", "--car", "32",
+                 "--db", str(store_db)]) == 0
+    capsys.readouterr()
+    folder = store_db.parent
+    # car 7's race log again: the reference is new, so the run key differs and the car is judged anew
+    assert main(["ingest", str(folder / "race" / "car7.blf"), "--event-info", str(folder / "event.toml"),
+                 "--db", str(store_db)]) == 1
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert line["status"] == "checked" and line["verdict"] == "infringement"
+    store = open_store(store_db, create=False)
+    with store.reading() as conn:
+        stored = json.loads(conn.execute("SELECT verdict_json FROM runs WHERE run_id = ?",
+                                         [line["run_id"]]).fetchone()[0])
+    assert stored["verdict"] == "infringement" and stored["reference"]["reference"]["source"] == "store"
+    assert stored["reference"]["reference"]["model"] == "bmw_m4_gt3"
+    # the runs judged before any reference existed carry no block (and kept their run keys)
+    with store.reading() as conn:
+        first = conn.execute("SELECT verdict_json FROM runs WHERE car = '7' ORDER BY created_at LIMIT 1").fetchone()
+    assert "reference" not in json.loads(first[0])

@@ -55,6 +55,7 @@ from .join import session_window as _session_window
 from .join import stored_outings as _stored_outings
 from .judging import Judged, _profile_key, _set_id, judge_here, run_key, summaries
 from .outcomes import IngestOutcome, exit_code
+from .reference_check import reference_block, reference_tag
 
 __all__ = ["LogMeta", "Entry", "SessionInfo", "EventInfo", "IngestOutcome", "Judged", "Prepared", "read_sidecar",
            "read_entry_list", "load_event_info", "resolve_meta", "find_profile", "expand_paths", "ingest_logs",
@@ -198,7 +199,7 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
     verdict, run_id, bulletin id). Repeats when another process added a log of the same outing meanwhile. Files
     the join rules refuse (:mod:`compliance.judge.outings`) raise :class:`JoinRefused` in their original names."""
     profile = _cached_profile(profile_path)
-    tool = st.tool_version()
+    tool = st.tool_version() + reference_tag(ctx.store, profile.model)     # a new reference judges anew
     new_by_sha = {n.sha256: n for n in new}
     for _ in range(20):
         with ctx.store.reading() as conn:
@@ -243,6 +244,8 @@ def _judge_group(ctx: _Context, meta: LogMeta, new: list[_NewLog], profile_path:
             raise StoreError(f"the check read logs hashing to {sorted(read)}, the store holds {shas}",
                              path=paths[0], fix="run 'bopwatch audit verify', then ingest again")
         verdict = judged.verdict.to_dict()
+        if (against := reference_block(ctx.store, profile.model, judged)) is not None:
+            verdict["reference"] = against                  # advisory: the verdict stays the rules'
         key = run_key(shas, _profile_key(profile), judged.bulletin.sha256, tool)
         sources = {s.sha256: s for s in judged.sources}
         record = st.RunRecord(
