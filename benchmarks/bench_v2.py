@@ -15,7 +15,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ._common import PROFILE, Row, bopwatch_argv, check_json, format_table, run_child, simulate, write_bulletin
+from ._common import (
+    PROFILE,
+    Row,
+    bopwatch_argv,
+    check_json,
+    format_table,
+    run_child,
+    simulate,
+    write_bulletin,
+)
 
 __all__ = ["run", "main", "TARGET", "gated_bulletin"]
 
