@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from compliance.access import analysis
 from dashboard import context
 
-PAGES = (  # url_path, file, title, who (None: everyone)
+PAGES = (  # url_path, file, title, who (None: everyone; a Viewer property's name, or a test of the viewer)
     ("overview", "app_pages/overview.py", "Session overview", None),
     ("car", "app_pages/car.py", "Car and run detail", None),
     ("upload", "app_pages/upload.py", "Upload", "can_upload"),
@@ -19,6 +20,7 @@ PAGES = (  # url_path, file, title, who (None: everyone)
     ("fleet", "app_pages/fleet.py", "Fleet", None),
     ("sanctions", "app_pages/sanctions.py", "Sanctions", None),
     ("audit", "app_pages/audit.py", "Audit log", "can_audit"),
+    ("analysis", "app_pages/analysis.py", "BoP analysis", analysis.may_analyse),
 )
 LOGIN_CHECK_S = 10      # how often an open tab looks whether its login ended elsewhere (logout, expiry)
 
@@ -40,7 +42,8 @@ if viewer is None:
                          position="hidden")
 else:
     page = st.navigation([st.Page(file, title=title, url_path=path, default=path == "overview")
-                          for path, file, title, who in PAGES if who is None or getattr(viewer, who)])
+                          for path, file, title, who in PAGES
+                          if who is None or (who(viewer) if callable(who) else getattr(viewer, who))])
     with st.sidebar:
         st.caption(f"Logged in as **{viewer.label}**")
         if st.button("Log out", key="logout"):

@@ -6,8 +6,9 @@ from ..bop.bulletins import RULE_NAMES
 from ..ingest.pipeline import ingest_logs
 from ..judge.outings import LogSpan, Outing, log_span, when_text
 from ..store.schema import Store
-from . import auth, ledger, queries, v2_facts
+from . import analysis, auth, ledger, queries, v2_facts
 from .auth import BIND_COOKIE, AuthError, Viewer
 
 __all__ = ["auth", "queries", "config", "Viewer", "AuthError", "BIND_COOKIE", "Store", "RULE_NAMES", "ingest_logs",
-           "LogSpan", "Outing", "log_span", "when_text", "ledger", "v2_facts"]
+           "LogSpan", "Outing", "log_span", "when_text", "ledger", "v2_facts",
+           "analysis"]
