@@ -44,15 +44,22 @@ def _num(value, digits: int = 1):
     return None if value is None else round(float(value), digits)
 
 
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
+            "#bcbd22")
+_DASHES = ("solid", "dash", "dot")
+
+
 def _power_speed_figure(models: list[dict]) -> go.Figure:
     """Power against speed at full throttle, one line per model (the median over its cars of each speed bin's
     median). SVG (go.Scatter), never WebGL."""
     fig = go.Figure()
-    for m in models:
+    for i, m in enumerate(models):
         pvs = m.get("power_vs_speed") or {}
         if pvs.get("speed_kmh"):
+            colour = _COLOURS[i % len(_COLOURS)]        # one colour a model (the theme's blues look alike)
             fig.add_trace(go.Scatter(x=pvs["speed_kmh"], y=pvs["power_kw"], mode="lines+markers", name=m["model"],
-                                     marker=dict(size=4), connectgaps=False))
+                                     line=dict(color=colour, dash=_DASHES[i // len(_COLOURS) % len(_DASHES)]),
+                                     marker=dict(size=4, color=colour), connectgaps=False))
     fig.update_layout(title="Power against speed at full throttle (median per speed bin)",
                       xaxis_title="speed [km/h]", yaxis_title="power [kW]", height=420,
                       margin=dict(l=50, r=20, t=40, b=40),
