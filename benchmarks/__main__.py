@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import bench_check, bench_fleet, bench_memory, bench_v2
+from . import bench_analysis, bench_check, bench_fleet, bench_memory, bench_v2
 from ._common import SUFFIX, Row, format_table
 
 __all__ = ["main", "build_parser", "run_all"]
@@ -37,8 +37,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--fleet-minutes", type=float, default=1.0, help="minutes per car in the fleet row")
     ap.add_argument("--workers", type=int, help="fleet worker processes (default: every core)")
     ap.add_argument("--scheduler", help="Dask scheduler address for the fleet row")
-    ap.add_argument("--only", nargs="+", choices=("check", "memory", "fleet", "v2"),
+    ap.add_argument("--only", nargs="+", choices=("check", "memory", "fleet", "v2", "analysis"),
                     default=["check", "memory", "fleet", "v2"])
+    ap.add_argument("--analysis-cars", type=int, default=70, help="cars in the bop analyse row (default 70)")
+    ap.add_argument("--analysis-minutes", type=float, default=5.0,
+                    help="minutes per car in the bop analyse row (default 5, extrapolated to 60)")
     ap.add_argument("--v2-rounds", type=int, default=3, help="alternating rounds of the SPEC §5 gating row")
     ap.add_argument("--dir", type=Path, help="keep the simulated logs here (reused on the next run)")
     ap.add_argument("--json", action="store_true", help="rows as JSON lines instead of the table")
@@ -53,6 +56,8 @@ def run_all(args: argparse.Namespace, folder: Path) -> list[Row]:
         rows += bench_memory.run(minutes, folder)
     if "v2" in args.only:
         rows += bench_v2.run(args.minutes, folder / "v2", rounds=args.v2_rounds)
+    if "analysis" in args.only:
+        rows += bench_analysis.run(args.analysis_cars, args.analysis_minutes, folder / "analysis")
     if "fleet" in args.only:
         rows += bench_fleet.run(args.cars, args.fleet_minutes, folder / "fleet", workers=args.workers,
                                 scheduler=args.scheduler)
