@@ -22,7 +22,6 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pyarrow.parquet as pq
 
 from telemetry.channels import Channel
 
@@ -31,7 +30,7 @@ from ..errors import ComplianceError
 from ..judge.outings import LogSpan, Outing, span_of
 from ..judge.rules import held_at, limit_series
 from ..judge.verdict import Exceedance
-from ..store.originals import sha256_file
+from ..store.originals import read_channels_parquet, sha256_file
 from ..store.schema import Store, open_store
 from .auth import AuthError, Viewer, require
 from .sampling import binned_max as _binned_max
@@ -436,23 +435,7 @@ def _read_channels(path: Path | None, names: Sequence[str]) -> dict[str, Channel
     if path is None or not path.exists():
         raise NotFound("this run has no decoded channel file", place=str(path) if path else None,
                        fix="re-ingest the log with 'bopwatch ingest' to decode its channels")
-    table = pq.read_table(path, columns=["time_s", "channel", "value", "unit"],
-                          filters=[("channel", "in", list(names))])
-    out: dict[str, Channel] = {}
-    if table.num_rows == 0:
-        return out
-    names_col = table.column("channel").to_pylist()
-    time = table.column("time_s").to_numpy()
-    value = table.column("value").to_numpy()
-    units = table.column("unit").to_pylist()
-    arr = np.asarray(names_col, dtype=object)
-    for name in names:
-        mask = arr == name
-        if mask.any():
-            t, v = time[mask], value[mask]
-            order = np.argsort(t, kind="stable")
-            out[name] = Channel(name, units[int(np.flatnonzero(mask)[0])], t[order], v[order])
-    return out
+    return read_channels_parquet(path, names)
 
 
 def _window(t: np.ndarray, window: tuple[float, float] | None) -> slice:

@@ -185,7 +185,10 @@ def channels_table(channels: Mapping[str, object]) -> pa.Table:
 
 
 def read_channels_parquet(path: Path, names: Sequence[str] | None = None) -> dict:
-    """The channels of a run's Parquet file (all, or ``names``) as ``telemetry.channels.Channel`` in time order."""
+    """The channels of a run's Parquet file (all, or ``names``) as ``telemetry.channels.Channel`` in time order.
+    Vectorised over the dictionary-encoded channel column (no Python object per sample)."""
+    import pyarrow as pa
+
     from telemetry.channels import Channel
 
     filters = None if names is None else [("channel", "in", list(names))]
@@ -193,14 +196,22 @@ def read_channels_parquet(path: Path, names: Sequence[str] | None = None) -> dic
     out: dict = {}
     if table.num_rows == 0:
         return out
-    names_col = np.asarray(table.column("channel").to_pylist(), dtype=object)
+    column = table.column("channel").combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    codes = column.indices.to_numpy(zero_copy_only=False)
+    labels = column.dictionary.to_pylist()
     time, value = table.column("time_s").to_numpy(), table.column("value").to_numpy()
-    units, sources = table.column("unit").to_pylist(), table.column("source").to_pylist()
-    for name in sorted(set(names_col.tolist())):
-        idx = np.flatnonzero(names_col == name)
-        order = idx[np.argsort(time[idx], kind="stable")]
-        out[name] = Channel(name, units[idx[0]], time[order], value[order], sources[idx[0]] or "")
-    return out
+    order = np.lexsort((time, codes))                  # by channel, then time (stable within equal times)
+    codes, time, value = codes[order], time[order], value[order]
+    starts = np.flatnonzero(np.diff(codes, prepend=codes[0] - 1))
+    ends = np.append(starts[1:], len(codes))
+    units, sources = table.column("unit"), table.column("source")
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        first = int(order[a])
+        name = labels[int(codes[a])]
+        out[name] = Channel(name, units[first].as_py(), time[a:b], value[a:b], sources[first].as_py() or "")
+    return dict(sorted(out.items()))
 
 
 def write_channels_parquet(channels: Mapping[str, object], folder: Path, name: str) -> tuple[Path, bool]:
