@@ -25,12 +25,15 @@ def _benchmarks():
 @pytest.mark.timeout(1200)
 def test_python_m_benchmarks_prints_every_row_with_its_reference(tmp_path):
     argv = [sys.executable, "-m", "benchmarks", "--minutes", "0.1", "--formats", "blf",
-            "--cars", "2", "--fleet-minutes", "0.1", "--workers", "2", "--dir", str(tmp_path), "--json"]
+            "--cars", "2", "--fleet-minutes", "0.1", "--workers", "2", "--dir", str(tmp_path), "--json",
+            "--only", "check", "memory", "fleet", "v2", "analysis", "--analysis-cars", "2", "--analysis-minutes",
+            "0.1", "--v2-rounds", "1"]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=1100)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = {r["case"]: r for r in map(json.loads, done.stdout.splitlines())}
-    assert set(rows) == {"check blf 0.1 min", "memory blf 0.1 min",
-                         "fleet ingest 2 cars x 0.1 min"}
+    assert set(rows) == {"check blf 0.1 min", "memory blf 0.1 min", "fleet ingest 2 cars x 0.1 min",
+                         "check blf 0.1 min, gated + window (SPEC §5)", "bop analyse 2 cars x 0.1 min"}
+    assert rows["check blf 0.1 min, gated + window (SPEC §5)"]["reference_seconds"] is not None
     for case in ("check blf 0.1 min",):
         assert rows[case]["frames"] > 10_000 and rows[case]["reference_seconds"] is not None, rows[case]
         assert rows[case]["peak_rss_mb"] > 0 and rows[case]["cpu_ratio"] is not None

@@ -16,6 +16,7 @@ from _store_support import BULLETIN_R1, PROFILE, write_log
 
 from compliance.store import audit
 from compliance.store import schema as st
+from compliance.store.originals import sha256_file
 
 CARS = ("7", "8", "9", "10", "11")
 
@@ -40,7 +41,7 @@ def _state(db):
     assert all(n == expected[car] for car, n in exc), exc
     for stored in store.layout.originals.rglob("*"):
         if stored.is_file() and not stored.name.startswith(".tmp-"):
-            assert stored.name.split(".")[0] == __import__("compliance.store.originals").evidence.sha256_file(stored)
+            assert stored.name.split(".")[0] == sha256_file(stored)
     return runs, logs
 
 
