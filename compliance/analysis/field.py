@@ -30,7 +30,7 @@ from ..bop.spec import ModelBop
 from ..judge.laps import segment_laps
 from ..judge.rules import limit_series
 from ..judge.samples import held_at
-from .envelopes import FULL_THROTTLE_PCT, envelope, run_envelopes
+from .envelopes import FULL_THROTTLE_PCT, RunEnvelopes, envelope, run_envelopes
 
 __all__ = ["CarData", "CarMetrics", "ModelMetrics", "Proposal", "FieldAnalysis", "car_metrics", "analyse"]
 
@@ -198,8 +198,8 @@ def _best_lap(data: CarData) -> float | None:
     return float(times.min()) if len(times) else None
 
 
-def car_metrics(data: CarData, *, min_samples: int = MIN_SAMPLES) -> CarMetrics:
-    env = run_envelopes(data.channels, data.model, duration_s=data.duration_s)
+def car_metrics(data: CarData, *, min_samples: int = MIN_SAMPLES, env: RunEnvelopes | None = None) -> CarMetrics:
+    env = env or run_envelopes(data.channels, data.model, duration_s=data.duration_s)
     power = env.envelopes.get("power_vs_rpm")
     peak = rpm = None
     if power is not None:
@@ -211,7 +211,8 @@ def car_metrics(data: CarData, *, min_samples: int = MIN_SAMPLES) -> CarMetrics:
                       _boost_usage(data), _best_lap(data), env.full_throttle_s)
 
 
-def _sensitivity(cars: Sequence[CarData], peak_kw: float | None) -> tuple[float | None, float | None, str]:
+def _sensitivity(cars: Sequence[CarData], peak_kw: float | None,
+                 envs: Mapping[int, RunEnvelopes] | None = None) -> tuple[float | None, float | None, str]:
     """dP/dBoost (kW/bar) at the peak power, measured from differences in boost *level* between the model's runs
     (cars, sessions under other limits, a car running under its limit): per run and 250 rpm bin at full throttle
     the median boost and power; within each bin the runs' relative power d(ln P) against their boost, pooled;
@@ -234,7 +235,8 @@ def _sensitivity(cars: Sequence[CarData], peak_kw: float | None) -> tuple[float 
             sel = bins == k
             if sel.sum() >= MIN_SAMPLES:
                 rows.setdefault(k, []).append((float(np.median(bb[sel])), float(np.median(pp[sel]))))
-        env = envelope(data.channels, "boost_vs_rpm")
+        known = (envs or {}).get(id(data))
+        env = known.envelopes.get("boost_vs_rpm") if known is not None else envelope(data.channels, "boost_vs_rpm")
         if env is not None and env.p50:
             boost_at_peak.append(max(env.p50))
     dx, dy = [], []
@@ -280,7 +282,8 @@ def _median(values: Sequence[float | None]) -> float | None:
 def analyse(cars: Sequence[CarData], *, target: str = "median", sessions: Sequence[str] = ()) -> FieldAnalysis:
     """The field view of ``cars`` (one entry per car and session), and the proposal towards ``target`` (``median``
     of the models' power-to-weight, or a model's name)."""
-    metrics = [car_metrics(c) for c in cars]
+    envs = {id(c): run_envelopes(c.channels, c.model, duration_s=c.duration_s) for c in cars}   # each once
+    metrics = [car_metrics(c, env=envs[id(c)]) for c in cars]
     models = []
     for model in sorted({c.model for c in cars}):
         mine = [m for m in metrics if m.model == model]
@@ -292,13 +295,13 @@ def analyse(cars: Sequence[CarData], *, target: str = "median", sessions: Sequen
         sd = None if peak is None else max(float(np.std(peaks, ddof=1)) / math.sqrt(len(peaks))
                                            if len(peaks) > 1 else 0.0, 0.01 * peak)
         weight, source = _weight(next((c.entry for c in data if c.entry is not None), None))
-        slope, se, how = _sensitivity(data, peak)
+        slope, se, how = _sensitivity(data, peak, envs)
         pvs = {}
-        envs = [e for c in data if (e := envelope(c.channels, "power_vs_speed")) is not None]
-        if envs:
-            keys = sorted({lo for e in envs for lo in e.lower})
+        speed_envs = [e for c in data if (e := envs[id(c)].envelopes.get("power_vs_speed")) is not None]
+        if speed_envs:
+            keys = sorted({lo for e in speed_envs for lo in e.lower})
             pvs = {"speed_kmh": keys, "power_kw": [
-                _median([e.p50[e.lower.index(k)] for e in envs if k in e.lower]) for k in keys]}
+                _median([e.p50[e.lower.index(k)] for e in speed_envs if k in e.lower]) for k in keys]}
         models.append(ModelMetrics(
             model, tuple(m.car for m in mine), weight, source, peak, sd,
             None if peak is None or not weight else peak * 1000.0 / weight, _median([m.top_speed_kmh for m in mine]),
