@@ -29,6 +29,7 @@ ALLOWED = {
     "compliance.access": {"telemetry", "compliance.errors", "compliance.config", "compliance.bop",
                           "compliance.judge", "compliance.store", "compliance.ingest", "compliance.reports",
                           "compliance.analysis"},
+    "compliance.live": {"telemetry", "compliance.errors", "compliance.bop", "compliance.judge"},
     "compliance.cli": {"telemetry", "dbc", "compliance", "dashboard"},
     "compliance": {"compliance.errors"},            # compliance/__init__.py itself
     "dashboard": {"compliance.access", "compliance.reports", "compliance.errors"},
