@@ -30,6 +30,7 @@ ALLOWED = {
                           "compliance.judge", "compliance.store", "compliance.ingest", "compliance.reports",
                           "compliance.analysis"},
     "compliance.live": {"telemetry", "compliance.errors", "compliance.bop", "compliance.judge"},
+    "compliance.preflight": {"telemetry", "compliance.errors", "compliance.bop", "compliance.judge"},  # logger-check
     "compliance.cli": {"telemetry", "dbc", "compliance", "dashboard"},
     "compliance": {"compliance.errors"},            # compliance/__init__.py itself
     "dashboard": {"compliance.access", "compliance.reports", "compliance.errors"},
