@@ -164,3 +164,114 @@ def test_payload_reading_lobj_stays_on_the_fast_path_with_every_frame(tmp_path, 
     assert len(fr) == 5000
     assert bytes(fr.data[500][:4]) == b"LOBJ" and bytes(fr.data[2000][:4]) == b"LOBJ"
     assert fr.arbitration_id.tolist() == [m.arbitration_id for m in can.BLFReader(path)]
+
+
+def _findings(fr):
+    return [(f.kind, f.detail, f.offset, f.count) for f in fr.findings]
+
+
+def _same(a, b):
+    assert len(a) == len(b)
+    for name in ("timestamp", "bus", "arbitration_id", "flags", "length", "data"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert _findings(a) == _findings(b)
+
+
+def _variants(path, monkeypatch, max_frames=1 << 20):
+    """Frames of ``path`` with each inflater (ISA-L, zlib) and each mode (worker thread, sequential)."""
+    from telemetry.formats import blf
+
+    out = {}
+    for inflater in ("isal", "zlib"):
+        for threads in (1, 0):
+            monkeypatch.setattr(blf, "INFLATER", blf._fast_zlib if inflater == "isal" else None)
+            monkeypatch.setattr(blf, "INFLATE_THREADS", threads)
+            try:
+                with open_log(path) as lf:
+                    parts = list(lf.chunks(max_frames=max_frames))
+                    out[inflater, threads] = (parts, list(lf.findings), None)
+            except CorruptLog as err:
+                out[inflater, threads] = (None, None, (str(err), err.offset))
+    return out
+
+
+def test_isal_is_the_inflater_when_installed():
+    from telemetry.formats import blf
+
+    pytest.importorskip("isal")
+    assert blf.INFLATER is not None and blf.INFLATER.__name__.endswith("isal_zlib")
+    assert blf.INFLATE_THREADS >= 1
+
+
+@pytest.mark.parametrize("damage", ["none", "cut", "corrupt", "bomb"])
+def test_isal_zlib_threaded_and_sequential_give_identical_frames_and_findings(tmp_path, monkeypatch, damage):
+    pytest.importorskip("isal")
+    path = tmp_path / "log.blf"
+    _write_blf(path, sample_messages(6000))
+    raw = bytearray(path.read_bytes())
+    if damage == "cut":
+        raw = raw[:-300]
+    elif damage == "corrupt":       # deflate data of a middle container scrambled
+        mid = len(raw) // 2
+        raw[mid:mid + 64] = bytes(range(64))
+    elif damage == "bomb":          # the second container declares more than it may
+        second = raw.index(b"LOBJ", 144 + 16 + 1)
+        while struct.unpack_from("<L", raw, second + 12)[0] != 10:
+            second = raw.index(b"LOBJ", second + 1)
+        struct.pack_into("<L", raw, second + 24, 65 << 20)
+    path.write_bytes(bytes(raw))
+    got = _variants(path, monkeypatch)
+    base_parts, base_findings, base_error = got["zlib", 0]
+    for key, (parts, findings, error) in got.items():
+        assert error == base_error, key
+        if error is None:
+            assert [len(p) for p in parts] == [len(p) for p in base_parts], key
+            for p, q in zip(parts, base_parts, strict=True):
+                _same(p, q)
+            assert [(f.kind, f.detail, f.offset) for f in findings] == \
+                   [(f.kind, f.detail, f.offset) for f in base_findings], key
+    if damage == "bomb":
+        assert base_error is not None and "declares" in base_error[0]
+    elif damage == "none":
+        assert sum(len(p) for p in base_parts) == 6000
+
+
+def test_a_stream_isal_cannot_finish_is_inflated_again_with_zlib(tmp_path, monkeypatch):
+    from telemetry.formats import blf
+
+    calls = []
+
+    class Refusing:          # an inflater that fails every stream: zlib must give the frames and the findings
+        error = ValueError
+
+        @staticmethod
+        def decompressobj():
+            calls.append(1)
+
+            class D:
+                eof = False
+
+                def decompress(self, data, max_length):
+                    raise ValueError("nope")
+            return D()
+
+    path = tmp_path / "log.blf"
+    _write_blf(path, sample_messages(3000))
+    monkeypatch.setattr(blf, "INFLATER", None)
+    plain = read_frames(path)
+    monkeypatch.setattr(blf, "INFLATER", Refusing)
+    fallback = read_frames(path)
+    assert calls
+    _same(plain, fallback)
+
+
+def test_the_inflate_worker_stops_when_the_reader_is_abandoned(tmp_path):
+    import threading
+
+    path = tmp_path / "log.blf"
+    _write_blf(path, sample_messages(20000, fd=False))
+    with open_log(path) as lf:
+        it = lf.chunks(max_frames=100)
+        next(it)
+        it.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("blf-inflate")]
