@@ -71,16 +71,22 @@ def run(args: argparse.Namespace) -> int:
 
     from ..bop.bulletins import in_force, load_bulletins
     from ..preflight import GREEN, check_capture, collect, needed_channels
+    from ..preflight.collect import open_buses
 
     profile = load_profile(resolve_profile(args.profile))
     bulletin = None
     if args.bulletin:
         bulletin = in_force(load_bulletins(args.bulletin), datetime.now(UTC))
     needed = needed_channels(profile, bulletin, args.car)
-    if not args.json:
-        print(f"logger-check: {profile.name}: listening {args.seconds:g} s on {args.interface} "
-              f"{', '.join(args.channel)} ...", file=sys.stderr, flush=True)
-    capture = collect(args.interface, args.channel, args.seconds, bitrate=args.bitrate)
+    buses = open_buses(args.interface, args.channel, args.bitrate)   # a bus that cannot open: one error line
+    try:
+        if not args.json:
+            print(f"logger-check: {profile.name}: listening {args.seconds:g} s on {args.interface} "
+                  f"{', '.join(args.channel)} ...", file=sys.stderr, flush=True)
+        capture = collect(args.interface, args.channel, args.seconds, bitrate=args.bitrate, buses=buses)
+    finally:
+        for bus in buses:
+            bus.shutdown()
     result = check_capture(capture, profile, needed, bulletin=None if bulletin is None else bulletin.id)
     if args.json:
         print(json.dumps(result.to_dict(), sort_keys=False))
