@@ -32,6 +32,7 @@ LOG_PRESSURES = (0, 0x110)
 LOG_FUEL = (0, 0x111)
 LOG_IMU = (0, 0x120)
 ECU_WHEELSPEEDS = (1, 0x1A0)
+LOG_AMBIENT = (0, 0x180)
 
 
 def _simulate(tmp: Path, name: str, injections=()) -> Frames:
@@ -162,6 +163,18 @@ def test_rolling_counter_skip_is_red(capsys, clean):
     assert _red(result) == {("integrity", "0:LOG_Pressures")}
     item = next(i for i in result["items"] if i["subject"] == "0:LOG_Pressures" and i["item"] == "integrity")
     assert item["values"]["counter_skips"] >= 1 and item["values"]["checksum_failures"] == 0
+
+
+def test_value_outside_the_dbc_range_is_red(capsys, clean):
+    data = clean.data.copy()
+    ambient = _of(clean, LOG_AMBIENT)
+    data[ambient, 0], data[ambient, 1] = 0x98, 0x3A   # AmbientPressure raw 15000: 1500 mbar, the DBC says 0..1200
+    code, result = _check(capsys, Frames(clean.timestamp, clean.bus, clean.arbitration_id, clean.flags,
+                                         clean.length, data, clean.start))
+    assert code == 1
+    assert _red(result) == {("range", "ambient_pressure")}
+    item = next(i for i in result["items"] if i["item"] == "range" and i["subject"] == "ambient_pressure")
+    assert item["values"]["max"] == pytest.approx(1500.0) and item["values"]["dbc_max"] == 1200
 
 
 def test_error_frames_over_the_threshold_are_red(capsys, clean):
