@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["trace_figure", "scatter_with_curve", "power_curve_figure", "envelope_figure", "curves_figure"]
+__all__ = ["trace_figure", "scatter_with_curve", "power_curve_figure", "envelope_figure", "curves_figure",
+           "reference_figure"]
 
 _LIMIT = dict(color="#d62728", width=2, dash="dash")
 _SHADE = "rgba(214, 39, 40, 0.18)"
@@ -89,3 +90,21 @@ def curves_figure(curves: Sequence[tuple[str, Sequence[float], Sequence[float], 
         fig.add_trace(go.Scatter(x=list(xs), y=list(ys), mode="lines+markers", name=label,
                                  line=dict(shape="hv" if interpolation == "step" else "linear")))
     return _layout(fig, title, x_name, y_name)
+
+
+def reference_figure(bins: Sequence[dict], *, quantity: str, key_label: str, value_label: str) -> go.Figure:
+    """The car's median per bin over the reference's band (issue 17): the band shaded, its median dashed, the
+    car's bin medians as markers, red where they lie outside the band."""
+    x = [(b["lower"] + b["upper"]) / 2 for b in bins]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=[b["band_high"] for b in bins], mode="lines", line=dict(width=0),
+                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=[b["band_low"] for b in bins], mode="lines", line=dict(width=0),
+                             fill="tonexty", fillcolor="rgba(31, 119, 180, 0.18)", name="reference band"))
+    fig.add_trace(go.Scatter(x=x, y=[b["ref_p50"] for b in bins], mode="lines", name="reference median",
+                             line=dict(color="#1f77b4", dash="dash")))
+    colours = ["#d62728" if b["side"] != "inside" else "#2ca02c" for b in bins]
+    fig.add_trace(go.Scatter(x=x, y=[b["car_p50"] for b in bins], mode="markers", name="this car (median)",
+                             marker=dict(color=colours, size=9)))
+    return _layout(fig, f"{quantity}: this car against its model's reference", key_label, value_label)
+

@@ -3,6 +3,8 @@ power curve, laps, data-quality findings, provenance, and the steward report."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -99,7 +101,9 @@ if stints:
     st.caption("Stint budgets (stint energy replenished while refuelling)")
     st.dataframe(pd.DataFrame(stints, columns=list(rule_facts.STINT_HEADERS)), hide_index=True, key="car_stints")
 
-tabs = st.tabs(["Traces", "Limits", "Power", "Laps", "Data quality", "Provenance", "Report"])
+against = json.loads(q.verdict_json(viewer, store, run_id)).get("reference") if viewer.sees_all_cars else None
+tabs = st.tabs(["Traces", "Limits", "Power", "Laps", "Data quality", "Provenance", "Report",
+                *(["Reference"] if against else [])])
 with tabs[0]:
     duration = float(run["duration_s"] or 0.0)
     present = [c["channel"] for c in detail.channels] or list(evidence.RULE_CHANNEL.values())
@@ -163,3 +167,24 @@ with tabs[5]:
                  hide_index=True, key="car_logs")
 with tabs[6]:
     reports.downloads(viewer, store, run_id, key="car")
+if against:                          # issue 17: advisory, for officials only (a reference may be a rival's car)
+    with tabs[7]:
+        ref = against["reference"]
+        st.caption(f"Against reference {ref.get('reference_id') or ref.get('source')} (model {ref.get('model')}): "
+                   "evidence to investigate, never a verdict.")
+        for f in against["findings"]:
+            st.warning(f["detail"])
+        if not against["findings"]:
+            st.success("Inside the reference's band in every compared bin.")
+        names = {"boost_vs_rpm": ("engine speed [rpm]", "boost [bar]"), "power_vs_rpm": ("engine speed [rpm]",
+                 "power [kW]"), "power_vs_speed": ("speed [km/h]", "power [kW]"),
+                 "fuel_flow_vs_rpm": ("engine speed [rpm]", "fuel flow [kg/h]"),
+                 "accel_vs_speed": ("speed [km/h]", "longitudinal acceleration [g]")}
+        shown = [k for k in names if against["quantities"].get(k)]
+        if shown:
+            pick = st.radio("Quantity", shown, horizontal=True, key="car_ref_q")
+            x_label, y_label = names[pick]
+            st.plotly_chart(figures.reference_figure(against["quantities"][pick], quantity=pick,
+                                                     key_label=x_label, value_label=y_label),
+                            key="car_ref_fig", width="stretch")
+
