@@ -40,10 +40,12 @@ def _command_modules() -> list[str]:
 
 
 def _wanted_command(argv: list[str], names: list[str]) -> str | None:
-    """The subcommand named on the command line (the first word that is not an option), if it is one of ours."""
+    """The subcommand's module named on the command line (the first word that is not an option), if it is one of
+    ours; ``logger-check`` is the module ``logger_check``."""
     for word in argv:
         if not word.startswith("-"):
-            return word if word in names else None
+            module = word.replace("-", "_")
+            return module if module in names else None
     return None
 
 
