@@ -7,6 +7,7 @@ replayed onto a bus while ``live`` records and judges it.
 - ``udp_multicast`` (cross-process): ``live`` stopped with SIGTERM prints exactly ``check --json`` of its files;
   killed with SIGKILL, its files read (truncated at most), hold the frames up to ~1 s before the kill, and
   ``check`` of them gives a verdict.
+- ``slcan`` on a pseudo-terminal (cross-process, the way a USB-serial adapter appears): every frame recorded;
 - socketcan/vcan: skipped (no vcan module on these machines).
 """
 
@@ -206,3 +207,70 @@ def test_live_survives_sigkill(session_log, tmp_path):
 def test_live_on_vcan():  # pragma: no cover - needs a vcan0 set up by root
     bus = can.Bus(interface="socketcan", channel="vcan0")
     bus.shutdown()
+
+
+def _slcan_line(msg) -> bytes:
+    data = bytes(msg.data).hex().upper()
+    if msg.is_extended_id:
+        return f"T{msg.arbitration_id:08X}{len(msg.data)}{data}\r".encode()
+    return f"t{msg.arbitration_id:03X}{len(msg.data)}{data}\r".encode()
+
+
+class _SlcanEmulator:
+    """The adapter side of an slcan (CANable-like) USB-serial CAN adapter on a pseudo-terminal: reads the host's
+    commands (``C``, ``S6``, ``O``...) and sends received frames as ``tIIILDD..\\r`` lines."""
+
+    def __init__(self) -> None:
+        import tty
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.path = os.ttyname(slave)
+        self._slave = slave
+        self.commands = b""
+
+    def wait_open(self, timeout: float = 20.0) -> None:
+        import select
+        end = time.monotonic() + timeout
+        while b"O\r" not in self.commands:
+            assert time.monotonic() < end, f"the host never opened the channel: {self.commands!r}"
+            if select.select([self.master], [], [], 0.1)[0]:
+                self.commands += os.read(self.master, 1024)
+
+    def send_log(self, log: Path, seconds: float) -> int:
+        class _Port:   # replay_log sends through .send(msg, timeout)
+            def __init__(self, fd) -> None:
+                self.fd, self.sent = fd, 0
+
+            def send(self, msg, timeout=None) -> None:
+                os.write(self.fd, _slcan_line(msg))
+
+        stop_at = time.monotonic() + seconds
+        return replay_log(log, _Port(self.master), rate=1.0, stop=lambda: time.monotonic() > stop_at)
+
+    def close(self) -> None:
+        os.close(self.master)
+        os.close(self._slave)
+
+
+def test_live_on_slcan_pseudo_terminal(session_log, tmp_path):
+    pytest.importorskip("serial")
+    log, _ = session_log
+    emu = _SlcanEmulator()
+    rec = tmp_path / "rec"
+    proc = subprocess.Popen([*BOPWATCH, "live", "--interface", "slcan", "--channel", emu.path, "--bitrate",
+                             "500000", "--profile", PROFILE, "--bulletin", BULLETIN, "--record", str(rec), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        emu.wait_open()
+        sent = emu.send_log(log, 4.0)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        emu.close()
+    final = json.loads("\n".join(x for x in out.splitlines() if not x.startswith('{"event"')))
+    print(f"slcan: {sent} frames sent, {final['inputs'][0]['frames']} recorded")
+    assert final["inputs"][0]["frames"] == sent, err
+    assert proc.returncode in (0, 1, 3), err
