@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,14 @@ def _private_audit_key(tmp_path_factory):
     never the operator's ``~/.config/bopwatch/audit.key``."""
     if not os.environ.get("BOPWATCH_AUDIT_KEY_FILE") and not os.environ.get("BOPWATCH_AUDIT_KEY"):
         os.environ["BOPWATCH_AUDIT_KEY_FILE"] = str(tmp_path_factory.mktemp("audit-key") / "audit.key")
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """Streamlit's AppTest leaves the app script as ``sys.modules["__main__"]``; a process pool started later in the
+    same worker (forkserver children re-import ``__main__``) would then run the dashboard inside its workers and
+    break. Each test gets the ``__main__`` it started with back."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main

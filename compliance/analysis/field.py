@@ -303,7 +303,7 @@ def analyse(cars: Sequence[CarData], *, target: str = "median", sessions: Sequen
             pvs = {"speed_kmh": keys, "power_kw": [
                 _median([e.p50[e.lower.index(k)] for e in speed_envs if k in e.lower]) for k in keys]}
         models.append(ModelMetrics(
-            model, tuple(m.car for m in mine), weight, source, peak, sd,
+            model, tuple(dict.fromkeys(m.car for m in mine)), weight, source, peak, sd,   # each car once
             None if peak is None or not weight else peak * 1000.0 / weight, _median([m.top_speed_kmh for m in mine]),
             _median([m.accel_100_200_s for m in mine]), _median([m.boost_usage for m in mine]),
             tuple(sorted(m.best_lap_s for m in mine if m.best_lap_s is not None)), slope, se, how, pvs))
