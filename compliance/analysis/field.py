@@ -4,11 +4,13 @@ to a target.
 Per car (its latest run of the chosen sessions): peak power (the highest full-throttle median of the
 ``power_vs_rpm`` envelope over bins of at least ``min_samples``), top speed, the time from 100 to 200 km/h in
 full-throttle stretches, boost usage (the share of full-throttle samples inside the rpm range of the boost table
-whose boost is within 0.05 bar (or the rule's tolerance when larger) of the limit: a boost controller's band: a model that never reaches its limit
-hides performance), best lap. Per model: the medians over its cars, the weight from the bulletin (``min_weight_kg``
-+ ``info.ballast_kg``), power-to-weight, and the sensitivity of power to boost: the slope of power against boost
-within rpm bins at full throttle (pooled over the model's cars), used when its relative standard error is under
-25 %, else the proportional law (power ~ absolute boost at a given rpm: dP/dB = P/B), stated as such.
+whose boost is within 0.05 bar, or the rule's tolerance when larger, of the limit: a boost controller's band; a
+model that never reaches its limit hides performance), best lap. Per model: the medians over its cars (peak
+power over the cars at their boost limit, usage >= 50 %, when the model has any: a car of a boost sweep measures
+the sensitivity, not the model's potential), the weight from the bulletin (``min_weight_kg`` +
+``info.ballast_kg``), power-to-weight, and the sensitivity of power to boost, measured from the boost levels of
+the model's runs (``_sensitivity``) when they differ, else the proportional law (power ~ absolute boost at a given
+rpm: dP/dB = P/B), stated as such.
 
 **Proposal**: for a target power-to-weight (the field's median, or a named model's), each model's weight delta
 (``P / target - weight``) and boost delta (``(target x weight - P) / (dP/dB)``), each with its inputs and a
@@ -288,7 +290,10 @@ def analyse(cars: Sequence[CarData], *, target: str = "median", sessions: Sequen
     for model in sorted({c.model for c in cars}):
         mine = [m for m in metrics if m.model == model]
         data = [c for c in cars if c.model == model]
-        peaks = [m.peak_power_kw for m in mine if m.peak_power_kw is not None]
+        # the model's power is that of its cars run at their boost limit: a car of a boost sweep (or sandbagging)
+        # tells the sensitivity, not the model's potential; without a boost rule, every car
+        at_limit = [m for m in mine if m.boost_usage is not None and m.boost_usage >= 0.5]
+        peaks = [m.peak_power_kw for m in (at_limit or mine) if m.peak_power_kw is not None]
         peak = _median(peaks)
         # the spread of the model's cars over sqrt(n), at least 1 % of the power (the envelope's own resolution: a
         # bin's median of one session; two cars whose peaks fall on the same figure are not known to 0 kW)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..errors import TelemetryError
 from .cars import CARS, DBC_DIR
-from .drive import peak_wheel_power_kw
+from .drive import BOOST_MARGIN_BAR, peak_wheel_power_kw
 from .event import _models, _toml_value
 from .limits import bulletin_weight, load_limits
 from .run import SimConfig, simulate_log
@@ -124,7 +124,8 @@ def _seed(seed: int, car: int) -> int:
 def bop_test_event(out_dir: str | Path, seed: int, *, models: Sequence[str] = DEFAULT_MODELS,
                    power_to_weight_offsets: Mapping[str, float] | None = None, via: str = "power",
                    boost_margins: Mapping[str, float] | None = None, bulletin: str | Path | None = None,
-                   cars_per_model: int = 1, duration_s: float = 180.0, track: str = "brands_hatch_gp",
+                   cars_per_model: int = 1, boost_sweep_bar: float | None = None,
+                   duration_s: float = 180.0, track: str = "brands_hatch_gp",
                    fmt: str = "blf", start: datetime = DEFAULT_START, message_set: str = "logged",
                    progress: Callable[[int, int | None, str], None] | None = None) -> dict:
     """Simulate a BoP test session into ``out_dir`` and return its summary (also ``ground_truth/bop_test.json``).
@@ -133,13 +134,19 @@ def bop_test_event(out_dir: str | Path, seed: int, *, models: Sequence[str] = DE
     models it names, 0 for others); ``via``: "power" (power offset at equal boost) or "mass" (undeclared extra
     mass); ``boost_margins``: model -> bar under the boost limit (sandbagging; default the usual 0.035 bar);
     ``bulletin``: the BoP in force (default: the built-in base, written to ``bulletins/bop-test-base.toml``);
-    ``cars_per_model``: 1 or 2. Each car runs ``duration_s`` (120-300 s) of flying laps from a rolling start.
+    ``cars_per_model``: 1 or 2. ``boost_sweep_bar`` (with 2 cars): the second car of each model runs that much further
+    under its boost limit, a boost sweep as BoP tests run them, so the analysis measures power against boost
+    (turbo models; it changes nothing on the others). Each car runs ``duration_s`` (120-300 s) of flying laps
+    from a rolling start.
     The same arguments write the same bytes.
     """
     out = Path(out_dir)
     models = tuple(models)
     if via not in ("power", "mass"):
         raise TelemetryError(f"via {via!r}", place="via", fix="use 'power' or 'mass'")
+    if boost_sweep_bar is not None and cars_per_model != 2:
+        raise TelemetryError("a boost sweep needs two cars per model", place="boost_sweep_bar",
+                             fix="give cars_per_model=2")
     if cars_per_model not in (1, 2):
         raise TelemetryError(f"cars_per_model {cars_per_model}", place="cars_per_model", fix="use 1 or 2")
     if not 120.0 <= duration_s <= 300.0:
@@ -190,7 +197,9 @@ def bop_test_event(out_dir: str | Path, seed: int, *, models: Sequence[str] = DE
             model=m, out=path, fmt=fmt, duration_s=duration_s, track=track, seed=_seed(seed, number), start=start,
             bulletin=in_force, profile=DBC_DIR / f"{m}.toml", start_in_pit=False, message_set=message_set,
             ground_truth=out / "ground_truth" / SESSION_ID / f"car{number}.json",
-            power_offset_pct=offsets[m] if via == "power" else 0.0, boost_margin_bar=margins.get(m),
+            power_offset_pct=offsets[m] if via == "power" else 0.0,
+            boost_margin_bar=(margins.get(m) if not (boost_sweep_bar and number % 10 == 2) else
+                              (BOOST_MARGIN_BAR if margins.get(m) is None else margins[m]) + boost_sweep_bar),
             mass_kg=round(weight["mass_kg"] + extra, 3),
             extra_truth={"event": f"bop-test-{seed}", "session_id": SESSION_ID, "car_number": number,
                          "team": f"BoP test {CARS[m].name}",
