@@ -118,3 +118,24 @@ def test_ingest_compares_with_the_stored_reference_and_a_new_reference_judges_an
     with store.reading() as conn:
         first = conn.execute("SELECT verdict_json FROM runs WHERE car = '7' ORDER BY created_at LIMIT 1").fetchone()
     assert "reference" not in json.loads(first[0])
+
+
+def test_the_steward_report_shows_the_car_against_its_reference(store_db, capsys, tmp_path):
+    # after the ingest test above car 7's latest race run carries a reference block (module-scoped store)
+    assert main(["reference", "set", "--event", EVENT, "--session", "race", "--car", "32",
+                 "--db", str(store_db)]) == 0
+    folder = store_db.parent
+    assert main(["ingest", str(folder / "race" / "car7.blf"), "--event-info", str(folder / "event.toml"),
+                 "--db", str(store_db)]) in (1,)
+    html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
+    for out in (html, pdf):
+        assert main(["report", "--event", EVENT, "--session", "race", "--car", "7", "--format", out.suffix[1:],
+                     "--out", str(out), "--db", str(store_db)]) == 0
+    capsys.readouterr()
+    text = html.read_text()
+    assert "Against the reference (advisory, not a verdict)" in text and "power_vs_rpm: against the reference" in text
+    assert "<svg" in text.split("Against the reference")[1]
+    import subprocess
+    if shutil.which("pdftotext"):
+        got = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+        assert "Against the reference (advisory, not a verdict)" in got

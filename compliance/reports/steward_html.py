@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import ledger_section
+from . import ledger_section, reference_section
 from ._html import escape as _e
 from ._html import table as _table
 
@@ -170,6 +170,8 @@ def _car(store: Store | None, c: CarReport, max_traces: int) -> str:
     parts.append("<h3>Rules</h3>")
     parts.append(_rules(v.get("rules", [])))
     parts.append(_stints(v.get("rules", [])))
+    from .svg import chart_svg
+    parts.append(reference_section.to_html(v, chart_svg))
     exc = v.get("exceedances", [])
     parts.append(f"<h3>Exceedances ({len(exc)})</h3>")
     parts.append(_table(["#", "rule", "lap", "start s", "end s", "duration s", "peak", "limit", "excess", "unit"],

@@ -16,7 +16,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from . import ledger_section
+from . import ledger_section, reference_section
 from .pdf_chart import draw_chart
 from .pdf_chart import latin1 as _t
 
@@ -215,6 +215,8 @@ def _car(pdf: _Pdf, store: Store | None, c: CarReport, max_traces: int) -> None:
              "" if x["duration_s"] is None else f"{x['duration_s']:.3f}", x["sha256"], x["integrity"]]
             for x in c.logs], [44, 16, 18, 36, 18, 101, 34])
     _rules(pdf, v.get("rules", []))
+    reference_section.to_pdf(pdf, v, heading=_heading, para=_para,
+                             grid=lambda charts: _grid(pdf, c, charts, 2, 62.0))
     exc = v.get("exceedances", [])
     _heading(pdf, f"Exceedances ({len(exc)})", 10)
     if exc:
