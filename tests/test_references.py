@@ -139,3 +139,25 @@ def test_the_steward_report_shows_the_car_against_its_reference(store_db, capsys
     if shutil.which("pdftotext"):
         got = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
         assert "Against the reference (advisory, not a verdict)" in got
+
+
+def test_a_log_imported_straight_as_the_reference(tmp_path, capsys):
+    db = tmp_path / "new.duckdb"
+    log = tmp_path / "car92.blf"
+    shutil.copy(SAMPLES / "qualifying" / "car92.blf", log)      # no sidecar: the options say whose it is
+    assert main(["reference", "set", "--log", str(log), "--event", "sro-bop-test-2026", "--session", "test",
+                 "--car", "92", "--profile", str(ROOT / "dbc" / "porsche_911_gt3_r.toml"), "--bulletin",
+                 str(SAMPLES / "bulletins" / "gtwce-2026-brh-v1.toml"), "--db", str(db)]) == 0
+    assert "reference porsche_911_gt3_r@GTWCE-2026-BRH-01#1" in capsys.readouterr().out
+    store = open_store(db, create=False)
+    assert [r.model for r in list_references(store)] == ["porsche_911_gt3_r"]
+    assert verify(store).ok
+
+
+def test_a_log_without_a_bulletin_cannot_become_a_reference(tmp_path, capsys):
+    log = tmp_path / "car92.blf"
+    shutil.copy(SAMPLES / "qualifying" / "car92.blf", log)
+    assert main(["reference", "set", "--log", str(log), "--event", "sro-bop-test-2026", "--session", "test",
+                 "--car", "92", "--profile", str(ROOT / "dbc" / "porsche_911_gt3_r.toml"),
+                 "--db", str(tmp_path / "n.duckdb")]) == 2
+    assert "a reference is a judged run" in capsys.readouterr().err

@@ -30,6 +30,11 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
                                    "--bulletin-id, or a --track-category); the model's previous reference for the "
                                    "same scope is deactivated (kept). Ingest the BoP test's logs first.")
     s.add_argument("--run", help="run id (bopwatch report --format json lists them)")
+    s.add_argument("--log", nargs="+", metavar="LOG", help="import these logs first (the BoP test's, one car's "
+                   "session): they are ingested as evidence under --event/--session/--car with --profile and "
+                   "--bulletin, then their run becomes the reference")
+    s.add_argument("--profile", help="with --log: the car profile (default: found by the entry list / sidecar)")
+    s.add_argument("--bulletin", help="with --log: the bulletin they are judged under")
     s.add_argument("--event")
     s.add_argument("--session")
     s.add_argument("--car")
@@ -62,9 +67,19 @@ def run_set(args: argparse.Namespace) -> int:
     if not args.run and not (args.event and args.session and args.car):
         print("bopwatch reference set: error: give --run ID, or --event, --session and --car", file=sys.stderr)
         return EXIT_ERROR
+    store = open_store(args.db, create=bool(args.log))
+    if args.log:
+        from ..ingest.pipeline import ingest_logs
+        outcomes = ingest_logs(store, args.log, event=args.event, session=args.session, car=args.car,
+                               profile=args.profile, bulletin=args.bulletin, reason="reference")
+        failed = [o for o in outcomes if o.status not in ("checked", "duplicate")]
+        if failed:
+            print(f"bopwatch reference set: error: {failed[0].path}: {failed[0].error or failed[0].status} (a "
+                  "reference is a judged run: give --bulletin, or fix the log)", file=sys.stderr)
+            return EXIT_ERROR
     settings = ReferenceSettings(min_samples=args.min_samples, min_bins=args.min_bins,
                                  min_band_pct=args.min_band_pct)
-    ref = set_reference(open_store(args.db, create=False), run_id=args.run, event=args.event,
+    ref = set_reference(store, run_id=args.run, event=args.event,
                         session=args.session, car=args.car, outing=args.outing, bulletin_id=args.bulletin_id,
                         track_category=args.track_category, settings=settings, note=args.note)
     print(f"reference {ref.reference_id}: {ref.model}, run {ref.run_id}, "
