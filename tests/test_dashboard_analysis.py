@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import bcrypt
 import pytest
+from _dashboard_login import login, write_accounts
 from _dashboard_store import EVENT
 from streamlit.testing.v1 import AppTest
 
@@ -47,27 +47,11 @@ def build_analysis_store(folder: Path) -> tuple[Path, dict[str, str]]:
     return db, refs
 
 
-def _hash(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("analysis")
     db, refs = build_analysis_store(folder)
-    accounts = folder / "accounts.toml"
-    accounts.write_text(f"""
-[accounts.chief]
-role = "scrutineer"
-password_hash = "{_hash(PASSWORDS['chief'])}"
-[accounts.tech]
-role = "technical"
-password_hash = "{_hash(PASSWORDS['tech'])}"
-[accounts.red]
-role = "team"
-team = "Red Racing"
-password_hash = "{_hash(PASSWORDS['red'])}"
-""")
+    accounts = write_accounts(folder / "accounts.toml", PASSWORDS)
     return db, accounts, refs
 
 
@@ -80,10 +64,7 @@ def env(served, monkeypatch):
 
 
 def _login(user: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.text_input(key="login_user").input(user)
-    at.text_input(key="login_password").input(PASSWORDS[user])
-    at.button[0].click().run()
+    at = login(user, PASSWORDS[user], timeout=TIMEOUT)
     assert not at.exception, at.exception
     return at
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import bcrypt
 import pytest
+from _dashboard_login import login, write_accounts
 from _dashboard_store import EVENT, build_store
 from streamlit.testing.v1 import AppTest
 
@@ -14,31 +14,11 @@ PASSWORDS = {"chief": "chief-pass", "tech": "tech-pass", "red": "red-pass", "blu
 TIMEOUT = 60
 
 
-def _hash(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dash")
     db, _ = build_store(folder, bulletin_v2=True)
-    accounts = folder / "accounts.toml"
-    accounts.write_text(f"""
-[accounts.chief]
-role = "scrutineer"
-password_hash = "{_hash(PASSWORDS['chief'])}"
-[accounts.tech]
-role = "technical"
-password_hash = "{_hash(PASSWORDS['tech'])}"
-[accounts.red]
-role = "team"
-team = "Red Racing"
-password_hash = "{_hash(PASSWORDS['red'])}"
-[accounts.blue]
-role = "team"
-team = "Blue Motorsport"
-password_hash = "{_hash(PASSWORDS['blue'])}"
-""")
+    accounts = write_accounts(folder / "accounts.toml", PASSWORDS)
     return db, accounts
 
 
@@ -51,10 +31,7 @@ def env(served, monkeypatch):
 
 
 def _login(user: str, password: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.text_input(key="login_user").input(user)
-    at.text_input(key="login_password").input(password or PASSWORDS[user])
-    at.button[0].click().run()
+    at = login(user, password or PASSWORDS[user], timeout=TIMEOUT)
     return at
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import bcrypt
 import pytest
+from _dashboard_login import login, write_accounts
 from streamlit.testing.v1 import AppTest
 
 from compliance.ingest.pipeline import ingest_logs, load_event_info
@@ -33,12 +33,7 @@ def served(tmp_path_factory):
     shutil.copy(SAMPLE / "race" / "car7.blf", folder / "car7.blf")
     shutil.copy(SAMPLE / "race" / "car7.blf.meta.json", folder / "car7.blf.meta.json")
     assert [o.status for o in ingest_logs(store, [folder / "car7.blf"], event_info=info)] == ["checked"]
-    accounts = folder / "accounts.toml"
-    accounts.write_text(
-        f'[accounts.tech]\nrole = "technical"\npassword_hash = '
-        f'"{bcrypt.hashpw(PASSWORDS["tech"].encode(), bcrypt.gensalt(4)).decode()}"\n'
-        f'[accounts.kestrel]\nrole = "team"\nteam = "Kestrel Racing"\npassword_hash = '
-        f'"{bcrypt.hashpw(PASSWORDS["kestrel"].encode(), bcrypt.gensalt(4)).decode()}"\n')
+    accounts = write_accounts(folder / "accounts.toml", PASSWORDS)
     return folder / "store.duckdb", accounts
 
 
@@ -51,10 +46,7 @@ def env(served, monkeypatch):
 
 
 def _car7(user: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.text_input(key="login_user").input(user)
-    at.text_input(key="login_password").input(PASSWORDS[user])
-    at.button[0].click().run()
+    at = login(user, PASSWORDS[user], timeout=TIMEOUT)
     at.switch_page("app_pages/car.py").run()
     if at.selectbox(key="car_session").value != "race":
         at.selectbox(key="car_session").set_value("race").run()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import bcrypt
 import pytest
+from _dashboard_login import login, write_accounts
 from streamlit.testing.v1 import AppTest
 
 from compliance.access import queries, v2_facts
@@ -34,12 +34,7 @@ def served(tmp_path_factory):
     outcomes = ingest_logs(store, [SAMPLE / "endurance" / n for n in CARS],
                            event_info=load_event_info(SAMPLE / "event.toml"), reason="test")
     assert [o.status for o in outcomes] == ["checked"] * len(CARS), outcomes
-    accounts = folder / "accounts.toml"
-    accounts.write_text(
-        f'[accounts.tech]\nrole = "technical"\npassword_hash = '
-        f'"{bcrypt.hashpw(PASSWORDS["tech"].encode(), bcrypt.gensalt(4)).decode()}"\n'
-        f'[accounts.kestrel]\nrole = "team"\nteam = "Kestrel Racing"\npassword_hash = '
-        f'"{bcrypt.hashpw(PASSWORDS["kestrel"].encode(), bcrypt.gensalt(4)).decode()}"\n')
+    accounts = write_accounts(folder / "accounts.toml", PASSWORDS)
     return db, accounts
 
 
@@ -52,10 +47,7 @@ def env(served, monkeypatch):
 
 
 def _login(user: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.text_input(key="login_user").input(user)
-    at.text_input(key="login_password").input(PASSWORDS[user])
-    at.button[0].click().run()
+    at = login(user, PASSWORDS[user], timeout=TIMEOUT)
     assert not at.exception, at.exception
     return at
 
