@@ -16,9 +16,10 @@ ROLES = {"chief": ("scrutineer", None), "tech": ("technical", None), "red": ("te
          "blue": ("team", "Blue Motorsport"), "kestrel": ("team", "Kestrel Racing")}
 
 
-def write_accounts(path: Path, passwords: Mapping[str, str]) -> Path:
-    """An accounts file with one account per ``passwords`` entry, its role and team from ``ROLES``."""
-    lines = []
+def write_accounts(path: Path, passwords: Mapping[str, str], *, header: str = "") -> Path:
+    """An accounts file with one account per ``passwords`` entry, its role and team from ``ROLES`` (``header``:
+    top-level settings such as ``session_ttl_minutes = 60``)."""
+    lines = [header] if header else []
     for user, password in passwords.items():
         role, team = ROLES[user]
         hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
@@ -35,3 +36,21 @@ def login(user: str, password: str, *, timeout: float = 90) -> AppTest:
     at.text_input(key="login_password").input(password)
     at.button[0].click().run()
     return at
+
+
+def browser_login(page, user: str, password: str, heading: str = "Session overview") -> None:
+    """Log in through the form in a browser page; returns once the page shows ``heading`` and the browser holds
+    the login cookie (the page fetches it right after login)."""
+    import time
+
+    from _dashboard_server import session_cookie
+
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name=heading).first.wait_for()
+    deadline = time.monotonic() + 10
+    while session_cookie(page.context) is None:
+        assert time.monotonic() < deadline, "no login cookie 10 s after login"
+        page.wait_for_timeout(100)
+

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import time
 
-import bcrypt
 import pytest
+from _dashboard_login import browser_login, write_accounts
 from _dashboard_server import (
     chromium,
     keep_screenshots,
     mentions,
     record_traffic,
-    session_cookie,
     settle,
     start_dashboard,
 )
@@ -44,11 +43,7 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("analysis-e2e")
     db, refs = build_analysis_store(folder / "store")
     result = analysis.field_analysis(Viewer("tech", "technical"), st.open_store(db), "testring-2025")
-    accounts = folder / "accounts.toml"
-    accounts.write_text("".join(
-        f'[accounts.{user}]\nrole = "{role}"\n' + (f'team = "{team}"\n' if team else "")
-        + f'password_hash = "{bcrypt.hashpw(PASSWORDS[user].encode(), bcrypt.gensalt(4)).decode()}"\n'
-        for user, role, team in (("tech", "technical", None), ("red", "team", "Red Racing"))))
+    accounts = write_accounts(folder / "accounts.toml", PASSWORDS)
     server = start_dashboard(db, accounts, folder, timeout_s=60)
     shots = folder / "screenshots"
     shots.mkdir()
@@ -70,14 +65,7 @@ def _context(browser):
 
 
 def _login(page, user: str, heading: str) -> None:
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password", exact=True).fill(PASSWORDS[user])
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name=heading).first.wait_for()
-    deadline = time.monotonic() + 10
-    while session_cookie(page.context) is None:
-        assert time.monotonic() < deadline, "no login cookie 10 s after login"
-        page.wait_for_timeout(100)
+    browser_login(page, user, PASSWORDS[user], heading)
 
 
 def test_a_team_following_the_analysis_link_sees_nothing_of_it(browser, server):

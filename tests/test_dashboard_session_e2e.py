@@ -14,8 +14,8 @@ import time
 import urllib.error
 import urllib.request
 
-import bcrypt
 import pytest
+from _dashboard_login import browser_login, write_accounts
 from _dashboard_server import (
     chromium,
     keep_screenshots,
@@ -42,11 +42,8 @@ BLUE_RUN = "run528" + "0" * 26
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("session-e2e")
     db, _ = build_store(folder / "store", bulletin_v2=True)
-    accounts = folder / "accounts.toml"
-    accounts.write_text("session_ttl_minutes = 60\nidle_timeout_minutes = 10\n" + "".join(
-        f'[accounts.{user}]\nrole = "{role}"\n' + (f'team = "{team}"\n' if team else "")
-        + f'password_hash = "{bcrypt.hashpw(PASSWORDS[user].encode(), bcrypt.gensalt(4)).decode()}"\n'
-        for user, role, team in (("tech", "technical", None), ("red", "team", "Red Racing"))))
+    accounts = write_accounts(folder / "accounts.toml", PASSWORDS,
+                              header="session_ttl_minutes = 60\nidle_timeout_minutes = 10")
     with st.open_store(db).reading() as conn:
         blue = [r[0] for r in conn.execute("SELECT run_id FROM runs WHERE car IN ('528', '639') UNION ALL "
                                            "SELECT sha256 FROM logs WHERE car IN ('528', '639')").fetchall()]
@@ -75,16 +72,7 @@ def _settle(page, expect: str | None = None) -> str:
 
 
 def _login(page, user: str, heading: str = "Session overview") -> None:
-    """Log in through the form; returns once the page shows ``heading`` and the browser holds the cookie (the
-    page fetches it right after login)."""
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password", exact=True).fill(PASSWORDS[user])
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name=heading).first.wait_for()
-    deadline = time.monotonic() + 10
-    while session_cookie(page.context) is None:
-        assert time.monotonic() < deadline, "no login cookie 10 s after login"
-        page.wait_for_timeout(100)
+    browser_login(page, user, PASSWORDS[user], heading)
 
 
 def _login_form(page) -> None:
