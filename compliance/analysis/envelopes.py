@@ -21,7 +21,7 @@ from telemetry.channels import Channel
 from ..judge.samples import held_at
 
 __all__ = ["QUANTITIES", "FULL_THROTTLE_PCT", "Envelope", "RunEnvelopes", "envelope", "run_envelopes",
-           "acceleration"]
+           "acceleration", "full_throttle"]
 
 FULL_THROTTLE_PCT = 95.0
 #: quantity -> (value channel, key channel, bin width in the key's unit)
@@ -116,7 +116,7 @@ def acceleration(channels: Mapping[str, Channel]) -> Channel | None:
     return Channel("long_accel", "g", t, a, source="derived from vehicle_speed")
 
 
-def _full_throttle(channels: Mapping[str, Channel], time: np.ndarray, pct: float) -> tuple[np.ndarray, bool]:
+def full_throttle(channels: Mapping[str, Channel], time: np.ndarray, pct: float) -> tuple[np.ndarray, bool]:
     throttle = channels.get("throttle")
     if throttle is None or len(throttle) == 0:
         return np.ones(len(time), dtype=bool), False
@@ -135,7 +135,7 @@ def envelope(channels: Mapping[str, Channel], quantity: str, *,
     t = value.time
     k = held_at(key, t)
     v = np.asarray(value.value, dtype=np.float64)
-    gate, gated = _full_throttle(channels, t, full_throttle_pct)
+    gate, gated = full_throttle(channels, t, full_throttle_pct)
     ok = gate & np.isfinite(k) & np.isfinite(v) & (k >= 0)
     k, v = k[ok], v[ok]
     if len(v) == 0:

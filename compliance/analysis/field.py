@@ -31,8 +31,8 @@ from telemetry.channels import Channel
 from ..bop.spec import ModelBop
 from ..judge.laps import segment_laps
 from ..judge.rules import limit_series
-from ..judge.samples import held_at
-from .envelopes import FULL_THROTTLE_PCT, RunEnvelopes, envelope, run_envelopes
+from ..judge.samples import held_at, runs
+from .envelopes import FULL_THROTTLE_PCT, RunEnvelopes, envelope, full_throttle, run_envelopes
 
 __all__ = ["CarData", "CarMetrics", "ModelMetrics", "Proposal", "FieldAnalysis", "car_metrics", "analyse"]
 
@@ -146,11 +146,7 @@ class FieldAnalysis:
 
 
 def _full(channels: Mapping[str, Channel], t: np.ndarray) -> np.ndarray:
-    throttle = channels.get("throttle")
-    if throttle is None or len(throttle) == 0:
-        return np.ones(len(t), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        return held_at(throttle, t) >= FULL_THROTTLE_PCT
+    return full_throttle(channels, t, FULL_THROTTLE_PCT)[0]
 
 
 def _accel_100_200(channels: Mapping[str, Channel]) -> float | None:
@@ -159,9 +155,9 @@ def _accel_100_200(channels: Mapping[str, Channel]) -> float | None:
         return None
     t, v = speed.time, np.asarray(speed.value, dtype=np.float64)
     full = _full(channels, t)
-    edges = np.diff(np.concatenate(([0], full.astype(np.int8), [0])))
     times = []
-    for a, b in zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist(), strict=True):
+    first, last = runs(full)
+    for a, b in zip(first.tolist(), last.tolist(), strict=True):
         seg_t, seg_v = t[a:b + 1], v[a:b + 1]
         low = np.flatnonzero(seg_v <= 100.0)
         if len(low) == 0:

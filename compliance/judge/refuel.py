@@ -15,6 +15,7 @@ import numpy as np
 from telemetry.channels import Channel
 
 from ..bop.spec import RuleSpec
+from .samples import runs
 from .verdict import Exceedance
 
 __all__ = ["refuellings", "refuel_exceedances"]
@@ -25,9 +26,7 @@ def refuellings(refuel: Channel | None) -> list[tuple[float, float | None]]:
     if refuel is None or len(refuel) == 0:
         return []
     on = np.nan_to_num(refuel.value, nan=0.0) >= 0.5
-    padded = np.concatenate(([False], on, [False])).astype(np.int8)
-    edges = np.diff(padded)
-    first, last = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    first, last = runs(on)
     t = refuel.time
     return [(float(t[a]), float(t[b + 1]) if b + 1 < len(t) else None)
             for a, b in zip(first.tolist(), last.tolist(), strict=True)]
