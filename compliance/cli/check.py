@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from ..judge.check import check_logs
 from ..judge.outings import DEFAULT_MAX_GAP_S
+from ..judge.rules import AMBIENT_BAR_RANGE
 from ..judge.verdict import COMPLIANT, INCOMPLETE, INFRINGEMENT, Verdict
 from . import EXIT_INCOMPLETE, EXIT_INFRINGEMENT, EXIT_OK
 from ._limits import bounded, require_regular_files, session_label
@@ -70,8 +71,9 @@ def _pressure(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a pressure in bar (write e.g. 0.985)") from None
-    if not 0.3 <= value <= 1.2:
-        raise argparse.ArgumentTypeError(f"{value:g} bar is not an ambient pressure (0.3-1.2 bar absolute; "
+    low, high = AMBIENT_BAR_RANGE
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value:g} bar is not an ambient pressure ({low:g}-{high:g} bar absolute; "
                                          "write it in bar, e.g. 0.985, not in hPa)")
     return value
 

@@ -18,6 +18,7 @@ from .. import config
 from ..bop import RULE_NAMES
 from ..errors import ComplianceError
 from ..judge.outings import DEFAULT_WINDOW_MARGIN_S, JOIN_MODES, SessionWindow
+from ..judge.rules import AMBIENT_BAR_RANGE
 from ..store import schema as st
 
 __all__ = ["Entry", "SessionInfo", "EventInfo", "LogMeta", "read_sidecar", "read_entry_list", "load_event_info",
@@ -271,7 +272,8 @@ def _ambient(raw: object, path: Path, session: str) -> float | None:
     """A session's official ambient pressure (``ambient_pressure_bar``, bar absolute), or None."""
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0.3 <= float(raw) <= 1.2:
+    low, high = AMBIENT_BAR_RANGE
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not low <= float(raw) <= high:
         raise ComplianceError(f"ambient_pressure_bar = {raw!r} is not an ambient pressure in bar", path=path,
                               place=f"session {session}", fix="write it in bar absolute, e.g. 0.985 (not hPa)")
     return float(raw)

@@ -42,7 +42,7 @@ from .samples import held_at, runs
 from .stint import Stint, stint_energies, stint_exceedances
 from .verdict import Exceedance
 
-__all__ = ["RuleEvaluation", "held_at", "limit_curve", "limit_series", "gate_mask", "find_exceedances",
+__all__ = ["AMBIENT_BAR_RANGE", "RuleEvaluation", "held_at", "limit_curve", "limit_series", "gate_mask", "find_exceedances",
            "stint_energies", "evaluate"]
 
 
@@ -77,6 +77,8 @@ def limit_curve(spec: RuleSpec, key: np.ndarray | None, n: int | None = None) ->
 
 
 _BLOCK = 1 << 20   # samples per block: long sessions are judged with bounded temporaries, element by element
+#: what an official ambient pressure may be (bar absolute): outside it the figure is in another unit (hPa, psi)
+AMBIENT_BAR_RANGE = (0.3, 1.2)
 
 
 def limit_series(spec: RuleSpec, channels: Mapping[str, Channel], time: np.ndarray,
